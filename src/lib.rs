@@ -1,0 +1,15 @@
+//! rotproof makes Markdown posts survive link rot.
+//!
+//! The data's journey: a [`post::Post`] is parsed into
+//! [`reference::Reference`]s (each URL with its exact span), grouped into
+//! [`resource::Resource`]s keyed by normalised URL ([`urls`]), and the post is
+//! rewritten by splicing local paths into those spans ([`rewrite`]).
+
+pub mod cli;
+pub mod commands;
+pub mod lines;
+pub mod post;
+pub mod reference;
+pub mod resource;
+pub mod rewrite;
+pub mod urls;

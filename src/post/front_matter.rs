@@ -1,0 +1,346 @@
+//! Front matter: YAML between `---` lines or TOML between `+++` lines at the
+//! very start of a post. The block is parsed only to find string scalars and
+//! their spans; its text is never re-serialised.
+
+use std::ops::Range;
+
+use super::{ParseError, toml_table, yaml};
+use crate::lines::LineIndex;
+use crate::reference::{Kind, Place, Reference, Syntax};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontMatterFormat {
+    Yaml,
+    Toml,
+}
+
+impl FrontMatterFormat {
+    fn delimiter(self) -> &'static str {
+        match self {
+            FrontMatterFormat::Yaml => "---",
+            FrontMatterFormat::Toml => "+++",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FrontMatterFormat::Yaml => "YAML",
+            FrontMatterFormat::Toml => "TOML",
+        }
+    }
+}
+
+/// One scalar value of the front matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar {
+    /// `thumbnail`, `images[1]`, `params.cover`.
+    pub key_path: String,
+    /// The nearest mapping keys, innermost first (at most two are kept:
+    /// enough to tell `cover.src` is an image).
+    pub keys: Vec<String>,
+    /// The value after unescaping.
+    pub value: String,
+    /// Byte span of the value text as written, without quotes.
+    pub span: Range<usize>,
+    /// How the text is written; `None` for non-string scalars (numbers,
+    /// dates), which are kept for metadata only.
+    pub syntax: Option<Syntax>,
+}
+
+/// A parsed front matter block.
+#[derive(Debug, Clone)]
+pub struct FrontMatter {
+    pub format: FrontMatterFormat,
+    /// Byte span of the text between the delimiter lines.
+    pub content: Range<usize>,
+    /// Where the body starts (after the closing delimiter line).
+    pub body_start: usize,
+    pub scalars: Vec<Scalar>,
+}
+
+impl FrontMatter {
+    /// A top-level scalar by key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.scalars
+            .iter()
+            .find(|s| s.key_path == key)
+            .map(|s| s.value.as_str())
+    }
+}
+
+/// Finds and parses the front matter that starts at `start` (after a BOM).
+pub(super) fn parse(
+    text: &str,
+    start: usize,
+    lines: &LineIndex,
+) -> Result<Option<FrontMatter>, ParseError> {
+    let Some((format, content, body_start)) = split(text, start, lines)? else {
+        return Ok(None);
+    };
+    let block = &text[content.clone()];
+    let scalars = match format {
+        FrontMatterFormat::Yaml => yaml::scalars(block, content.start),
+        FrontMatterFormat::Toml => toml_table::scalars(block, content.start),
+    }
+    .map_err(|err| {
+        let (line, column) = lines.line_column(text, content.start + err.offset);
+        ParseError::MalformedFrontMatter {
+            format: format.name(),
+            line,
+            column,
+            message: err.message,
+        }
+    })?;
+    Ok(Some(FrontMatter {
+        format,
+        content,
+        body_start,
+        scalars,
+    }))
+}
+
+/// An error inside a front matter block, at a byte offset of the block.
+pub(super) struct BlockError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Locates the delimiter lines. Returns the format, the content span and
+/// where the body starts.
+fn split(
+    text: &str,
+    start: usize,
+    lines: &LineIndex,
+) -> Result<Option<(FrontMatterFormat, Range<usize>, usize)>, ParseError> {
+    let rest = &text[start..];
+    let format = if rest.starts_with("---") {
+        FrontMatterFormat::Yaml
+    } else if rest.starts_with("+++") {
+        FrontMatterFormat::Toml
+    } else {
+        return Ok(None);
+    };
+    let delimiter = format.delimiter();
+    // The opening line is the delimiter alone (trailing blanks allowed);
+    // `----` or `--- text` is Markdown, not front matter.
+    let Some(content_start) = delimiter_line_end(text, start, delimiter) else {
+        return Ok(None);
+    };
+    let mut line_start = content_start;
+    while line_start < text.len() {
+        if let Some(body_start) = delimiter_line_end(text, line_start, delimiter).or_else(|| {
+            // YAML also allows `...` to end a document.
+            (format == FrontMatterFormat::Yaml)
+                .then(|| delimiter_line_end(text, line_start, "..."))
+                .flatten()
+        }) {
+            return Ok(Some((format, content_start..line_start, body_start)));
+        }
+        line_start = match memchr::memchr(b'\n', &text.as_bytes()[line_start..]) {
+            Some(i) => line_start + i + 1,
+            None => text.len(),
+        };
+    }
+    let (line, column) = lines.line_column(text, start);
+    Err(ParseError::UnterminatedFrontMatter {
+        delimiter,
+        line,
+        column,
+    })
+}
+
+/// If the line starting at `at` is exactly `delimiter` (plus trailing blanks),
+/// returns the offset just after its line ending.
+fn delimiter_line_end(text: &str, at: usize, delimiter: &str) -> Option<usize> {
+    let rest = text[at..].strip_prefix(delimiter)?;
+    let line_len = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+    let tail = &rest[..line_len];
+    if !tail.trim_end_matches([' ', '\t', '\r']).is_empty() {
+        return None;
+    }
+    let end = at + delimiter.len() + line_len;
+    Some(if end < text.len() { end + 1 } else { end })
+}
+
+/// Turns the URL scalars of the front matter into references.
+pub(super) fn collect_references(fm: &FrontMatter, lines: &LineIndex, out: &mut Vec<Reference>) {
+    for scalar in &fm.scalars {
+        let Some(syntax) = &scalar.syntax else {
+            continue;
+        };
+        let url = if *syntax == Syntax::YamlBlock {
+            scalar.value.trim_end_matches(['\n', '\r'])
+        } else {
+            scalar.value.as_str()
+        };
+        if !is_url(url) {
+            continue;
+        }
+        let kind = if scalar_names_image(&scalar.keys) || crate::urls::has_image_extension(url) {
+            Kind::Image
+        } else {
+            Kind::Link
+        };
+        out.push(Reference {
+            kind,
+            place: Place::FrontMatter {
+                key_path: scalar.key_path.clone(),
+            },
+            syntax: syntax.clone(),
+            span: scalar.span.clone(),
+            line: lines.line(scalar.span.start),
+            url: url.to_string(),
+        });
+    }
+}
+
+/// A front matter string counts when it is an absolute `http(s)://` URL or
+/// a protocol-relative `//host/...` one, and nothing else.
+fn is_url(value: &str) -> bool {
+    let lower = value.get(..8).unwrap_or(value).to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || (value.starts_with("//") && value.len() > 2 && !value[2..].starts_with('/'));
+    scheme_ok && !value.chars().any(char::is_whitespace)
+}
+
+/// Keys whose value is an image, compared after lower-casing and dropping
+/// `_` and `-` (so `featured_image`, `featuredImage` and `featured-image`
+/// are one).
+const IMAGE_KEYS: &[&str] = &[
+    "thumbnail",
+    "thumb",
+    "image",
+    "images",
+    "img",
+    "cover",
+    "coverimage",
+    "banner",
+    "featuredimage",
+    "featureimage",
+    "featured",
+    "ogimage",
+    "twitterimage",
+    "socialimage",
+    "photo",
+    "photos",
+    "picture",
+    "poster",
+    "avatar",
+    "logo",
+    "icon",
+    "favicon",
+    "hero",
+    "heroimage",
+    "headerimage",
+    "header",
+    "background",
+    "backgroundimage",
+    "gallery",
+    "screenshot",
+    "screenshots",
+    "preview",
+];
+
+/// Keys that say "the URL of the thing above", so the parent key decides
+/// (`cover: {src: ...}`).
+const GENERIC_KEYS: &[&str] = &["src", "url", "href", "link", "path", "file"];
+
+fn normalise_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn is_image_key(key: &str) -> bool {
+    let k = normalise_key(key);
+    IMAGE_KEYS.contains(&k.as_str())
+        || k.ends_with("image")
+        || k.ends_with("images")
+        || k.ends_with("thumbnail")
+}
+
+fn scalar_names_image(keys: &[String]) -> bool {
+    match keys {
+        [] => false,
+        [nearest, rest @ ..] => {
+            is_image_key(nearest)
+                || (GENERIC_KEYS.contains(&normalise_key(nearest).as_str())
+                    && rest.first().is_some_and(|k| is_image_key(k)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split_str(text: &str) -> Result<Option<(FrontMatterFormat, String, usize)>, ParseError> {
+        let lines = LineIndex::new(text);
+        Ok(split(text, 0, &lines)?.map(|(f, r, b)| (f, text[r].to_string(), b)))
+    }
+
+    #[test]
+    fn yaml_and_toml_blocks_are_split() {
+        let (f, c, b) = split_str("---\na: 1\n---\nbody").unwrap().unwrap();
+        assert_eq!((f, c.as_str(), b), (FrontMatterFormat::Yaml, "a: 1\n", 13));
+        let (f, c, _) = split_str("+++\na = 1\n+++\n").unwrap().unwrap();
+        assert_eq!((f, c.as_str()), (FrontMatterFormat::Toml, "a = 1\n"));
+    }
+
+    #[test]
+    fn crlf_and_trailing_blanks_and_eof_closing() {
+        let (_, c, b) = split_str("--- \r\na: 1\r\n---").unwrap().unwrap();
+        assert_eq!(c, "a: 1\r\n");
+        assert_eq!(b, 15);
+    }
+
+    #[test]
+    fn yaml_document_end_marker_closes() {
+        let (_, c, _) = split_str("---\na: 1\n...\nbody").unwrap().unwrap();
+        assert_eq!(c, "a: 1\n");
+    }
+
+    #[test]
+    fn thematic_breaks_are_not_front_matter() {
+        assert!(split_str("----\na\n----\n").unwrap().is_none());
+        assert!(split_str("--- x\n").unwrap().is_none());
+        assert!(split_str("text\n---\na: 1\n---\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn unterminated_front_matter_is_an_error_at_its_opening() {
+        let err = split_str("---\ntitle: x\nbody\n").unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::UnterminatedFrontMatter {
+                delimiter: "---",
+                line: 1,
+                column: 1
+            }
+        );
+    }
+
+    #[test]
+    fn image_keys() {
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(scalar_names_image(&keys(&["thumbnail"])));
+        assert!(scalar_names_image(&keys(&["featuredImage"])));
+        assert!(scalar_names_image(&keys(&["og_image"])));
+        assert!(scalar_names_image(&keys(&["src", "cover"])));
+        assert!(!scalar_names_image(&keys(&["source"])));
+        assert!(!scalar_names_image(&keys(&["src", "links"])));
+    }
+
+    #[test]
+    fn url_strings() {
+        assert!(is_url("https://a.example/x"));
+        assert!(is_url("HTTP://a.example"));
+        assert!(is_url("//cdn.example/x.png"));
+        assert!(!is_url("///x"));
+        assert!(!is_url("see https://a.example"));
+        assert!(!is_url("https://a.example/x y"));
+        assert!(!is_url("ftp://a.example"));
+    }
+}

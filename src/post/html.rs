@@ -1,0 +1,231 @@
+//! Raw HTML in a post: URL attributes found with html5gum's tokenizer, with
+//! the byte span of each value. Comments are tokens of their own, so nothing
+//! inside them is ever collected.
+
+use std::ops::Range;
+
+use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
+use html5gum::{Span, Tokenizer};
+
+use crate::reference::{Kind, Quote, Syntax};
+
+/// A piece of HTML assembled from one or more pulldown-cmark events, with a
+/// map back to the source (an HTML block inside a list or quote is not
+/// contiguous in the file).
+#[derive(Default)]
+pub(super) struct HtmlChunk {
+    buf: String,
+    /// (offset in `buf`, offset in source, length), for pieces whose text
+    /// equals the source.
+    pieces: Vec<(usize, usize, usize)>,
+}
+
+/// One URL found in an attribute.
+pub(super) struct HtmlUrl {
+    pub kind: Kind,
+    /// Source span of the URL text; `None` when it cannot be mapped exactly.
+    pub span: Option<Range<usize>>,
+    pub url: String,
+    pub syntax: Syntax,
+}
+
+impl HtmlChunk {
+    pub fn push(&mut self, piece: &str, source_range: Range<usize>, source: &str) {
+        if source.get(source_range.clone()) == Some(piece) {
+            self.pieces
+                .push((self.buf.len(), source_range.start, piece.len()));
+        }
+        self.buf.push_str(piece);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    fn to_source(&self, range: Range<usize>) -> Option<Range<usize>> {
+        let i = self.pieces.partition_point(|p| p.0 <= range.start);
+        let (buf_start, src_start, len) = *self.pieces.get(i.checked_sub(1)?)?;
+        (range.end <= buf_start + len)
+            .then(|| src_start + range.start - buf_start..src_start + range.end - buf_start)
+    }
+
+    /// Every URL attribute of every start tag in the chunk.
+    pub fn urls(&self) -> Vec<HtmlUrl> {
+        let mut found: Vec<(Kind, bool, Range<usize>, String)> = Vec::new();
+        let mut tag = Vec::new();
+        let mut attr = Vec::new();
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        let emitter = CallbackEmitter::new(|event: CallbackEvent<'_>, span: Span<usize>| {
+            match event {
+                CallbackEvent::OpenStartTag { name } => {
+                    tag = name.to_ascii_lowercase();
+                    seen.clear();
+                }
+                CallbackEvent::AttributeName { name } => {
+                    attr = name.to_ascii_lowercase();
+                    // The first of duplicate attributes wins, as in browsers.
+                    if seen.contains(&attr) {
+                        attr.clear();
+                    } else {
+                        seen.push(attr.clone());
+                    }
+                }
+                CallbackEvent::AttributeValue { value } => {
+                    if let Some((kind, srcset)) = url_attribute(&tag, &attr) {
+                        found.push((
+                            kind,
+                            srcset,
+                            span.start..span.end,
+                            String::from_utf8_lossy(value).into_owned(),
+                        ));
+                    }
+                }
+                CallbackEvent::EndTag { .. } => tag.clear(),
+                _ => {}
+            }
+            None::<std::convert::Infallible>
+        });
+        // Reading from a &str cannot fail.
+        let _ = Tokenizer::new_with_emitter(self.buf.as_str(), emitter).finish();
+
+        let mut out = Vec::new();
+        for (kind, srcset, span, value) in found {
+            let quote = match span.start.checked_sub(1).map(|i| self.buf.as_bytes()[i]) {
+                Some(b'"') => Quote::Double,
+                Some(b'\'') => Quote::Single,
+                _ => Quote::None,
+            };
+            let raw = &self.buf[span.clone()];
+            if srcset {
+                for candidate in srcset_candidates(raw) {
+                    let range = span.start + candidate.start..span.start + candidate.end;
+                    out.push(HtmlUrl {
+                        kind,
+                        span: self.to_source(range),
+                        url: html_escape::decode_html_entities(&raw[candidate]).into_owned(),
+                        syntax: Syntax::Srcset(quote),
+                    });
+                }
+            } else {
+                out.push(HtmlUrl {
+                    kind,
+                    span: self.to_source(span),
+                    url: value.trim().to_string(),
+                    syntax: Syntax::HtmlAttribute(quote),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Which attributes hold URLs: `(kind, is_srcset)`.
+fn url_attribute(tag: &[u8], attr: &[u8]) -> Option<(Kind, bool)> {
+    match (tag, attr) {
+        (b"a", b"href") => Some((Kind::Link, false)),
+        // data-src / data-original: lazy-loading markup, common in reposted
+        // articles (WeChat, many CDN themes), where `src` is a placeholder.
+        (b"img", b"src" | b"data-src" | b"data-original")
+        | (b"source", b"src")
+        | (b"video", b"src" | b"poster")
+        | (b"audio", b"src") => Some((Kind::Image, false)),
+        (b"img" | b"source", b"srcset" | b"data-srcset") => Some((Kind::Image, true)),
+        _ => None,
+    }
+}
+
+/// The URL of each candidate in a `srcset` value, as byte ranges of the
+/// value, following the HTML standard's parsing (URLs may contain commas;
+/// descriptors may contain parentheses).
+pub(crate) fn srcset_candidates(value: &str) -> Vec<Range<usize>> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+    while i < bytes.len() {
+        while i < bytes.len() && (is_space(bytes[i]) || bytes[i] == b',') {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        while i < bytes.len() && !is_space(bytes[i]) {
+            i += 1;
+        }
+        let mut end = i;
+        if bytes[end - 1] == b',' {
+            // A URL ending with commas has no descriptors.
+            while end > start && bytes[end - 1] == b',' {
+                end -= 1;
+            }
+        } else {
+            let mut depth = 0usize;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'(' => depth += 1,
+                    b')' => depth = depth.saturating_sub(1),
+                    b',' if depth == 0 => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        if end > start {
+            out.push(start..end);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(html: &str) -> Vec<(Kind, String, String, Syntax)> {
+        let mut chunk = HtmlChunk::default();
+        chunk.push(html, 0..html.len(), html);
+        chunk
+            .urls()
+            .into_iter()
+            .map(|u| {
+                let raw = u.span.map(|s| html[s].to_string()).unwrap_or_default();
+                (u.kind, raw, u.url, u.syntax)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn img_a_video_source_attributes() {
+        let got = urls(
+            "<img src=\"a.jpg\" alt=x><a href='b'>t</a><video poster=c.jpg src=\"d.mp4\"></video><source src=e>",
+        );
+        let raws: Vec<_> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(raws, ["a.jpg", "b", "c.jpg", "d.mp4", "e"]);
+        assert_eq!(got[0].3, Syntax::HtmlAttribute(Quote::Double));
+        assert_eq!(got[1].3, Syntax::HtmlAttribute(Quote::Single));
+        assert_eq!(got[1].0, Kind::Link);
+        assert_eq!(got[2].3, Syntax::HtmlAttribute(Quote::None));
+    }
+
+    #[test]
+    fn entities_are_decoded_but_spans_are_raw() {
+        let got = urls("<img src=\"a?x=1&amp;y=2\">");
+        assert_eq!(got[0].1, "a?x=1&amp;y=2");
+        assert_eq!(got[0].2, "a?x=1&y=2");
+    }
+
+    #[test]
+    fn srcset_candidates_with_commas_and_descriptors() {
+        let got = urls("<img srcset=\"a.jpg 1x, b,c.jpg 2x,d.jpg, e.jpg (x, y) 3x\">");
+        let raws: Vec<_> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(raws, ["a.jpg", "b,c.jpg", "d.jpg", "e.jpg"]);
+    }
+
+    #[test]
+    fn comments_and_uppercase_and_duplicates() {
+        let got = urls("<!-- <img src=hidden> --><IMG SRC=a SRC=b>");
+        let raws: Vec<_> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(raws, ["a"]);
+    }
+}

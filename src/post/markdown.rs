@@ -1,0 +1,418 @@
+//! The Markdown body: images, links, reference definitions, raw HTML and
+//! URLs shown as text, found with pulldown-cmark's offset iterator.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use linkify::{LinkFinder, LinkKind};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+use super::destination;
+use super::html::HtmlChunk;
+use crate::lines::LineIndex;
+use crate::reference::{Kind, Place, Reference, Syntax};
+
+/// CommonMark plus the GitHub extensions Hugo and Jekyll sites use.
+pub fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_GFM
+}
+
+/// An open `[...]` or `![...]` whose destination is found at its end.
+struct Frame<'a> {
+    kind: Kind,
+    link_type: LinkType,
+    dest: CowStr<'a>,
+    id: CowStr<'a>,
+    /// Where the link text's content ends so far (after its last child).
+    content_end: usize,
+}
+
+/// A reference definition `[id]: url`, emitted once however often used.
+struct Definition {
+    span: Range<usize>,
+    dest: String,
+    used_as_image: bool,
+}
+
+struct Collector<'t> {
+    text: &'t str,
+    base: usize,
+    lines: &'t LineIndex,
+    out: &'t mut Vec<Reference>,
+    /// Consecutive text events, merged so a bare URL split by the parser
+    /// (at `_`, `&amp;`, ...) is seen whole; pieces map back to the source.
+    shown: String,
+    shown_pieces: Vec<(usize, Range<usize>)>,
+    finder: LinkFinder,
+}
+
+/// Appends every body reference to `out`. `body` is the body's byte range
+/// in `text`.
+pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &mut Vec<Reference>) {
+    let base = body.start;
+    let src = &text[body];
+    let mut iter = Parser::new_ext(src, options()).into_offset_iter();
+
+    let mut definitions: Vec<Definition> = iter
+        .reference_definitions()
+        .iter()
+        .map(|(_, def)| Definition {
+            span: def.span.clone(),
+            dest: def.dest.to_string(),
+            used_as_image: false,
+        })
+        .collect();
+    definitions.sort_by_key(|d| d.span.start);
+    let by_start: HashMap<usize, usize> = definitions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.span.start, i))
+        .collect();
+
+    let mut finder = LinkFinder::new();
+    finder.kinds(&[LinkKind::Url]);
+    let mut c = Collector {
+        text,
+        base,
+        lines,
+        out,
+        shown: String::new(),
+        shown_pieces: Vec::new(),
+        finder,
+    };
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut code_depth = 0usize;
+    let mut html_block: Option<HtmlChunk> = None;
+    // Inside an autolink its text is the URL again: not a second occurrence.
+    let mut autolink_depth = 0usize;
+
+    while let Some((event, range)) = iter.next() {
+        if !matches!(event, Event::Text(_)) {
+            c.flush_shown();
+        }
+        let is_frame_end = matches!(event, Event::End(TagEnd::Link | TagEnd::Image));
+        if !is_frame_end && let Some(top) = frames.last_mut() {
+            top.content_end = top.content_end.max(range.end);
+        }
+        match event {
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                id,
+                ..
+            }) => frames.push(Frame {
+                kind: Kind::Image,
+                link_type,
+                dest: dest_url,
+                id,
+                content_end: range.start + 2,
+            }),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                id,
+                ..
+            }) => {
+                if matches!(link_type, LinkType::Autolink | LinkType::Email) {
+                    autolink_depth += 1;
+                }
+                if link_type == LinkType::Autolink {
+                    c.push(
+                        Kind::Link,
+                        Syntax::ShownText,
+                        range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
+                        dest_url.to_string(),
+                    );
+                }
+                frames.push(Frame {
+                    kind: Kind::Link,
+                    link_type,
+                    dest: dest_url,
+                    id,
+                    content_end: range.start + 1,
+                });
+            }
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                let Some(frame) = frames.pop() else { continue };
+                if let Some(parent) = frames.last_mut() {
+                    parent.content_end = parent.content_end.max(range.end);
+                }
+                match frame.link_type {
+                    LinkType::Inline => c.inline(&frame, range.end),
+                    LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
+                        let def = iter
+                            .reference_definitions()
+                            .get(&frame.id)
+                            .and_then(|d| by_start.get(&d.span.start).copied());
+                        if let (Some(i), Kind::Image) = (def, frame.kind) {
+                            definitions[i].used_as_image = true;
+                        }
+                    }
+                    LinkType::Autolink | LinkType::Email => {
+                        autolink_depth = autolink_depth.saturating_sub(1)
+                    }
+                    _ => {}
+                }
+            }
+            Event::Start(Tag::CodeBlock(_)) => code_depth += 1,
+            Event::End(TagEnd::CodeBlock) => code_depth = code_depth.saturating_sub(1),
+            Event::Start(Tag::HtmlBlock) => html_block = Some(HtmlChunk::default()),
+            Event::End(TagEnd::HtmlBlock) => {
+                if let Some(chunk) = html_block.take() {
+                    c.html(&chunk);
+                }
+            }
+            Event::Html(html) => match &mut html_block {
+                Some(chunk) => chunk.push(&html, range, src),
+                None => c.html_piece(&html, range, src),
+            },
+            Event::InlineHtml(html) => c.html_piece(&html, range, src),
+            Event::Text(t) if code_depth == 0 && autolink_depth == 0 => {
+                c.shown_pieces.push((c.shown.len(), range));
+                c.shown.push_str(&t);
+            }
+            _ => {}
+        }
+    }
+    c.flush_shown();
+
+    for def in definitions {
+        let kind = if def.used_as_image {
+            Kind::Image
+        } else {
+            Kind::Link
+        };
+        let found = destination::definition(src, def.span.clone());
+        c.destination(kind, found, def.span.start, def.dest);
+    }
+}
+
+impl Collector<'_> {
+    fn push(&mut self, kind: Kind, syntax: Syntax, local: Range<usize>, url: String) {
+        let span = self.base + local.start..self.base + local.end;
+        self.out.push(Reference {
+            kind,
+            place: Place::Body,
+            syntax,
+            line: self.lines.line(span.start),
+            span,
+            url,
+        });
+    }
+
+    fn inline(&mut self, frame: &Frame, link_end: usize) {
+        let src = &self.text[self.base..];
+        let found = destination::inline(src, frame.content_end, link_end);
+        self.destination(frame.kind, found, frame.content_end, frame.dest.to_string());
+    }
+
+    /// Records a destination, verified: its source text must decode to the
+    /// URL pulldown-cmark parsed, or it is never rewritten.
+    fn destination(
+        &mut self,
+        kind: Kind,
+        found: Option<destination::Destination>,
+        fallback: usize,
+        url: String,
+    ) {
+        if url.is_empty() {
+            return;
+        }
+        let src = &self.text[self.base..];
+        match found {
+            Some(d) if destination::decode(&src[d.span.clone()]) == url => {
+                let syntax = if d.angle {
+                    Syntax::MarkdownAngleDestination
+                } else {
+                    Syntax::MarkdownDestination
+                };
+                self.push(kind, syntax, d.span, url);
+            }
+            _ => self.push(kind, Syntax::Unverified, fallback..fallback, url),
+        }
+    }
+
+    fn html_piece(&mut self, html: &str, range: Range<usize>, src: &str) {
+        let mut chunk = HtmlChunk::default();
+        chunk.push(html, range, src);
+        self.html(&chunk);
+    }
+
+    fn html(&mut self, chunk: &HtmlChunk) {
+        if chunk.is_empty() {
+            return;
+        }
+        for found in chunk.urls() {
+            match found.span {
+                Some(span) => self.push(found.kind, found.syntax, span, found.url),
+                None => self.push(found.kind, Syntax::Unverified, 0..0, found.url),
+            }
+        }
+    }
+
+    /// Finds bare `http(s)://` URLs in the merged text run.
+    fn flush_shown(&mut self) {
+        if self.shown.is_empty() {
+            return;
+        }
+        let shown = std::mem::take(&mut self.shown);
+        let pieces = std::mem::take(&mut self.shown_pieces);
+        let src = &self.text[self.base..];
+        for link in self.finder.links(&shown) {
+            let url = trim_cjk_punctuation(link.as_str());
+            let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                continue;
+            }
+            // The piece the URL starts in, and the URL's place in the source.
+            let i = pieces.partition_point(|p| p.0 <= link.start()) - 1;
+            let piece_range = &pieces[i].1;
+            let search_end = pieces.last().map_or(piece_range.end, |p| p.1.end);
+            let span = src[piece_range.start..search_end]
+                .find(url)
+                .map(|at| piece_range.start + at..piece_range.start + at + url.len())
+                .unwrap_or(piece_range.start..piece_range.start);
+            let url = url.to_string();
+            self.push(Kind::Link, Syntax::ShownText, span, url);
+        }
+    }
+}
+
+/// linkify keeps CJK characters in URLs (they are valid IRIs), but Chinese
+/// and Japanese prose puts full-width punctuation right after a URL.
+fn trim_cjk_punctuation(url: &str) -> &str {
+    let cut = url
+        .char_indices()
+        .find(|&(_, c)| matches!(c, '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}'))
+        .map_or(url.len(), |(i, _)| i);
+    &url[..cut]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(src: &str) -> Vec<(Kind, String, String, Syntax)> {
+        let lines = LineIndex::new(src);
+        let mut out = Vec::new();
+        collect(src, 0..src.len(), &lines, &mut out);
+        out.sort_by_key(|r| r.span.start);
+        out.into_iter()
+            .map(|r| (r.kind, src[r.span.clone()].to_string(), r.url, r.syntax))
+            .collect()
+    }
+
+    fn raws(src: &str) -> Vec<String> {
+        refs(src).into_iter().map(|r| r.1).collect()
+    }
+
+    #[test]
+    fn inline_images_and_links() {
+        let got = refs("![a](https://x.example/i \"t\") and [b](<https://x.example/l m>)");
+        assert_eq!(got[0].0, Kind::Image);
+        assert_eq!(got[0].1, "https://x.example/i");
+        assert_eq!(got[1].0, Kind::Link);
+        assert_eq!(got[1].1, "https://x.example/l m");
+        assert_eq!(got[1].3, Syntax::MarkdownAngleDestination);
+    }
+
+    #[test]
+    fn escapes_and_entities_keep_the_raw_span() {
+        let got = refs("![](https://x.example/a\\_b?x=1&amp;y=2)");
+        assert_eq!(got[0].1, "https://x.example/a\\_b?x=1&amp;y=2");
+        assert_eq!(got[0].2, "https://x.example/a_b?x=1&y=2");
+        assert_eq!(got[0].3, Syntax::MarkdownDestination);
+    }
+
+    #[test]
+    fn image_inside_link() {
+        let got = refs("[![alt](https://x.example/i)](https://x.example/l)");
+        assert_eq!(
+            got.iter().map(|g| (g.0, g.1.as_str())).collect::<Vec<_>>(),
+            [
+                (Kind::Image, "https://x.example/i"),
+                (Kind::Link, "https://x.example/l")
+            ]
+        );
+    }
+
+    #[test]
+    fn reference_definitions_once_and_image_kind_from_use() {
+        let got = refs(
+            "![a][pic] ![b][pic] [c][src]\n\n[pic]: https://x.example/p\n[src]: <https://x.example/s>\n",
+        );
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].0, got[0].1.as_str()),
+            (Kind::Image, "https://x.example/p")
+        );
+        assert_eq!(
+            (got[1].0, got[1].1.as_str()),
+            (Kind::Link, "https://x.example/s")
+        );
+    }
+
+    #[test]
+    fn code_and_comments_are_never_scanned() {
+        let src = "`![](https://x.example/1)`\n\n```\n![](https://x.example/2)\nhttps://x.example/3\n```\n\n<!-- ![](https://x.example/4) -->\n\n    ![](https://x.example/5)\n";
+        assert!(refs(src).is_empty(), "{:?}", refs(src));
+    }
+
+    #[test]
+    fn autolinks_and_bare_urls_are_shown_text() {
+        let got = refs(
+            "see <https://x.example/a> and https://x.example/b_c_d. 来源：https://x.example/中文。后",
+        );
+        let shown: Vec<_> = got.iter().map(|g| (g.1.as_str(), g.3.clone())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("https://x.example/a", Syntax::ShownText),
+                ("https://x.example/b_c_d", Syntax::ShownText),
+                ("https://x.example/中文", Syntax::ShownText),
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_html_inline_and_block() {
+        let src = "text <img src=\"https://x.example/i\"> more\n\n<div>\n<img\n  src='https://x.example/j'\n  srcset=\"https://x.example/k 2x\">\n</div>\n";
+        assert_eq!(
+            raws(src),
+            [
+                "https://x.example/i",
+                "https://x.example/j",
+                "https://x.example/k"
+            ]
+        );
+    }
+
+    #[test]
+    fn html_block_inside_blockquote_maps_to_source() {
+        let src = "> <div>\n> <img src=\"https://x.example/q\">\n> </div>\n";
+        assert_eq!(raws(src), ["https://x.example/q"]);
+    }
+
+    #[test]
+    fn links_in_lists_and_tables() {
+        let src = "- ![](https://x.example/1)\n\n| a | b |\n|---|---|\n| ![](https://x.example/2) | [s](https://x.example/3) |\n";
+        assert_eq!(
+            raws(src),
+            [
+                "https://x.example/1",
+                "https://x.example/2",
+                "https://x.example/3"
+            ]
+        );
+    }
+
+    #[test]
+    fn cjk_trim() {
+        assert_eq!(trim_cjk_punctuation("https://a/b。c"), "https://a/b");
+        assert_eq!(trim_cjk_punctuation("https://a/中文"), "https://a/中文");
+    }
+}

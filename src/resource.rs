@@ -1,0 +1,195 @@
+//! References grouped into resources: one per normalised URL (or local
+//! file), keeping every occurrence, in order of first appearance.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use url::Url;
+
+use crate::post::Post;
+use crate::reference::{Kind, Reference};
+use crate::urls::{self, Target};
+
+/// What a resource is, once resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Remote(Url),
+    /// A file inside the post's folder: the path relative to the folder as
+    /// written, and the file on disk.
+    Local {
+        relative: String,
+        file: PathBuf,
+    },
+    /// Recorded but not fetched, with the reason.
+    Skipped {
+        reason: String,
+    },
+}
+
+/// One distinct thing a post refers to.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// The dedup key, and the manifest's `url`: the normalised URL, the
+    /// relative path of a local file, or the text as written when skipped.
+    pub key: String,
+    pub origin: Origin,
+    /// Image when any occurrence embeds it.
+    pub kind: Kind,
+    pub occurrences: Vec<Reference>,
+}
+
+/// How relative references are resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Resolve<'a> {
+    /// `--base-url`: relative URLs are resolved against it.
+    pub base_url: Option<&'a Url>,
+    /// The post's folder, where relative paths may name local files. `None`
+    /// skips them.
+    pub post_dir: Option<&'a Path>,
+}
+
+/// Groups a post's references into resources.
+pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
+    let mut out: Vec<Resource> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for reference in post.references() {
+        let Some(target) = urls::classify(&reference.url, resolve.base_url) else {
+            continue;
+        };
+        let (key, origin) = match target {
+            Target::Remote(url) => (url.to_string(), Origin::Remote(url)),
+            Target::Local(relative) => {
+                let origin = match resolve.post_dir {
+                    Some(dir) => local_file(dir, &relative),
+                    None => Origin::Skipped {
+                        reason: "relative path: give --base-url to resolve it".to_string(),
+                    },
+                };
+                (relative, origin)
+            }
+            Target::Skipped(reason) => {
+                (reference.url.trim().to_string(), Origin::Skipped { reason })
+            }
+        };
+        match index.get(&key) {
+            Some(&i) => {
+                let resource = &mut out[i];
+                if reference.kind == Kind::Image {
+                    resource.kind = Kind::Image;
+                }
+                resource.occurrences.push(reference.clone());
+            }
+            None => {
+                index.insert(key.clone(), out.len());
+                out.push(Resource {
+                    key,
+                    origin,
+                    kind: reference.kind,
+                    occurrences: vec![reference.clone()],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Checks that a relative path names a regular file inside `dir`, without
+/// `..` or a symlink leading out of it.
+fn local_file(dir: &Path, relative: &str) -> Origin {
+    let skipped = |reason: &str| Origin::Skipped {
+        reason: reason.to_string(),
+    };
+    let mut clean = PathBuf::new();
+    for component in Path::new(relative).components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !clean.pop() {
+                    return skipped("path escapes the post's folder");
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return skipped("absolute path: give --base-url to resolve it");
+            }
+        }
+    }
+    let file = dir.join(&clean);
+    let (Ok(real_dir), Ok(real_file)) = (dir.canonicalize(), file.canonicalize()) else {
+        return skipped("no such file next to the post");
+    };
+    if !real_file.starts_with(&real_dir) {
+        return skipped("path leads outside the post's folder (symlink)");
+    }
+    if !real_file.is_file() {
+        return skipped("not a regular file");
+    }
+    Origin::Local {
+        relative: relative.to_string(),
+        file: real_file,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(src: &str) -> Post {
+        Post::parse(src.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn one_resource_per_normalised_url_in_first_seen_order() {
+        let p = post(
+            "[a](https://x.example/b#one)\n![](HTTPS://X.example/b)\n![](https://x.example/c)\n",
+        );
+        let got = resources(&p, &Resolve::default());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].key, "https://x.example/b");
+        assert_eq!(got[0].occurrences.len(), 2);
+        assert_eq!(got[0].kind, Kind::Image, "embedded once makes it an image");
+        assert_eq!(got[1].key, "https://x.example/c");
+    }
+
+    #[test]
+    fn local_files_inside_the_folder_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("img")).unwrap();
+        std::fs::write(dir.path().join("img/a b.png"), b"x").unwrap();
+        let p = post("![](img/a%20b.png) ![](../secret.png) ![](missing.png)\n");
+        let resolve = Resolve {
+            base_url: None,
+            post_dir: Some(dir.path()),
+        };
+        let got = resources(&p, &resolve);
+        assert!(
+            matches!(got[0].origin, Origin::Local { .. }),
+            "{:?}",
+            got[0]
+        );
+        assert!(matches!(&got[1].origin, Origin::Skipped { reason } if reason.contains("escapes")));
+        assert!(
+            matches!(&got[2].origin, Origin::Skipped { reason } if reason.contains("no such file"))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_out_of_the_folder_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.png"),
+            dir.path().join("link.png"),
+        )
+        .unwrap();
+        let p = post("![](link.png)\n");
+        let resolve = Resolve {
+            base_url: None,
+            post_dir: Some(dir.path()),
+        };
+        let got = resources(&p, &resolve);
+        assert!(matches!(&got[0].origin, Origin::Skipped { reason } if reason.contains("symlink")));
+    }
+}
