@@ -168,7 +168,8 @@ fn markdown_escape(value: &str, angle: bool) -> String {
         let next = value[i + c.len_utf8()..].chars().next();
         match c {
             '\\' if next.is_some_and(|n| n.is_ascii_punctuation()) => out.push_str("\\\\"),
-            '\\' if next.is_none() && angle => out.push_str("\\\\"),
+            // A trailing backslash would escape the closing `)` or `>`.
+            '\\' if next.is_none() => out.push_str("\\\\"),
             '&' if starts_entity(&value[i..]) => out.push_str("\\&"),
             '<' | '>' if angle => {
                 out.push('\\');
@@ -277,6 +278,8 @@ mod tests {
         assert_eq!(enc(Syntax::MarkdownDestination, "a&amp;b"), "a\\&amp;b");
         assert_eq!(enc(Syntax::MarkdownDestination, "a?x=1&y=2"), "a?x=1&y=2");
         assert_eq!(enc(Syntax::MarkdownAngleDestination, "a<b>"), "a\\<b\\>");
+        assert_eq!(enc(Syntax::MarkdownDestination, "a\\"), "a\\\\");
+        assert_eq!(enc(Syntax::MarkdownDestination, "a\\b"), "a\\b");
     }
 
     #[test]

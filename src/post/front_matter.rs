@@ -173,10 +173,11 @@ pub(super) fn collect_references(fm: &FrontMatter, lines: &LineIndex, out: &mut 
         } else {
             scalar.value.as_str()
         };
-        if !is_url(url) {
+        let names_image = scalar_names_image(&scalar.keys);
+        if !is_url(url) && !is_asset_path(url, names_image) {
             continue;
         }
-        let kind = if scalar_names_image(&scalar.keys) || crate::urls::has_image_extension(url) {
+        let kind = if names_image || crate::urls::has_image_extension(url) {
             Kind::Image
         } else {
             Kind::Link
@@ -202,6 +203,31 @@ fn is_url(value: &str) -> bool {
         || lower.starts_with("https://")
         || (value.starts_with("//") && value.len() > 2 && !value[2..].starts_with('/'));
     scheme_ok && !value.chars().any(char::is_whitespace)
+}
+
+/// A relative path in the front matter counts when its key names an image
+/// (`cover: images/a.png`, common in Hugo page bundles) or it is a path to a
+/// file of a kind rotproof stores (`assets/<sha256>.jpg` in a rewritten
+/// post), so a rewritten post reads back with the same references.
+fn is_asset_path(value: &str, names_image: bool) -> bool {
+    if value.is_empty()
+        || value.starts_with('#')
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        || value.contains("://")
+        || value.contains(':') && !value.contains('/')
+    {
+        return false;
+    }
+    if names_image {
+        return value.contains('/') || value.contains('.');
+    }
+    let path = value.split(['?', '#']).next().unwrap_or(value);
+    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+    value.contains('/')
+        && (crate::urls::has_image_extension(path)
+            || ["html", "htm", "pdf", "bin"]
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(ext)))
 }
 
 /// Keys whose value is an image, compared after lower-casing and dropping
@@ -331,6 +357,18 @@ mod tests {
         assert!(scalar_names_image(&keys(&["src", "cover"])));
         assert!(!scalar_names_image(&keys(&["source"])));
         assert!(!scalar_names_image(&keys(&["src", "links"])));
+    }
+
+    #[test]
+    fn relative_asset_paths() {
+        assert!(is_asset_path("images/cover.png", true));
+        assert!(is_asset_path("cover.png", true));
+        assert!(is_asset_path("assets/ab12.html", false));
+        assert!(!is_asset_path("post", true));
+        assert!(!is_asset_path("hello.world", false));
+        assert!(!is_asset_path("a b/c.png", true));
+        assert!(!is_asset_path("mailto:x@y", true));
+        assert!(!is_asset_path("docs/readme.md", false));
     }
 
     #[test]
