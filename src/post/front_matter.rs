@@ -59,11 +59,12 @@ pub struct FrontMatter {
 }
 
 impl FrontMatter {
-    /// A top-level scalar by key.
+    /// A top-level scalar by key (the last one when a key is repeated, as
+    /// Jekyll reads it).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.scalars
             .iter()
-            .find(|s| s.key_path == key)
+            .rfind(|s| s.key_path == key)
             .map(|s| s.value.as_str())
     }
 }

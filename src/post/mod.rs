@@ -140,6 +140,15 @@ mod tests {
     }
 
     #[test]
+    fn meta_reads_top_level_strings_last_one_winning() {
+        let src = "---\ntitle: first\nslug: s\ntitle: \"second\"\nparams: {title: no}\n---\n";
+        let post = Post::parse(src.as_bytes().to_vec()).unwrap();
+        assert_eq!(post.meta("title"), Some("second"));
+        assert_eq!(post.meta("slug"), Some("s"));
+        assert_eq!(post.meta("date"), None);
+    }
+
+    #[test]
     fn empty_post_is_valid() {
         let post = Post::parse(Vec::new()).unwrap();
         assert!(post.references().is_empty());

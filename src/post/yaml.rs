@@ -100,8 +100,14 @@ pub(super) fn scalars(block: &str, base: usize) -> Result<Vec<Scalar>, BlockErro
     if block.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let root: Spanned<Node> =
-        serde_saphyr::from_str(block).map_err(|err| block_error(block, &err))?;
+    // Jekyll accepts repeated keys (the last one wins); both values are
+    // text in the post, so both are walked. The default budget stays on: it refuses alias
+    // bombs and runaway nesting with a clear error.
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(block, options)
+        .map_err(|err| block_error(block, &err))?;
     let mut walker = Walker {
         block,
         base,
@@ -248,7 +254,9 @@ fn block_error(block: &str, err: &serde_saphyr::Error) -> BlockError {
                 .map_or(line.len(), |(i, _)| i)
     });
     let text = err.without_snippet().to_string();
-    // "error: line 3 column 8: unclosed quote" → "unclosed quote"
+    // "error: line 3 column 8: unclosed quote at line 3, column 8" →
+    // "unclosed quote": positions inside the block would contradict the
+    // file's line and column that the caller reports.
     let message = text
         .strip_prefix("error: ")
         .unwrap_or(&text)
@@ -257,9 +265,15 @@ fn block_error(block: &str, err: &serde_saphyr::Error) -> BlockError {
         .map_or(text.as_str(), |(_, msg)| msg)
         .lines()
         .next()
-        .unwrap_or("")
-        .to_string();
-    BlockError { offset, message }
+        .unwrap_or("");
+    let message = match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    BlockError {
+        offset,
+        message: message.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -326,6 +340,22 @@ mod tests {
     }
 
     #[test]
+    fn repeated_keys_are_accepted_and_all_walked() {
+        let got = scalar_texts("a: https://x.example/1\na: https://x.example/2\n");
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut block = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10u8 {
+            let (prev, cur) = ((b'a' + i - 1) as char, (b'a' + i) as char);
+            block.push_str(&format!("{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        assert!(scalars(&block, 0).is_err());
+    }
+
+    #[test]
     fn comment_only_block_has_no_scalars() {
         assert!(scalar_texts("# just a comment\n").is_empty());
     }
@@ -335,6 +365,7 @@ mod tests {
         let err = scalars("title: ok\nbad: \"x\n", 0).err().unwrap();
         assert_eq!(err.offset, 15);
         assert!(!err.message.contains('\n'));
+        assert!(!err.message.contains("line"), "{}", err.message);
         assert!(!err.message.is_empty());
     }
 }
