@@ -62,16 +62,16 @@ pub fn splice(text: &str, mut edits: Vec<Edit>) -> String {
 pub fn encode(syntax: &Syntax, span: Range<usize>, value: &str) -> Option<Edit> {
     let text = match syntax {
         Syntax::YamlPlain if yaml_plain_safe(value) => value.to_string(),
-        Syntax::YamlPlain => format!("\"{}\"", yaml_double(value)),
-        Syntax::YamlDoubleQuoted => yaml_double(value),
+        Syntax::YamlPlain => format!("\"{}\"", backslash_escape(value)),
+        Syntax::YamlDoubleQuoted => backslash_escape(value),
         Syntax::YamlSingleQuoted => value.replace('\'', "''"),
         Syntax::YamlBlock => value.replace(['\n', '\r'], " "),
-        Syntax::TomlBasic => toml_basic(value),
+        Syntax::TomlBasic => backslash_escape(value),
         Syntax::TomlLiteral { quoted } => {
             if value.contains('\'') || value.chars().any(char::is_control) {
                 return Some(Edit {
                     span: quoted.clone(),
-                    text: format!("\"{}\"", toml_basic(value)),
+                    text: format!("\"{}\"", backslash_escape(value)),
                 });
             }
             value.to_string()
@@ -106,7 +106,9 @@ fn yaml_plain_safe(value: &str) -> bool {
         && value.trim() == value
 }
 
-fn yaml_double(value: &str) -> String {
+/// Backslash escapes for a double-quoted YAML scalar or a TOML basic
+/// string: both read `\"`, `\\`, `\n`, `\t` and `\uXXXX` alike.
+fn backslash_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -114,21 +116,6 @@ fn yaml_double(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn toml_basic(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
             c if c.is_control() => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }

@@ -16,17 +16,9 @@ pub(super) struct Destination {
 /// the offset where the link text's content ends (after its last child
 /// event) and the end of the whole link.
 pub(super) fn inline(text: &str, content_end: usize, link_end: usize) -> Option<Destination> {
-    let bytes = text.as_bytes();
-    let mut i = content_end;
     // The closing bracket of the link text, then `(`.
-    while i < link_end {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b']' => break,
-            _ => i += 1,
-        }
-    }
-    if bytes.get(i) != Some(&b']') || bytes.get(i + 1) != Some(&b'(') {
+    let i = closing_bracket(text.as_bytes(), content_end, link_end)?;
+    if text.as_bytes().get(i + 1) != Some(&b'(') {
         return None;
     }
     at(text, i + 2, link_end)
@@ -43,18 +35,24 @@ pub(super) fn definition(text: &str, def: Range<usize>) -> Option<Destination> {
     if bytes.get(i) != Some(&b'[') {
         return None;
     }
-    i += 1;
-    while i < def.end {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b']' => break,
-            _ => i += 1,
-        }
-    }
-    if bytes.get(i) != Some(&b']') || bytes.get(i + 1) != Some(&b':') {
+    let i = closing_bracket(bytes, i + 1, def.end)?;
+    if bytes.get(i + 1) != Some(&b':') {
         return None;
     }
     at(text, i + 2, def.end)
+}
+
+/// The first `]` at or after `from` that is not backslash-escaped.
+fn closing_bracket(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
+    let mut i = from;
+    while i < end {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b']' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Parses a destination starting at `start` (blanks and one line ending

@@ -42,6 +42,12 @@ impl HtmlChunk {
         self.buf.is_empty()
     }
 
+    /// Where the chunk starts in the source (for a URL whose exact span is
+    /// unknown, so its line is still right).
+    pub fn source_start(&self) -> usize {
+        self.pieces.first().map_or(0, |p| p.1)
+    }
+
     fn to_source(&self, range: Range<usize>) -> Option<Range<usize>> {
         let i = self.pieces.partition_point(|p| p.0 <= range.start);
         let (buf_start, src_start, len) = *self.pieces.get(i.checked_sub(1)?)?;

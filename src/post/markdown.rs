@@ -249,7 +249,10 @@ impl Collector<'_> {
         for found in chunk.urls() {
             match found.span {
                 Some(span) => self.push(found.kind, found.syntax, span, found.url),
-                None => self.push(found.kind, Syntax::Unverified, 0..0, found.url),
+                None => {
+                    let at = chunk.source_start();
+                    self.push(found.kind, Syntax::Unverified, at..at, found.url);
+                }
             }
         }
     }
