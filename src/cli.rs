@@ -2,8 +2,15 @@
 //! shared with the library.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::archive::LinksMode;
+use crate::fetch::{self, NetOptions};
+use crate::thumbnail;
 
 #[derive(Debug, Parser)]
 #[command(name = "rotproof", version, about = "Make Markdown posts survive link rot", long_about = None)]
@@ -25,6 +32,15 @@ pub struct ArchiveArgs {
     #[arg(required = true, value_name = "POST|DIR")]
     pub inputs: Vec<PathBuf>,
 
+    /// Output root: each post goes to OUT/<slug>/.
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub out: PathBuf,
+
+    /// Folder name for the post (one post only); default: front matter
+    /// `slug`, else the file name.
+    #[arg(long)]
+    pub slug: Option<String>,
+
     /// List what would be fetched (line, kind, URL) without touching the
     /// network or writing anything.
     #[arg(long)]
@@ -35,7 +51,185 @@ pub struct ArchiveArgs {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<url::Url>,
 
-    /// Print a machine-readable summary on stdout.
+    /// What to do with links (non-image resources).
+    #[arg(long, value_enum, default_value_t = LinksMode::Mirror)]
+    pub links: LinksMode,
+
+    /// Long side of thumbnails, in pixels.
+    #[arg(long, value_name = "PX", default_value_t = thumbnail::DEFAULT_SIZE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub thumb_size: u32,
+
+    /// Make no thumbnails (image dimensions are still recorded).
+    #[arg(long)]
+    pub no_thumbs: bool,
+
+    /// Images with more pixels are stored but not decoded.
+    #[arg(long, value_name = "N", default_value_t = thumbnail::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+
+    /// Revalidate archived resources (If-None-Match / If-Modified-Since)
+    /// instead of keeping them as they are.
+    #[arg(long)]
+    pub refresh: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Output options shared by every command.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print a machine-readable summary on stdout (progress and logs stay on
+    /// stderr).
     #[arg(long)]
     pub json: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Network options shared by every command that fetches.
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// Requests in flight in the whole run.
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=1024).map(|n| n as usize))]
+    pub concurrency: usize,
+
+    /// Requests in flight to one host.
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_PER_HOST, value_parser = clap::value_parser!(u32).range(1..=1024).map(|n| n as usize))]
+    pub per_host: usize,
+
+    /// Retries of transient failures (connect errors, timeouts, cut bodies,
+    /// 408/425/429/500/502/503/504).
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_RETRIES)]
+    pub retries: u32,
+
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub connect_timeout: Duration,
+
+    /// Seconds for a whole request, body included.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    pub timeout: Duration,
+
+    /// Largest resource to store (bytes; suffixes like 20MiB, 5MB, 512k).
+    #[arg(long, value_name = "N", default_value = "100MiB", value_parser = parse_size)]
+    pub max_bytes: u64,
+
+    /// User-Agent header.
+    #[arg(long, value_name = "S", default_value_t = fetch::default_user_agent())]
+    pub user_agent: String,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "'Name: value'", value_parser = parse_header)]
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+
+    /// Proxy for every request (HTTP_PROXY / HTTPS_PROXY / NO_PROXY are
+    /// honoured without it).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<url::Url>,
+
+    /// Extra trusted root certificate(s), PEM: for proxies that re-sign TLS.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl NetArgs {
+    pub fn options(&self) -> NetOptions {
+        NetOptions {
+            concurrency: self.concurrency,
+            per_host: self.per_host,
+            retries: self.retries,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            max_bytes: self.max_bytes,
+            user_agent: self.user_agent.clone(),
+            headers: self.headers.clone(),
+            proxy: self.proxy.clone(),
+            ca_cert: self.ca_cert.clone(),
+        }
+    }
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("`{s}`: give between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Bytes with an optional unit: `k`/`KiB` (1024), `kB` (1000), and the same
+/// for M and G.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 100MiB, 20MB, 512k)"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "kb" => 1000.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "mb" => 1e6,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "gb" => 1e9,
+        other => {
+            return Err(format!(
+                "`{s}`: unknown unit `{other}` (use k, KiB, kB, M, MiB, MB, G, GiB, GB)"
+            ));
+        }
+    };
+    let bytes = number * factor;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: expected 'Name: value'"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("`{}` is not a valid header name", name.trim()))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("the value of {name} is not a valid header value"))?;
+    Ok((name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100MiB"), Ok(100 * 1024 * 1024));
+        assert_eq!(parse_size("20MB"), Ok(20_000_000));
+        assert_eq!(parse_size("512k"), Ok(512 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-5").is_err());
+    }
+
+    #[test]
+    fn headers() {
+        let (n, v) = parse_header("X-Token:  abc ").unwrap();
+        assert_eq!((n.as_str(), v.to_str().unwrap()), ("x-token", "abc"));
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+    }
 }

@@ -5,11 +5,17 @@
 //! [`resource::Resource`]s keyed by normalised URL ([`urls`]), and the post is
 //! rewritten by splicing local paths into those spans ([`rewrite`]).
 
+pub mod archive;
 pub mod cli;
 pub mod commands;
+pub mod fetch;
 pub mod lines;
+pub mod manifest;
 pub mod post;
 pub mod reference;
 pub mod resource;
 pub mod rewrite;
+pub mod sniff;
+pub mod store;
+pub mod thumbnail;
 pub mod urls;

@@ -1,0 +1,261 @@
+//! manifest.json, version 1: what was found, fetched, stored and checked for
+//! one archived post. Unknown fields are ignored on read, so the format can
+//! grow; fields are added, never renamed.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{self, StoreError};
+
+pub const FORMAT: &str = "rotproof-manifest";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub tool: String,
+    pub post: PostInfo,
+    pub resources: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostInfo {
+    pub source: String,
+    pub slug: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    pub archived_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Archived,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Archived => "archived",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One resource of the post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub url: String,
+    /// `image` or `link`.
+    pub kind: String,
+    pub occurrences: Vec<Occurrence>,
+    pub status: Status,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    #[serde(default)]
+    pub final_url: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// Relative to the post folder: `assets/<sha256>.<ext>`.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    #[serde(default)]
+    pub thumbnail: Option<Thumbnail>,
+    #[serde(default)]
+    pub thumbnail_error: Option<String>,
+    #[serde(default)]
+    pub etag: Option<String>,
+    #[serde(default)]
+    pub last_modified: Option<String>,
+    #[serde(default)]
+    pub fetched_at: Option<String>,
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+impl Entry {
+    /// An entry with only what the post says; the rest is filled in by
+    /// fetching.
+    pub fn new(url: String, kind: &str, occurrences: Vec<Occurrence>, status: Status) -> Entry {
+        Entry {
+            url,
+            kind: kind.to_string(),
+            occurrences,
+            status,
+            error: None,
+            http_status: None,
+            final_url: None,
+            attempts: 0,
+            sha256: None,
+            bytes: None,
+            media_type: None,
+            path: None,
+            width: None,
+            height: None,
+            thumbnail: None,
+            thumbnail_error: None,
+            etag: None,
+            last_modified: None,
+            fetched_at: None,
+            checks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occurrence {
+    /// `front_matter` or `body`.
+    #[serde(rename = "in")]
+    pub place: String,
+    /// 1-based line in source.md where the URL text stands.
+    pub line: usize,
+    /// The exact source text that was (or would be) replaced.
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    pub path: String,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub at: String,
+    pub result: String,
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Why a manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid rotproof manifest: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: not a rotproof manifest (format {format:?}, version {version})")]
+    Format {
+        path: String,
+        format: String,
+        version: u32,
+    },
+}
+
+impl Manifest {
+    /// Reads a manifest; `Ok(None)` when the file does not exist.
+    pub fn read(path: &Path) -> Result<Option<Manifest>, ManifestError> {
+        let shown = path.display().to_string();
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(ManifestError::Read {
+                    path: shown,
+                    source,
+                });
+            }
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|source| ManifestError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
+        if manifest.format != FORMAT || manifest.version != VERSION {
+            return Err(ManifestError::Format {
+                path: shown,
+                format: manifest.format,
+                version: manifest.version,
+            });
+        }
+        Ok(Some(manifest))
+    }
+
+    /// Writes the manifest atomically.
+    pub fn write(&self, path: &Path) -> Result<(), StoreError> {
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| StoreError {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+        json.push(b'\n');
+        store::write_atomic(path, &json)
+    }
+}
+
+/// `rotproof 0.1.0`, for the manifest's `tool` field.
+pub fn tool() -> String {
+    format!("rotproof {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Now, as RFC 3339 in UTC with seconds.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_ignored_and_missing_optionals_default() {
+        let json = r#"{"format":"rotproof-manifest","version":1,"tool":"rotproof 9","future":1,
+            "post":{"source":"a.md","slug":"a","archived_at":"2026-01-01T00:00:00Z"},
+            "resources":[{"url":"https://x.example/","kind":"link","occurrences":[],"status":"failed","new_field":[]}]}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        std::fs::write(&path, json).unwrap();
+        let m = Manifest::read(&path).unwrap().unwrap();
+        assert_eq!(m.resources[0].status, Status::Failed);
+        assert!(m.resources[0].checks.is_empty());
+        m.write(&path).unwrap();
+        assert_eq!(Manifest::read(&path).unwrap().unwrap(), m);
+    }
+
+    #[test]
+    fn wrong_format_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        std::fs::write(&path, r#"{"format":"other","version":1,"tool":"x","post":{"source":"","slug":"","archived_at":""},"resources":[]}"#).unwrap();
+        assert!(matches!(
+            Manifest::read(&path),
+            Err(ManifestError::Format { .. })
+        ));
+        std::fs::write(&path, "{").unwrap();
+        assert!(matches!(
+            Manifest::read(&path),
+            Err(ManifestError::Parse { .. })
+        ));
+        assert!(
+            Manifest::read(&dir.path().join("none.json"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! The archive on disk: one folder per post, content-addressed assets and
+//! thumbnails, and every file written under a temporary name, synced, then
+//! renamed, so a run killed at any moment leaves no partial file under a
+//! final name.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+pub const ASSETS: &str = "assets";
+pub const THUMBS: &str = "thumbs";
+pub const INDEX: &str = "index.md";
+pub const SOURCE: &str = "source.md";
+pub const MANIFEST: &str = "manifest.json";
+pub const LOCK: &str = ".rotproof.lock";
+
+/// An error with the path it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct StoreError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// An archived post's folder, locked for the lifetime of this value.
+#[derive(Debug)]
+pub struct PostDir {
+    dir: PathBuf,
+    /// Holds the advisory lock; released when dropped (or the process dies).
+    _lock: File,
+}
+
+/// Why a post folder could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}: locked: another rotproof run is working on this post")]
+    Locked(PathBuf),
+    #[error(transparent)]
+    Io(#[from] StoreError),
+}
+
+impl PostDir {
+    /// Creates (if needed) and locks `dir`. A second run on the same post
+    /// fails at once instead of waiting.
+    pub fn open(dir: &Path) -> Result<PostDir, OpenError> {
+        for sub in [ASSETS, THUMBS] {
+            let path = dir.join(sub);
+            fs::create_dir_all(&path).map_err(at(&path))?;
+        }
+        let lock_path = dir.join(LOCK);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(at(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(PostDir {
+                dir: dir.to_path_buf(),
+                _lock: lock,
+            }),
+            Err(fs::TryLockError::WouldBlock) => Err(OpenError::Locked(dir.to_path_buf())),
+            Err(fs::TryLockError::Error(err)) => Err(at(&lock_path)(err).into()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn assets(&self) -> PathBuf {
+        self.dir.join(ASSETS)
+    }
+
+    pub fn thumbs(&self) -> PathBuf {
+        self.dir.join(THUMBS)
+    }
+
+    /// Writes a file of the post folder atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.dir.join(name), bytes)
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary file in the same
+/// folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = temp_in(dir)?;
+    temp.write_all(bytes).map_err(at(path))?;
+    temp.as_file().sync_all().map_err(at(path))?;
+    temp.persist(path).map_err(|e| at(path)(e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// A temporary file in `dir`, named so that it is recognisable as ours.
+pub fn temp_in(dir: &Path) -> Result<NamedTempFile, StoreError> {
+    tempfile::Builder::new()
+        .prefix(".rotproof-")
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(at(dir))
+}
+
+/// Moves a finished temporary file to `path` unless a file is already there
+/// (same name = same content: the name is its sha256). Returns whether it
+/// was written.
+pub fn persist_content(temp: NamedTempFile, path: &Path) -> Result<bool, StoreError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    temp.as_file().sync_all().map_err(at(path))?;
+    match temp.persist_noclobber(path) {
+        Ok(_) => {
+            sync_dir(path.parent().unwrap_or(Path::new(".")));
+            Ok(true)
+        }
+        // Another task stored the same content first.
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(at(path)(e.error)),
+    }
+}
+
+/// Places a copy of `from` at `to` (a hard link where possible), atomically.
+/// Used when posts share a file: each post folder stays self-contained.
+pub fn copy_into(from: &Path, to: &Path) -> Result<(), StoreError> {
+    if to.exists() || from == to {
+        return Ok(());
+    }
+    let dir = to.parent().unwrap_or(Path::new("."));
+    let temp = temp_in(dir)?;
+    let temp_path = temp.into_temp_path();
+    // Replace the empty placeholder with a link, or else a copy.
+    fs::remove_file(&temp_path).map_err(at(&temp_path))?;
+    if fs::hard_link(from, &temp_path).is_err() {
+        fs::copy(from, &temp_path).map_err(at(to))?;
+        File::open(&temp_path)
+            .and_then(|f| f.sync_all())
+            .map_err(at(to))?;
+    }
+    temp_path.persist(to).map_err(|e| at(to)(e.error))?;
+    Ok(())
+}
+
+/// Syncs a folder so a rename in it survives a power cut. Best effort: some
+/// filesystems refuse to open folders.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Names from Windows that cannot be files, whatever the extension.
+const RESERVED: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+const MAX_SLUG_BYTES: usize = 100;
+
+/// Makes a slug safe as one folder name: no separators, no `..`, no control
+/// characters, no Windows reserved names, at most 100 bytes. `None` when
+/// nothing usable is left.
+pub fn sanitise_slug(raw: &str) -> Option<String> {
+    let mut slug: String = raw
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '-',
+            c if c.is_control() => '-',
+            c if c.is_whitespace() => '-',
+            c => c,
+        })
+        .collect();
+    while slug.contains("..") {
+        slug = slug.replace("..", ".");
+    }
+    let slug = slug.trim_matches(|c: char| c == '.' || c == '-' || c == ' ');
+    let mut cut = slug.len().min(MAX_SLUG_BYTES);
+    while !slug.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let slug = slug[..cut].trim_end_matches(['.', '-']);
+    if slug.is_empty() {
+        return None;
+    }
+    let stem = slug.split('.').next().unwrap_or(slug).to_ascii_lowercase();
+    if RESERVED.contains(&stem.as_str()) {
+        return Some(format!("_{slug}"));
+    }
+    Some(slug.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_cannot_escape() {
+        assert_eq!(sanitise_slug("hello-world").as_deref(), Some("hello-world"));
+        assert_eq!(
+            sanitise_slug("../../etc/passwd").as_deref(),
+            Some("etc-passwd")
+        );
+        assert_eq!(sanitise_slug("/abs/path").as_deref(), Some("abs-path"));
+        assert_eq!(sanitise_slug("a\0b").as_deref(), Some("a-b"));
+        assert_eq!(sanitise_slug("..").as_deref(), None);
+        assert_eq!(sanitise_slug("CON").as_deref(), Some("_CON"));
+        assert_eq!(sanitise_slug("nul.txt").as_deref(), Some("_nul.txt"));
+        assert_eq!(sanitise_slug("深圳湾 公园").as_deref(), Some("深圳湾-公园"));
+        let long = "长".repeat(100);
+        let s = sanitise_slug(&long).unwrap();
+        assert!(s.len() <= MAX_SLUG_BYTES && s.chars().all(|c| c == '长'));
+    }
+
+    #[test]
+    fn second_open_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = PostDir::open(dir.path()).unwrap();
+        assert!(matches!(
+            PostDir::open(dir.path()),
+            Err(OpenError::Locked(_))
+        ));
+        drop(first);
+        assert!(PostDir::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn atomic_write_and_content_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let mut t = temp_in(dir.path()).unwrap();
+        t.write_all(b"x").unwrap();
+        assert!(persist_content(t, &dir.path().join("h")).unwrap());
+        let mut t = temp_in(dir.path()).unwrap();
+        t.write_all(b"x").unwrap();
+        assert!(!persist_content(t, &dir.path().join("h")).unwrap());
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

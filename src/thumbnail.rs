@@ -1,0 +1,339 @@
+//! Thumbnails: decode (dimensions read from the header first, so a
+//! decompression bomb is refused before any pixel is allocated), apply EXIF
+//! orientation, resize with fast_image_resize (SIMD), encode JPEG when
+//! opaque and PNG when transparent. Runs on a fixed rayon pool, one worker
+//! per core, so at most that many images are decoded at once.
+
+use std::io::{BufReader, Cursor};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+use crate::store;
+
+pub const DEFAULT_SIZE: u32 = 320;
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+const JPEG_QUALITY: u8 = 82;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Long side of a thumbnail, in pixels.
+    pub size: u32,
+    /// Images with more pixels are stored but not decoded.
+    pub max_pixels: u64,
+    /// `--no-thumbs`: read dimensions only.
+    pub enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            size: DEFAULT_SIZE,
+            max_pixels: DEFAULT_MAX_PIXELS,
+            enabled: true,
+        }
+    }
+}
+
+/// A thumbnail written to `thumbs/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumb {
+    /// File name inside `thumbs/`: `<asset sha256>.<jpg|png>`.
+    pub file_name: String,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What is known of an image after thumbnailing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// As displayed, after EXIF orientation.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The thumbnail, or why there is none.
+    pub thumb: Result<Thumb, String>,
+}
+
+/// Reads an asset's dimensions and writes its thumbnail into `thumbs_dir`
+/// (skipped when already there). Never panics: a decoder panic on hostile
+/// input becomes an error.
+pub fn make(asset: &Path, sha256: &str, thumbs_dir: &Path, settings: Settings) -> ImageInfo {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        make_inner(asset, sha256, thumbs_dir, settings)
+    })) {
+        Ok(info) => info,
+        Err(_) => ImageInfo {
+            width: None,
+            height: None,
+            thumb: Err("decoder crashed on this file".to_string()),
+        },
+    }
+}
+
+fn make_inner(asset: &Path, sha256: &str, thumbs_dir: &Path, settings: Settings) -> ImageInfo {
+    let fail = |width, height, reason: String| ImageInfo {
+        width,
+        height,
+        thumb: Err(reason),
+    };
+    let reader = match std::fs::File::open(asset) {
+        Ok(file) => ImageReader::new(BufReader::new(file)),
+        Err(err) => return fail(None, None, format!("cannot read the asset: {err}")),
+    };
+    let mut reader = match reader.with_guessed_format() {
+        Ok(reader) => reader,
+        Err(err) => return fail(None, None, format!("cannot read the asset: {err}")),
+    };
+    let mut limits = Limits::default();
+    // Room for the decoded pixels (up to 8 bytes each) and the decoder's own.
+    limits.max_alloc = Some(
+        settings
+            .max_pixels
+            .saturating_mul(8)
+            .saturating_add(64 << 20),
+    );
+    reader.limits(limits);
+    let mut decoder = match reader.into_decoder() {
+        Ok(decoder) => decoder,
+        Err(err) => return fail(None, None, format!("cannot decode: {err}")),
+    };
+    let (raw_w, raw_h) = decoder.dimensions();
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let swaps = matches!(
+        orientation,
+        image::metadata::Orientation::Rotate90
+            | image::metadata::Orientation::Rotate270
+            | image::metadata::Orientation::Rotate90FlipH
+            | image::metadata::Orientation::Rotate270FlipH
+    );
+    let (width, height) = if swaps {
+        (raw_h, raw_w)
+    } else {
+        (raw_w, raw_h)
+    };
+    let (w, h) = (Some(width), Some(height));
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > settings.max_pixels {
+        return fail(
+            w,
+            h,
+            format!(
+                "not decoded: {width}×{height} is over --max-pixels {}",
+                settings.max_pixels
+            ),
+        );
+    }
+    if !settings.enabled {
+        return fail(w, h, "thumbnails turned off (--no-thumbs)".to_string());
+    }
+    let mut img = match DynamicImage::from_decoder(decoder) {
+        Ok(img) => img,
+        Err(err) => return fail(w, h, format!("cannot decode: {err}")),
+    };
+    img.apply_orientation(orientation);
+    match thumbnail(&img, sha256, thumbs_dir, settings.size) {
+        Ok(thumb) => ImageInfo {
+            width: w,
+            height: h,
+            thumb: Ok(thumb),
+        },
+        Err(reason) => fail(w, h, reason),
+    }
+}
+
+/// The size that fits `size` on the long side, aspect kept, never larger
+/// than the original.
+pub fn fit(width: u32, height: u32, size: u32) -> (u32, u32) {
+    let long = width.max(height);
+    if long <= size || long == 0 {
+        return (width.max(1), height.max(1));
+    }
+    let scale = f64::from(size) / f64::from(long);
+    let w = ((f64::from(width) * scale).round() as u32).clamp(1, size);
+    let h = ((f64::from(height) * scale).round() as u32).clamp(1, size);
+    (w, h)
+}
+
+fn thumbnail(
+    img: &DynamicImage,
+    sha256: &str,
+    thumbs_dir: &Path,
+    size: u32,
+) -> Result<Thumb, String> {
+    let has_alpha = img.color().has_alpha();
+    // 8-bit RGB(A): what the encoders take, and what the SIMD resizer is
+    // fastest at.
+    let src = if has_alpha {
+        DynamicImage::ImageRgba8(img.to_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(img.to_rgb8())
+    };
+    let (tw, th) = fit(src.width(), src.height(), size);
+    let resized = if (tw, th) == (src.width(), src.height()) {
+        src
+    } else {
+        let mut dst = DynamicImage::new(tw, th, src.color());
+        let options =
+            ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+        Resizer::new()
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| format!("cannot resize: {e}"))?;
+        dst
+    };
+    let transparent = match &resized {
+        DynamicImage::ImageRgba8(rgba) => rgba.pixels().any(|p| p.0[3] < 255),
+        _ => false,
+    };
+    let mut encoded = Vec::new();
+    let ext = if transparent {
+        resized
+            .write_to(&mut Cursor::new(&mut encoded), image::ImageFormat::Png)
+            .map_err(|e| format!("cannot encode PNG: {e}"))?;
+        "png"
+    } else {
+        let rgb = resized.to_rgb8();
+        let encoder =
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut encoded, JPEG_QUALITY);
+        rgb.write_with_encoder(encoder)
+            .map_err(|e| format!("cannot encode JPEG: {e}"))?;
+        "jpg"
+    };
+    let file_name = format!("{sha256}.{ext}");
+    let path = thumbs_dir.join(&file_name);
+    store::write_atomic(&path, &encoded).map_err(|e| e.to_string())?;
+    Ok(Thumb {
+        file_name,
+        sha256: hex::encode(Sha256::digest(&encoded)),
+        width: tw,
+        height: th,
+    })
+}
+
+/// A fixed pool for decoding and resizing: one worker per core.
+pub struct Pool {
+    pool: rayon::ThreadPool,
+}
+
+impl Pool {
+    pub fn new() -> Result<Pool, rayon::ThreadPoolBuildError> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("rotproof-thumb-{i}"))
+            .build()?;
+        Ok(Pool { pool })
+    }
+
+    /// Runs [`make`] on the pool; the async caller waits without blocking
+    /// the runtime.
+    pub async fn make(
+        &self,
+        asset: std::path::PathBuf,
+        sha256: String,
+        thumbs_dir: std::path::PathBuf,
+        settings: Settings,
+    ) -> ImageInfo {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let _ = tx.send(make(&asset, &sha256, &thumbs_dir, settings));
+        });
+        rx.await.unwrap_or(ImageInfo {
+            width: None,
+            height: None,
+            thumb: Err("thumbnail worker stopped".to_string()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    fn write_image(
+        dir: &Path,
+        name: &str,
+        img: DynamicImage,
+        format: image::ImageFormat,
+    ) -> std::path::PathBuf {
+        let path = dir.join(name);
+        img.save_with_format(&path, format).unwrap();
+        path
+    }
+
+    #[test]
+    fn fit_keeps_aspect_and_never_upscales() {
+        assert_eq!(fit(1600, 1067, 320), (320, 213));
+        assert_eq!(fit(600, 1200, 320), (160, 320));
+        assert_eq!(fit(100, 50, 320), (100, 50));
+        assert_eq!(fit(10000, 1, 320), (320, 1));
+    }
+
+    #[test]
+    fn opaque_becomes_jpeg_transparent_becomes_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let opaque = write_image(
+            dir.path(),
+            "a.png",
+            DynamicImage::ImageRgb8(RgbImage::from_pixel(800, 400, Rgb([10, 200, 30]))),
+            image::ImageFormat::Png,
+        );
+        let info = make(&opaque, "aa", dir.path(), Settings::default());
+        let thumb = info.thumb.unwrap();
+        assert_eq!((info.width, info.height), (Some(800), Some(400)));
+        assert_eq!((thumb.width, thumb.height), (320, 160));
+        assert_eq!(thumb.file_name, "aa.jpg");
+        let bytes = std::fs::read(dir.path().join("aa.jpg")).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), thumb.sha256);
+
+        let mut rgba = RgbaImage::from_pixel(50, 100, Rgba([0, 0, 0, 255]));
+        rgba.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
+        let transparent = write_image(
+            dir.path(),
+            "b.png",
+            DynamicImage::ImageRgba8(rgba),
+            image::ImageFormat::Png,
+        );
+        let thumb = make(&transparent, "bb", dir.path(), Settings::default())
+            .thumb
+            .unwrap();
+        assert_eq!(thumb.file_name, "bb.png");
+        assert_eq!((thumb.width, thumb.height), (50, 100), "never upscaled");
+    }
+
+    #[test]
+    fn over_max_pixels_is_not_decoded_but_measured() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_image(
+            dir.path(),
+            "big.png",
+            DynamicImage::ImageRgb8(RgbImage::new(400, 300)),
+            image::ImageFormat::Png,
+        );
+        let settings = Settings {
+            max_pixels: 1000,
+            ..Settings::default()
+        };
+        let info = make(&path, "cc", dir.path(), settings);
+        assert_eq!((info.width, info.height), (Some(400), Some(300)));
+        assert!(info.thumb.unwrap_err().contains("--max-pixels"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        std::fs::write(&path, b"\xff\xd8\xff\xe0garbage").unwrap();
+        assert!(
+            make(&path, "dd", dir.path(), Settings::default())
+                .thumb
+                .is_err()
+        );
+    }
+}
