@@ -316,6 +316,14 @@ impl Fetcher {
                 fetched_at: SystemTime::now(),
             });
         }
+        if status.is_redirection() {
+            // A redirect reqwest did not follow: it never offers a non-http
+            // Location to the policy.
+            return Err(AttemptError::Final {
+                reason: unfollowed_redirect(status, response.headers(), &final_url),
+                status: Some(status.as_u16()),
+            });
+        }
         if !status.is_success() {
             let reason = status_reason(status);
             return Err(if is_transient_status(status) {
@@ -401,6 +409,17 @@ fn status_reason(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
         None => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+fn unfollowed_redirect(status: StatusCode, headers: &HeaderMap, from: &Url) -> String {
+    let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok());
+    match location.map(|l| from.join(l)) {
+        Some(Ok(to)) if !matches!(to.scheme(), "http" | "https") => {
+            format!("redirect to a `{}:` URL refused", to.scheme())
+        }
+        Some(_) => format!("{} (redirect not followed)", status_reason(status)),
+        None => format!("{} without a Location", status_reason(status)),
     }
 }
 
