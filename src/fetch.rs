@@ -83,6 +83,8 @@ pub enum SetupError {
         path: PathBuf,
         source: reqwest::Error,
     },
+    #[error("--ca-cert {0}: no PEM certificate in this file")]
+    CaCertEmpty(PathBuf),
     #[error("--proxy {url}: {source}")]
     Proxy { url: Url, source: reqwest::Error },
     #[error("building the HTTP client: {0}")]
@@ -194,6 +196,9 @@ impl Fetcher {
                     source,
                 }
             })?;
+            if certs.is_empty() {
+                return Err(SetupError::CaCertEmpty(path.clone()));
+            }
             builder = builder.tls_certs_merge(certs);
         }
         if let Some(url) = &options.proxy {
@@ -358,7 +363,11 @@ impl Fetcher {
             .suffix(".part")
             .tempfile_in(dir)
             .map_err(local)?;
-        let mut file = tokio::fs::File::from_std(temp.reopen().map_err(local)?);
+        // Buffered: each write to a tokio file is a trip to the blocking pool.
+        let mut file = tokio::io::BufWriter::with_capacity(
+            256 * 1024,
+            tokio::fs::File::from_std(temp.reopen().map_err(local)?),
+        );
         let mut hasher = Sha256::new();
         let mut head = Vec::with_capacity(SNIFF_LEN);
         let mut bytes: u64 = 0;
@@ -383,7 +392,7 @@ impl Fetcher {
             file.write_all(&chunk).await.map_err(local)?;
         }
         file.flush().await.map_err(local)?;
-        file.sync_all().await.map_err(local)?;
+        file.get_ref().sync_all().await.map_err(local)?;
         Ok(Fetched {
             final_url,
             http_status: status.as_u16(),

@@ -137,7 +137,7 @@ fn make_inner(asset: &Path, sha256: &str, thumbs_dir: &Path, settings: Settings)
         Err(err) => return fail(w, h, format!("cannot decode: {err}")),
     };
     img.apply_orientation(orientation);
-    match thumbnail(&img, sha256, thumbs_dir, settings.size) {
+    match thumbnail(img, sha256, thumbs_dir, settings.size) {
         Ok(thumb) => ImageInfo {
             width: w,
             height: h,
@@ -161,18 +161,17 @@ pub fn fit(width: u32, height: u32, size: u32) -> (u32, u32) {
 }
 
 fn thumbnail(
-    img: &DynamicImage,
+    img: DynamicImage,
     sha256: &str,
     thumbs_dir: &Path,
     size: u32,
 ) -> Result<Thumb, String> {
-    let has_alpha = img.color().has_alpha();
     // 8-bit RGB(A): what the encoders take, and what the SIMD resizer is
-    // fastest at.
-    let src = if has_alpha {
-        DynamicImage::ImageRgba8(img.to_rgba8())
-    } else {
-        DynamicImage::ImageRgb8(img.to_rgb8())
+    // fastest at. Most images decode to one of them already: no copy then.
+    let src = match img {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => img,
+        other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.to_rgba8()),
+        other => DynamicImage::ImageRgb8(other.to_rgb8()),
     };
     let (tw, th) = fit(src.width(), src.height(), size);
     let resized = if (tw, th) == (src.width(), src.height()) {

@@ -557,3 +557,132 @@ async fn slugs_come_from_flag_front_matter_or_file_and_never_escape() {
     assert!(site.path().join("archive/bundle/manifest.json").is_file());
     assert!(!site.path().join("escape").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_agent_and_headers_are_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ua"))
+        .and(header(
+            "user-agent",
+            concat!("rotproof/", env!("CARGO_PKG_VERSION")),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(png(4, 4, 1)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/custom"))
+        .and(header("user-agent", "MyBot/2"))
+        .and(header("x-token", "abc"))
+        .and(header("referer", "https://blog.example/"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(png(4, 4, 2)))
+        .mount(&server)
+        .await;
+    let site = Site::new();
+    site.write("d.md", &format!("![]({}/ua)\n", server.uri()));
+    site.write("c.md", &format!("![]({}/custom)\n", server.uri()));
+    let out = rotproof(args(&["archive", "d.md"]), site.path()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "default User-Agent: {}",
+        stdout(&out)
+    );
+    let out = rotproof(
+        args(&[
+            "archive",
+            "c.md",
+            "--user-agent",
+            "MyBot/2",
+            "--header",
+            "X-Token: abc",
+            "--header",
+            "Referer: https://blog.example/",
+        ]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "custom headers: {}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_flag_and_environment_are_used() {
+    // A proxy gets the absolute URL in its request line.
+    let proxy = RawServer::start(|_, _| Reply::ok(png(6, 6, 4))).await;
+    let site = Site::new();
+    site.write("p.md", "![](http://cdn.rotproof.invalid/pic)\n");
+    let out = rotproof(
+        args(&["archive", "p.md", "--proxy", &proxy.base]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "--proxy: {}", stdout(&out));
+    assert_eq!(proxy.hits("http://cdn.rotproof.invalid/pic"), 1);
+
+    let site = Site::new();
+    site.write("p.md", "![](http://cdn.rotproof.invalid/env)\n");
+    let out = rotproof_env(
+        args(&["archive", "p.md"]),
+        site.path(),
+        &[("HTTP_PROXY", &proxy.base)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "HTTP_PROXY: {}", stdout(&out));
+    assert_eq!(proxy.hits("http://cdn.rotproof.invalid/env"), 1);
+
+    // NO_PROXY: the host is reached directly (and, being .invalid, fails).
+    let site = Site::new();
+    site.write("p.md", "![](http://cdn.rotproof.invalid/direct)\n");
+    let out = rotproof_env(
+        args(&["archive", "p.md", "--retries", "0"]),
+        site.path(),
+        &[
+            ("HTTP_PROXY", &proxy.base),
+            ("NO_PROXY", "rotproof.invalid"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(proxy.hits("http://cdn.rotproof.invalid/direct"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_network_flags_are_clear_errors() {
+    let site = Site::new();
+    site.write("x.md", "x\n");
+    let out = rotproof(
+        args(&["archive", "x.md", "--ca-cert", "missing.pem"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--ca-cert missing.pem"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(site.path().join("junk.pem"), "not a certificate").unwrap();
+    let out = rotproof(
+        args(&["archive", "x.md", "--ca-cert", "junk.pem"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = rotproof(
+        args(&["archive", "x.md", "--header", "no colon"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = rotproof(
+        args(&["archive", "x.md", "--max-bytes", "lots"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+}

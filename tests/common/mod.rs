@@ -77,6 +77,42 @@ pub fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A JPEG with an EXIF APP1 segment carrying `orientation` (1–8).
+pub fn jpeg_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+    let plain = jpeg(width, height, 1);
+    // TIFF, big-endian: header, one IFD with one entry (0x0112 SHORT).
+    let mut tiff = b"MM\0*\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&1u16.to_be_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+    tiff.extend_from_slice(&3u16.to_be_bytes());
+    tiff.extend_from_slice(&1u32.to_be_bytes());
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xff, 0xe1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// An animated GIF whose frames are solid colours.
+pub fn animated_gif(width: u32, height: u32, colours: &[[u8; 3]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(&mut out);
+        for c in colours {
+            let frame = RgbaImage::from_pixel(width, height, Rgba([c[0], c[1], c[2], 255]));
+            enc.encode_frame(image::Frame::new(frame))
+                .expect("gif frame");
+        }
+    }
+    out
+}
+
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
     for &b in data {
@@ -313,20 +349,35 @@ fn send<'a>(
 }
 
 /// Runs the rotproof binary (off the async runtime, so test servers keep
-/// answering) and returns its output.
+/// answering) and returns its output. Proxy variables of the machine are
+/// removed, so loopback traffic is never captured by a CI proxy.
 pub async fn rotproof(args: Vec<String>, cwd: &Path) -> Output {
+    rotproof_env(args, cwd, &[]).await
+}
+
+/// [`rotproof`] with extra environment variables.
+pub async fn rotproof_env(args: Vec<String>, cwd: &Path, env: &[(&str, &str)]) -> Output {
     let cwd = cwd.to_path_buf();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"))
-            .args(&args)
-            .current_dir(&cwd)
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
-            .env_remove("ALL_PROXY")
-            .output()
-            .expect("run rotproof")
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
+        cmd.args(&args).current_dir(&cwd);
+        for var in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env).output().expect("run rotproof")
     })
     .await
     .expect("join")

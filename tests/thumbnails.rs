@@ -1,0 +1,110 @@
+//! Thumbnails and image dimensions, through the real binary.
+
+mod common;
+
+use common::*;
+
+async fn archive_one(reply_body: Vec<u8>, extra: &[&str]) -> (Site, serde_json::Value, RawServer) {
+    let server = RawServer::start(move |_, _| Reply::ok(reply_body.clone())).await;
+    let site = Site::new();
+    site.write("t.md", &format!("![]({})\n", server.url("/img")));
+    let mut a = args(&["archive", "t.md"]);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    let out = rotproof(a, site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let m = site.manifest("t");
+    let e = entry(&m, &server.url("/img")).clone();
+    (site, e, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exif_orientation_is_applied_to_dimensions_and_thumbnail() {
+    // 400×200 stored, orientation 6 (rotate 90°): displayed 200×400.
+    let (site, e, _server) = archive_one(jpeg_with_orientation(400, 200, 6), &[]).await;
+    assert_eq!(
+        (e["width"].as_u64(), e["height"].as_u64()),
+        (Some(200), Some(400))
+    );
+    assert_eq!(
+        (
+            e["thumbnail"]["width"].as_u64(),
+            e["thumbnail"]["height"].as_u64()
+        ),
+        (Some(160), Some(320))
+    );
+    let thumb = image::open(
+        site.path()
+            .join("archive/t")
+            .join(e["thumbnail"]["path"].as_str().unwrap()),
+    )
+    .unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (160, 320));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn animated_gif_thumbnail_is_its_first_frame() {
+    let gif = animated_gif(60, 40, &[[250, 0, 0], [0, 250, 0], [0, 0, 250]]);
+    let (site, e, _server) = archive_one(gif, &[]).await;
+    assert_eq!(e["media_type"], "image/gif");
+    assert_eq!(
+        (e["width"].as_u64(), e["height"].as_u64()),
+        (Some(60), Some(40))
+    );
+    let path = site
+        .path()
+        .join("archive/t")
+        .join(e["thumbnail"]["path"].as_str().unwrap());
+    assert!(
+        path.to_string_lossy().ends_with(".jpg"),
+        "opaque GIF → JPEG"
+    );
+    let thumb = image::open(path).unwrap().to_rgb8();
+    let px = thumb.get_pixel(30, 20).0;
+    assert!(
+        px[0] > 200 && px[1] < 50 && px[2] < 50,
+        "first frame is red, got {px:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thumb_size_and_no_thumbs() {
+    let (site, e, _server) = archive_one(png(1000, 500, 3), &["--thumb-size", "100"]).await;
+    assert_eq!(
+        (
+            e["thumbnail"]["width"].as_u64(),
+            e["thumbnail"]["height"].as_u64()
+        ),
+        (Some(100), Some(50))
+    );
+    assert!(
+        site.path()
+            .join("archive/t")
+            .join(e["thumbnail"]["path"].as_str().unwrap())
+            .is_file()
+    );
+
+    let (site, e, _server) = archive_one(png(1000, 500, 3), &["--no-thumbs"]).await;
+    assert!(e["thumbnail"].is_null());
+    assert_eq!(e["width"], 1000, "dimensions are still recorded");
+    let thumbs: Vec<_> = std::fs::read_dir(site.path().join("archive/t/thumbs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(thumbs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_images_are_never_upscaled() {
+    let (_site, e, _server) = archive_one(transparent_png(40, 30), &[]).await;
+    assert_eq!(
+        (
+            e["thumbnail"]["width"].as_u64(),
+            e["thumbnail"]["height"].as_u64()
+        ),
+        (Some(40), Some(30))
+    );
+    assert!(
+        e["thumbnail"]["path"].as_str().unwrap().ends_with(".png"),
+        "transparent → PNG"
+    );
+}
