@@ -365,11 +365,17 @@ fn decide(
     Decision::Fetch(resource.key.clone())
 }
 
-/// Whether an archived entry's file is there with the bytes it names.
+/// Whether an archived entry's file is there with the bytes it names, and
+/// its thumbnail too.
 fn is_intact(dir: &Path, entry: &Entry) -> bool {
     let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) else {
         return false;
     };
+    if let Some(thumb) = &entry.thumbnail
+        && !dir.join(&thumb.path).is_file()
+    {
+        return false;
+    }
     let Ok(file) = std::fs::File::open(dir.join(path)) else {
         return false;
     };
@@ -380,20 +386,7 @@ fn is_intact(dir: &Path, entry: &Entry) -> bool {
     {
         return false;
     }
-    hash_reader(file).is_ok_and(|h| &h == sha)
-}
-
-/// Streams a reader through sha256.
-fn hash_reader(mut reader: impl std::io::Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
-    }
+    store::hash_reader(file).is_ok_and(|h| &h == sha)
 }
 
 /// The distinct resources this run fetches, in order of first appearance.
@@ -556,7 +549,7 @@ async fn run_job(
     };
     let name = format!("{}.{}", body.sha256, format.ext);
     let asset = assets.join(&name);
-    store::persist_content(body.file, &asset)?;
+    store::persist_content(body.file, &asset, &body.sha256)?;
     let thumb = (format.class == Class::Raster).then(|| {
         let (sha, thumbs_dir) = (body.sha256.clone(), job.home.join(store::THUMBS));
         tokio::spawn(async move { pool.make(asset, sha, thumbs_dir, thumbs).await })
@@ -785,7 +778,7 @@ fn entry_from(
                 entry.fetched_at = Some(manifest::now());
             }
             let asset = format!("{}/{}.{}", store::ASSETS, stored.sha256, stored.ext);
-            store::copy_into(&stored.home.join(&asset), &dir.join(&asset))?;
+            store::copy_into(&stored.home.join(&asset), &dir.join(&asset), &stored.sha256)?;
             entry.sha256 = Some(stored.sha256.clone());
             entry.bytes = Some(stored.bytes);
             entry.media_type = Some(stored.media_type.to_string());
@@ -796,7 +789,11 @@ fn entry_from(
                 match &info.thumb {
                     Ok(thumb) => {
                         let path = format!("{}/{}", store::THUMBS, thumb.file_name);
-                        store::copy_into(&stored.home.join(&path), &dir.join(&path))?;
+                        store::copy_into(
+                            &stored.home.join(&path),
+                            &dir.join(&path),
+                            &thumb.sha256,
+                        )?;
                         entry.thumbnail = Some(manifest::Thumbnail {
                             path,
                             sha256: thumb.sha256.clone(),

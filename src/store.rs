@@ -112,29 +112,46 @@ pub fn temp_in(dir: &Path) -> Result<NamedTempFile, StoreError> {
         .map_err(at(dir))
 }
 
-/// Moves a finished temporary file to `path` unless a file is already there
-/// (same name = same content: the name is its sha256). Returns whether it
-/// was written.
-pub fn persist_content(temp: NamedTempFile, path: &Path) -> Result<bool, StoreError> {
-    if path.exists() {
+/// Moves a finished temporary file to `path`, whose name is `sha256`'s,
+/// unless a file with that content is already there. A file under the name
+/// with other bytes (corrupted on disk) is replaced. Returns whether it was
+/// written.
+pub fn persist_content(temp: NamedTempFile, path: &Path, sha256: &str) -> Result<bool, StoreError> {
+    if let Ok(existing) = File::open(path)
+        && hash_reader(existing).is_ok_and(|h| h == sha256)
+    {
         return Ok(false);
     }
     temp.as_file().sync_all().map_err(at(path))?;
-    match temp.persist_noclobber(path) {
-        Ok(_) => {
-            sync_dir(path.parent().unwrap_or(Path::new(".")));
-            Ok(true)
+    temp.persist(path).map_err(|e| at(path)(e.error))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(true)
+}
+
+/// Streams a reader through sha256, as lowercase hex.
+pub fn hash_reader(mut reader: impl io::Read) -> io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
         }
-        // Another task stored the same content first.
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(at(path)(e.error)),
+        hasher.update(&buf[..n]);
     }
 }
 
-/// Places a copy of `from` at `to` (a hard link where possible), atomically.
-/// Used when posts share a file: each post folder stays self-contained.
-pub fn copy_into(from: &Path, to: &Path) -> Result<(), StoreError> {
-    if to.exists() || from == to {
+/// Places a copy of `from` at `to` (a hard link where possible), atomically,
+/// unless `to` already holds the content `sha256`. Used when posts share a
+/// file: each post folder stays self-contained.
+pub fn copy_into(from: &Path, to: &Path, sha256: &str) -> Result<(), StoreError> {
+    if from == to {
+        return Ok(());
+    }
+    if let Ok(existing) = File::open(to)
+        && hash_reader(existing).is_ok_and(|h| h == sha256)
+    {
         return Ok(());
     }
     let dir = to.parent().unwrap_or(Path::new("."));
@@ -240,12 +257,18 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
+        let sha = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"; // "x"
         let mut t = temp_in(dir.path()).unwrap();
         t.write_all(b"x").unwrap();
-        assert!(persist_content(t, &dir.path().join("h")).unwrap());
+        assert!(persist_content(t, &dir.path().join("h"), sha).unwrap());
         let mut t = temp_in(dir.path()).unwrap();
         t.write_all(b"x").unwrap();
-        assert!(!persist_content(t, &dir.path().join("h")).unwrap());
+        assert!(!persist_content(t, &dir.path().join("h"), sha).unwrap());
+        std::fs::write(dir.path().join("h"), b"corrupt").unwrap();
+        let mut t = temp_in(dir.path()).unwrap();
+        t.write_all(b"x").unwrap();
+        assert!(persist_content(t, &dir.path().join("h"), sha).unwrap());
+        assert_eq!(fs::read(dir.path().join("h")).unwrap(), b"x");
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .filter_map(|e| e.ok())

@@ -108,3 +108,29 @@ async fn small_images_are_never_upscaled() {
         "transparent → PNG"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_restores_a_deleted_thumbnail_and_a_corrupt_asset() {
+    let (site, e, server) = archive_one(jpeg(500, 300, 8), &[]).await;
+    let dir = site.path().join("archive/t");
+    let thumb = dir.join(e["thumbnail"]["path"].as_str().unwrap());
+    std::fs::remove_file(&thumb).unwrap();
+    let out = rotproof(args(&["archive", "t.md"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(thumb.is_file(), "thumbnail made again");
+    assert_eq!(server.hits("/img"), 2);
+
+    let asset = dir.join(e["path"].as_str().unwrap());
+    let mut bytes = std::fs::read(&asset).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&asset, &bytes).unwrap();
+    let out = rotproof(args(&["archive", "t.md"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(server.hits("/img"), 3, "a corrupt file is fetched again");
+    let fixed = std::fs::read(&asset).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&fixed)),
+        e["sha256"].as_str().unwrap()
+    );
+}
