@@ -265,11 +265,9 @@ fn main() {
         }
     }
 
-    let (mut ours, mut curls, mut rss) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..runs {
-        let out = work.join("out");
-        let _ = std::fs::remove_dir_all(&out);
-        let (secs, peak) = timed(
+    let out = work.join("out");
+    let archive = || {
+        timed(
             Command::new("/usr/bin/time")
                 .arg("-v")
                 .arg(env!("CARGO_BIN_EXE_rotproof"))
@@ -284,7 +282,12 @@ fn main() {
                 ])
                 .arg(&out)
                 .arg(&post_path),
-        );
+        )
+    };
+    let (mut ours, mut curls, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        let _ = std::fs::remove_dir_all(&out);
+        let (secs, peak) = archive();
         ours.push(secs);
         rss.extend(peak);
         if has_curl {
@@ -308,25 +311,8 @@ fn main() {
             curls.last().copied().unwrap_or(f64::NAN)
         );
     }
-    let rerun = {
-        let (secs, _) = timed(
-            Command::new("/usr/bin/time")
-                .arg("-v")
-                .arg(env!("CARGO_BIN_EXE_rotproof"))
-                .args([
-                    "archive",
-                    "-q",
-                    "--concurrency",
-                    "16",
-                    "--per-host",
-                    "16",
-                    "--out",
-                ])
-                .arg(work.join("out"))
-                .arg(&post_path),
-        );
-        secs
-    };
+    // A second run over the intact archive of the last run.
+    let (rerun, _) = archive();
     let ours_m = median(ours);
     println!(
         "corpus: {} URLs, {} distinct images, {:.1} MB; latency {} ms before each response and each new connection",
