@@ -42,6 +42,25 @@ pub enum LinksMode {
     Ignore,
 }
 
+impl LinksMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinksMode::Mirror => "mirror",
+            LinksMode::Check => "check",
+            LinksMode::Ignore => "ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LinksMode> {
+        match s {
+            "mirror" => Some(LinksMode::Mirror),
+            "check" => Some(LinksMode::Check),
+            "ignore" => Some(LinksMode::Ignore),
+            _ => None,
+        }
+    }
+}
+
 /// Everything `archive` needs besides the posts.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -129,7 +148,9 @@ impl Progress for Silent {}
 
 /// One post, planned.
 struct Planned {
-    source: PathBuf,
+    /// The manifest's `post.source`: the path given, or, when re-archiving
+    /// from the folder's own source.md, what was recorded before.
+    source_label: String,
     bytes: Vec<u8>,
     post: Post,
     slug: String,
@@ -299,7 +320,15 @@ fn plan(posts: &[PathBuf], settings: &Settings) -> Result<Vec<Planned>, ArchiveE
                 post_dir: Some(&post_dir),
             },
         );
-        let previous: HashMap<String, Entry> = Manifest::read(&dir.path().join(store::MANIFEST))?
+        let previous_manifest = Manifest::read(&dir.path().join(store::MANIFEST))?;
+        let own_source = dir.path().join(store::SOURCE).canonicalize().ok();
+        let source_label = match &previous_manifest {
+            Some(m) if own_source.is_some() && source.canonicalize().ok() == own_source => {
+                m.post.source.clone()
+            }
+            _ => source.display().to_string(),
+        };
+        let previous: HashMap<String, Entry> = previous_manifest
             .map(|m| {
                 m.resources
                     .into_iter()
@@ -312,7 +341,7 @@ fn plan(posts: &[PathBuf], settings: &Settings) -> Result<Vec<Planned>, ArchiveE
             .map(|r| decide(r, previous.get(&r.key), dir.path(), settings))
             .collect();
         planned.push(Planned {
-            source,
+            source_label,
             bytes,
             post,
             slug,
@@ -665,10 +694,12 @@ fn finish(
         version: manifest::VERSION,
         tool: manifest::tool(),
         post: PostInfo {
-            source: p.source.display().to_string(),
+            source: p.source_label.clone(),
             slug: p.slug.clone(),
             title: p.post.meta("title").map(str::to_string),
             archived_at: manifest::now(),
+            base_url: settings.base_url.as_ref().map(Url::to_string),
+            links: Some(settings.links.as_str().to_string()),
         },
         resources: entries,
     };
@@ -702,7 +733,7 @@ fn finish(
         }
     }
     let report = PostReport {
-        source: p.source.display().to_string(),
+        source: p.source_label.clone(),
         slug: p.slug.clone(),
         dir: dir.display().to_string(),
         counts,

@@ -24,6 +24,32 @@ pub enum Command {
     /// Archive posts: fetch every image and source link, store them, and
     /// write a rewritten copy of each post pointing at the local files.
     Archive(ArchiveArgs),
+    /// Re-check the original links of archived posts: alive, changed, dead
+    /// or recovered. Made for cron: exit 3 when something is dead.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Archived post folders, their manifest.json, or archive roots.
+    #[arg(value_name = "ARCHIVED", default_value = "archive")]
+    pub archived: Vec<PathBuf>,
+
+    /// Only check resources not checked for this long (e.g. 90m, 12h, 7d),
+    /// so an hourly job spreads the load.
+    #[arg(long, value_name = "DURATION")]
+    pub stale_after: Option<humantime::Duration>,
+
+    /// Archive what failed before and is reachable now, and rewrite
+    /// index.md. An archived file is never replaced.
+    #[arg(long)]
+    pub repair: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

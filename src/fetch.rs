@@ -246,13 +246,77 @@ impl Fetcher {
         dir: &Path,
         validators: Option<&Validators>,
     ) -> Result<Result<Fetched, Failure>, LocalError> {
+        let request = Request {
+            url,
+            head: false,
+            validators,
+            sink: Sink::File(dir),
+        };
+        Ok(self
+            .with_retries(&request)
+            .await?
+            .map(|(got, attempts)| Fetched {
+                final_url: got.final_url,
+                http_status: got.http_status,
+                attempts,
+                body: got.body.and_then(|(digest, file)| {
+                    file.map(|file| Body {
+                        file,
+                        sha256: digest.sha256,
+                        bytes: digest.bytes,
+                        head: digest.head,
+                    })
+                }),
+                validators: got.validators,
+                fetched_at: SystemTime::now(),
+            }))
+    }
+
+    /// Checks `url` without storing anything. With `validators` the GET is
+    /// conditional; with `hash` the body is streamed through sha256 (and
+    /// dropped); otherwise a HEAD is tried first, and a GET when the server
+    /// answers the HEAD with an error status (many refuse or mishandle HEAD).
+    pub async fn probe(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        hash: bool,
+    ) -> Result<Result<Probe, Failure>, LocalError> {
+        let head_first = !hash && validators.is_none();
+        if head_first {
+            let head = Request {
+                url,
+                head: true,
+                validators: None,
+                sink: Sink::Discard,
+            };
+            match self.with_retries(&head).await? {
+                Ok((got, attempts)) => return Ok(Ok(Probe::from(got, attempts))),
+                Err(failure) if failure.http_status.is_none() => return Ok(Err(failure)),
+                Err(_) => {}
+            }
+        }
+        let get = Request {
+            url,
+            head: false,
+            validators,
+            sink: Sink::Discard,
+        };
+        Ok(self
+            .with_retries(&get)
+            .await?
+            .map(|(got, attempts)| Probe::from(got, attempts)))
+    }
+
+    /// Runs a request, retrying transient failures with backoff.
+    async fn with_retries(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Result<(Got, u32), Failure>, LocalError> {
         let attempts = self.options.retries + 1;
         for attempt in 1..=attempts {
-            match self.attempt(url, dir, validators).await {
-                Ok(mut fetched) => {
-                    fetched.attempts = attempt;
-                    return Ok(Ok(fetched));
-                }
+            match self.attempt(request).await {
+                Ok(got) => return Ok(Ok((got, attempt))),
                 Err(AttemptError::Local(err)) => return Err(err),
                 Err(AttemptError::Transient {
                     retry_after,
@@ -280,12 +344,8 @@ impl Fetcher {
         unreachable!("the loop returns on its last attempt")
     }
 
-    async fn attempt(
-        &self,
-        url: &Url,
-        dir: &Path,
-        validators: Option<&Validators>,
-    ) -> Result<Fetched, AttemptError> {
+    async fn attempt(&self, req: &Request<'_>) -> Result<Got, AttemptError> {
+        let url = req.url;
         let limit = self.host_limit(url);
         // The permit is held for the request and its whole body.
         let _permit = limit
@@ -295,8 +355,12 @@ impl Fetcher {
                 reason: "shutting down".to_string(),
                 status: None,
             })?;
-        let mut request = self.http.get(url.clone());
-        if let Some(v) = validators {
+        let mut request = if req.head {
+            self.http.head(url.clone())
+        } else {
+            self.http.get(url.clone())
+        };
+        if let Some(v) = req.validators {
             if let Some(etag) = &v.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -311,15 +375,14 @@ impl Fetcher {
             etag: header_string(response.headers(), header::ETAG),
             last_modified: header_string(response.headers(), header::LAST_MODIFIED),
         };
-        if status == StatusCode::NOT_MODIFIED && validators.is_some() {
-            return Ok(Fetched {
-                final_url,
-                http_status: status.as_u16(),
-                attempts: 0,
-                body: None,
-                validators: found,
-                fetched_at: SystemTime::now(),
-            });
+        let got = |body| Got {
+            final_url: final_url.clone(),
+            http_status: status.as_u16(),
+            validators: found.clone(),
+            body,
+        };
+        if status == StatusCode::NOT_MODIFIED && req.validators.is_some() {
+            return Ok(got(None));
         }
         if status.is_redirection() {
             // A redirect reqwest did not follow: it never offers a non-http
@@ -344,6 +407,9 @@ impl Fetcher {
                 }
             });
         }
+        if req.head {
+            return Ok(got(None));
+        }
         let max = self.options.max_bytes;
         if let Some(len) = response.content_length().filter(|&len| len > max) {
             return Err(AttemptError::Final {
@@ -354,20 +420,28 @@ impl Fetcher {
 
         let local = |source: std::io::Error| {
             AttemptError::Local(LocalError {
-                path: dir.to_path_buf(),
+                path: match req.sink {
+                    Sink::File(dir) => dir.to_path_buf(),
+                    Sink::Discard => PathBuf::new(),
+                },
                 source,
             })
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".rotproof-")
-            .suffix(".part")
-            .tempfile_in(dir)
-            .map_err(local)?;
+        let mut temp = None;
         // Buffered: each write to a tokio file is a trip to the blocking pool.
-        let mut file = tokio::io::BufWriter::with_capacity(
-            256 * 1024,
-            tokio::fs::File::from_std(temp.reopen().map_err(local)?),
-        );
+        let mut file = None;
+        if let Sink::File(dir) = req.sink {
+            let t = tempfile::Builder::new()
+                .prefix(".rotproof-")
+                .suffix(".part")
+                .tempfile_in(dir)
+                .map_err(local)?;
+            file = Some(tokio::io::BufWriter::with_capacity(
+                256 * 1024,
+                tokio::fs::File::from_std(t.reopen().map_err(local)?),
+            ));
+            temp = Some(t);
+        }
         let mut hasher = Sha256::new();
         let mut head = Vec::with_capacity(SNIFF_LEN);
         let mut bytes: u64 = 0;
@@ -389,23 +463,78 @@ impl Fetcher {
                 let take = (SNIFF_LEN - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
             }
-            file.write_all(&chunk).await.map_err(local)?;
+            if let Some(file) = &mut file {
+                file.write_all(&chunk).await.map_err(local)?;
+            }
         }
-        file.flush().await.map_err(local)?;
-        file.get_ref().sync_all().await.map_err(local)?;
-        Ok(Fetched {
-            final_url,
-            http_status: status.as_u16(),
-            attempts: 0,
-            body: Some(Body {
-                file: temp,
-                sha256: hex::encode(hasher.finalize()),
-                bytes,
-                head,
-            }),
-            validators: found,
-            fetched_at: SystemTime::now(),
-        })
+        if let Some(file) = &mut file {
+            file.flush().await.map_err(local)?;
+            file.get_ref().sync_all().await.map_err(local)?;
+        }
+        let digest = Digested {
+            sha256: hex::encode(hasher.finalize()),
+            bytes,
+            head,
+        };
+        Ok(got(Some((digest, temp))))
+    }
+}
+
+/// One request to make.
+struct Request<'a> {
+    url: &'a Url,
+    head: bool,
+    validators: Option<&'a Validators>,
+    sink: Sink<'a>,
+}
+
+/// Where a response body goes.
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    /// A temporary file in this folder.
+    File(&'a Path),
+    /// Hashed, then dropped.
+    Discard,
+}
+
+/// What one successful attempt got.
+struct Got {
+    final_url: Url,
+    http_status: u16,
+    validators: Validators,
+    /// `None` for 304 and HEAD.
+    body: Option<(Digested, Option<NamedTempFile>)>,
+}
+
+struct Digested {
+    sha256: String,
+    bytes: u64,
+    head: Vec<u8>,
+}
+
+/// The answer to a [`Fetcher::probe`].
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub final_url: Url,
+    pub http_status: u16,
+    pub attempts: u32,
+    /// The server answered 304 to the conditional request.
+    pub not_modified: bool,
+    /// The body's sha256, when it was read.
+    pub sha256: Option<String>,
+    pub validators: Validators,
+}
+
+impl Probe {
+    fn from(got: Got, attempts: u32) -> Probe {
+        Probe {
+            not_modified: got.http_status == 304,
+            final_url: got.final_url,
+            http_status: got.http_status,
+            attempts,
+            sha256: got.body.map(|(digest, _)| digest.sha256),
+            validators: got.validators,
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! rewritten by splicing local paths into those spans ([`rewrite`]).
 
 pub mod archive;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod fetch;

@@ -27,6 +27,13 @@ pub struct PostInfo {
     #[serde(default)]
     pub title: Option<String>,
     pub archived_at: String,
+    /// `--base-url` of the archive run, so `check --repair` resolves
+    /// relative URLs the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `--links` of the archive run (`mirror`, `check`, `ignore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

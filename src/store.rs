@@ -56,6 +56,12 @@ impl PostDir {
             let path = dir.join(sub);
             fs::create_dir_all(&path).map_err(at(&path))?;
         }
+        PostDir::open_existing(dir)
+    }
+
+    /// Locks an existing archived post folder (for `check`, `bundle`,
+    /// `verify`), without creating anything.
+    pub fn open_existing(dir: &Path) -> Result<PostDir, OpenError> {
         let lock_path = dir.join(LOCK);
         let lock = File::options()
             .create(true)

@@ -38,10 +38,7 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
         refresh: args.refresh,
         net: args.net.options(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let bar = Bar::new(!args.output.quiet);
     let report = runtime.block_on(archive::run(&posts, &settings, &bar))?;
     if args.output.json {
@@ -58,14 +55,14 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
 
 /// A progress bar on stderr, drawn only on a terminal: cron mail and logs
 /// get no escape codes.
-struct Bar {
+pub(super) struct Bar {
     bar: Option<ProgressBar>,
     bytes: AtomicU64,
     started: Instant,
 }
 
 impl Bar {
-    fn new(wanted: bool) -> Bar {
+    pub(super) fn new(wanted: bool) -> Bar {
         let bar = (wanted && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(

@@ -2,6 +2,7 @@
 //! code once, at the end.
 
 mod archive;
+mod check;
 mod inputs;
 
 use std::process::ExitCode;
@@ -27,11 +28,21 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// The async runtime for commands that use the network.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// Runs a parsed command line. Errors are printed here, once, with their
 /// whole cause chain on one line.
 pub fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Archive(args) => archive::run(&args),
+        Command::Check(args) => check::run(&args),
     };
     match result {
         Ok(exit) => exit,

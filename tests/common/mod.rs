@@ -185,7 +185,7 @@ impl Reply {
     }
 }
 
-type Handler = dyn Fn(&str, usize) -> Reply + Send + Sync;
+type Handler = dyn Fn(&str, &str, usize) -> Reply + Send + Sync;
 
 /// A raw HTTP/1.1 server on 127.0.0.1 that closes each connection after one
 /// response. It counts requests per path and the most requests it had in
@@ -202,6 +202,14 @@ impl RawServer {
     /// from 1).
     pub async fn start(
         handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static,
+    ) -> RawServer {
+        Self::start_with_method(move |_, path, nth| handler(path, nth)).await
+    }
+
+    /// Like [`RawServer::start`], with the request method:
+    /// `handler(method, path, nth)`.
+    pub async fn start_with_method(
+        handler: impl Fn(&str, &str, usize) -> Reply + Send + Sync + 'static,
     ) -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -266,6 +274,7 @@ async fn serve(
         buf.extend_from_slice(&chunk[..n]);
     }
     let head = String::from_utf8_lossy(&buf).to_string();
+    let method = head.split_whitespace().next().unwrap_or("GET").to_string();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     let nth = {
         let mut hits = hits.lock().expect("hits lock");
@@ -275,7 +284,21 @@ async fn serve(
     };
     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     max.fetch_max(now, Ordering::SeqCst);
-    let reply = handler(&path, nth);
+    let reply = handler(&method, &path, nth);
+    // A HEAD response has no body.
+    let reply = match (method.as_str(), reply) {
+        (
+            "HEAD",
+            Reply::Ok {
+                status, headers, ..
+            },
+        ) => Reply::Ok {
+            status,
+            headers,
+            body: Vec::new(),
+        },
+        (_, reply) => reply,
+    };
     let result = send(&mut stream, reply).await;
     in_flight.fetch_sub(1, Ordering::SeqCst);
     result

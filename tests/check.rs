@@ -1,0 +1,263 @@
+//! `rotproof check` against servers whose answers the tests change between
+//! runs.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::*;
+
+fn results(json: &serde_json::Value) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = json["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["url"].as_str().unwrap_or("").to_string(),
+                r["result"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_changed_recovered_and_timeouts_then_stale_after_then_repair() {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |path, _| {
+        let later = p.load(Ordering::SeqCst) > 0;
+        match (path, later) {
+            ("/stay", _) => Reply::ok(png(20, 20, 1)),
+            ("/gone", false) => Reply::ok(png(20, 20, 2)),
+            ("/gone", true) => Reply::status(404),
+            ("/changes", false) => Reply::ok(png(20, 20, 3)),
+            ("/changes", true) => Reply::ok(png(20, 20, 4)),
+            ("/back", false) => Reply::status(404),
+            ("/back", true) => Reply::ok(png(20, 20, 5)),
+            ("/slow", false) => Reply::ok(png(20, 20, 6)),
+            ("/slow", true) => Reply::Drip {
+                every: Duration::from_millis(300),
+            },
+            _ => Reply::status(500),
+        }
+    })
+    .await;
+    let site = Site::new();
+    let names = ["stay", "gone", "changes", "back", "slow"];
+    let body: String = names
+        .iter()
+        .map(|n| format!("![{n}]({})\n\n", server.url(&format!("/{n}"))))
+        .collect();
+    site.write("life.md", &body);
+    let archived = rotproof(args(&["archive", "life.md"]), site.path()).await;
+    assert_eq!(
+        archived.status.code(),
+        Some(3),
+        "/back fails while archiving"
+    );
+    let changes_sha = entry(&site.manifest("life"), &server.url("/changes"))["sha256"].clone();
+
+    phase.store(1, Ordering::SeqCst);
+    let out = rotproof(
+        args(&["check", "--json", "--timeout", "1", "--retries", "0"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "something is dead: {}",
+        stderr(&out)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("--json");
+    let url = |n: &str| server.url(&format!("/{n}"));
+    assert_eq!(
+        results(&json),
+        vec![
+            (url("back"), "recovered".to_string()),
+            (url("changes"), "changed".to_string()),
+            (url("gone"), "dead".to_string()),
+            (url("slow"), "dead".to_string()),
+            (url("stay"), "alive".to_string()),
+        ]
+    );
+    assert_eq!(json["counts"]["dead"], 2);
+    let first = &json["results"][0];
+    assert_eq!(first["result"], "dead", "dead ones are listed first");
+    let row = |n: &str| {
+        json["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["url"] == url(n))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("gone")["http_status"], 404);
+    assert!(row("slow")["error"].as_str().unwrap().contains("timed out"));
+
+    let m = site.manifest("life");
+    for n in names {
+        let checks = entry(&m, &url(n))["checks"].as_array().unwrap().clone();
+        assert_eq!(checks.len(), 1, "{n}: one record per run");
+    }
+    assert_eq!(entry(&m, &url("gone"))["checks"][0]["result"], "dead");
+
+    // Right afterwards, nothing is stale: nothing is requested.
+    let before = server.total_hits();
+    let out = rotproof(args(&["check", "--stale-after", "1h"]), site.path()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing checked: {}",
+        stdout(&out)
+    );
+    assert_eq!(server.total_hits(), before);
+
+    // --repair archives what came back; the changed file is kept as archived.
+    let out = rotproof(
+        args(&["check", "--repair", "--timeout", "1", "--retries", "0"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let m = site.manifest("life");
+    let back = entry(&m, &url("back"));
+    assert_eq!(back["status"], "archived");
+    let index = site.read("archive/life/index.md");
+    assert!(
+        index.contains(&format!("![back]({})", back["path"].as_str().unwrap())),
+        "{index}"
+    );
+    assert_eq!(
+        entry(&m, &url("changes"))["sha256"],
+        changes_sha,
+        "--repair never replaces an archived file"
+    );
+    assert_eq!(
+        entry(&m, &url("gone"))["checks"].as_array().unwrap().len(),
+        2,
+        "history kept through repair"
+    );
+    assert_eq!(m["post"]["source"], "life.md", "the recorded source stays");
+    assert!(site.leftover_temp_files().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_refused_falls_back_to_get() {
+    let server = RawServer::start_with_method(|method, _, _| match method {
+        "HEAD" => Reply::status(405),
+        _ => Reply::ok(b"<html>source</html>".to_vec()),
+    })
+    .await;
+    let site = Site::new();
+    site.write("h.md", &format!("[src]({})\n", server.url("/page")));
+    let out = rotproof(args(&["archive", "h.md", "--links", "check"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    let before = server.hits("/page");
+    let out = rotproof(args(&["check", "--json"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["results"][0]["result"], "alive");
+    assert_eq!(server.hits("/page") - before, 2, "a HEAD, then a GET");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_posts_sharing_urls_make_one_request_per_distinct_url() {
+    let server = RawServer::start(|path, _| Reply::ok(png(8, 8, path.len() as u8))).await;
+    let site = Site::new();
+    for i in 0..50 {
+        let body: String = (0..3)
+            .map(|k| {
+                format!(
+                    "![]({})\n",
+                    server.url(&format!("/shared/{}", (i + k) % 10))
+                )
+            })
+            .collect();
+        site.write(&format!("posts/p{i:02}.md"), &body);
+    }
+    let out = rotproof(args(&["archive", "posts"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before: Vec<usize> = (0..10)
+        .map(|k| server.hits(&format!("/shared/{k}")))
+        .collect();
+    assert!(
+        before.iter().all(|&n| n == 1),
+        "archive fetched each once: {before:?}"
+    );
+    let out = rotproof(args(&["check", "--json"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), 150);
+    assert_eq!(json["requested"], 10);
+    for k in 0..10 {
+        assert_eq!(
+            server.hits(&format!("/shared/{k}")),
+            2,
+            "one check request for /shared/{k}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etag_makes_the_check_conditional() {
+    let server = RawServer::start_with_method(|_, _, nth| {
+        if nth == 1 {
+            Reply::ok(png(8, 8, 1)).with_header("ETag", "\"abc\"")
+        } else {
+            Reply::status(304)
+        }
+    })
+    .await;
+    let site = Site::new();
+    site.write("e.md", &format!("![]({})\n", server.url("/e")));
+    assert_eq!(
+        rotproof(args(&["archive", "e.md"]), site.path())
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = rotproof(args(&["check", "--json"]), site.path()).await;
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json["results"][0]["result"], "alive",
+        "304 to If-None-Match is alive"
+    );
+    assert_eq!(json["results"][0]["http_status"], 304);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_or_missing_archives_are_errors() {
+    let site = Site::new();
+    site.write("x.md", "text\n");
+    assert_eq!(
+        rotproof(args(&["archive", "x.md"]), site.path())
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let held = rotproof::store::PostDir::open(&site.path().join("archive/x")).expect("lock");
+    let out = rotproof(args(&["check"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    drop(held);
+    let out = rotproof(args(&["check", "nowhere"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nowhere"));
+    let out = rotproof(args(&["check", "archive/x/manifest.json"]), site.path()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a manifest path works: {}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains('\x1b'));
+}
