@@ -23,8 +23,10 @@ use std::time::{Duration, Instant};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+mod support;
+use support::{median, serve, timed};
 
 const IMAGES: usize = 400;
 const LATENCY: Duration = Duration::from_millis(40);
@@ -137,77 +139,6 @@ fn corpus(dir: &Path) -> Vec<(String, PathBuf)> {
     files
 }
 
-/// Keep-alive HTTP/1.1 server with emulated round trips.
-async fn serve(listener: TcpListener, routes: Arc<HashMap<String, Arc<Vec<u8>>>>) {
-    while let Ok((mut stream, _)) = listener.accept().await {
-        let routes = routes.clone();
-        tokio::spawn(async move {
-            // The handshake's round trip.
-            tokio::time::sleep(LATENCY).await;
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            loop {
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                buf.drain(..head_end);
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                tokio::time::sleep(LATENCY).await;
-                let reply = match routes.get(&path) {
-                    Some(body) => {
-                        let head =
-                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-                        stream
-                            .write_all(head.as_bytes())
-                            .await
-                            .and(stream.write_all(body).await)
-                    }
-                    None => {
-                        stream
-                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                            .await
-                    }
-                };
-                if reply.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-/// Runs a command under /usr/bin/time -v; returns (seconds, peak RSS KiB).
-fn timed(cmd: &mut Command) -> (f64, Option<u64>) {
-    let start = Instant::now();
-    let out = cmd.output().expect("run benchmark command");
-    let secs = start.elapsed().as_secs_f64();
-    if !out.status.success() {
-        eprintln!(
-            "command failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let rss = String::from_utf8_lossy(&out.stderr).lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("Maximum resident set size (kbytes): ")
-            .and_then(|v| v.trim().parse().ok())
-    });
-    (secs, rss)
-}
-
 fn main() {
     let runs: usize = std::env::var("ROTPROOF_BENCH_RUNS")
         .ok()
@@ -233,7 +164,7 @@ fn main() {
         .block_on(TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    runtime.spawn(serve(listener, Arc::new(routes)));
+    runtime.spawn(serve(listener, Arc::new(routes), LATENCY, LATENCY));
     let base = format!("http://{addr}");
 
     let work = root.join("work");

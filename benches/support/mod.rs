@@ -1,0 +1,93 @@
+//! Shared by the benchmarks: a keep-alive HTTP/1.1 server with emulated
+//! latency, and timing helpers.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Keep-alive HTTP/1.1 server with emulated round trips.
+/// `connect_delay` is waited once per new connection (the handshake's round
+/// trip), `response_delay` before each response.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Arc<HashMap<String, Arc<Vec<u8>>>>,
+    connect_delay: Duration,
+    response_delay: Duration,
+) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let routes = routes.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(connect_delay).await;
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                buf.drain(..head_end);
+                let head_only = head.starts_with("HEAD ");
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                tokio::time::sleep(response_delay).await;
+                let reply = match routes.get(&path) {
+                    Some(body) => {
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                        let sent = stream.write_all(head.as_bytes()).await;
+                        // A HEAD response has no body.
+                        if head_only {
+                            sent
+                        } else {
+                            sent.and(stream.write_all(body).await)
+                        }
+                    }
+                    None => {
+                        stream
+                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                            .await
+                    }
+                };
+                if reply.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Runs a command under /usr/bin/time -v; returns (seconds, peak RSS KiB).
+pub fn timed(cmd: &mut Command) -> (f64, Option<u64>) {
+    let start = Instant::now();
+    let out = cmd.output().expect("run benchmark command");
+    let secs = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        eprintln!(
+            "command failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rss = String::from_utf8_lossy(&out.stderr).lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("Maximum resident set size (kbytes): ")
+            .and_then(|v| v.trim().parse().ok())
+    });
+    (secs, rss)
+}
