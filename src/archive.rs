@@ -673,10 +673,15 @@ fn finish(
                 }
             },
         };
-        if let Some(prev) = previous
-            && entry.checks.is_empty()
-        {
-            entry.checks = prev.checks.clone();
+        // History is never lost by re-archiving: check records and later
+        // versions carry over.
+        if let Some(prev) = previous {
+            if entry.checks.is_empty() {
+                entry.checks = prev.checks.clone();
+            }
+            if entry.versions.is_empty() {
+                entry.versions = prev.versions.clone();
+            }
         }
         let rewrite_it = entry.status == Status::Archived
             && (entry.kind == "image" || settings.links == LinksMode::Mirror);

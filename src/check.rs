@@ -45,6 +45,9 @@ impl Verdict {
 pub struct Settings {
     /// Skip resources checked more recently than this.
     pub stale_after: Option<Duration>,
+    /// Store the new content of changed resources as a new version
+    /// (`--repair --refresh`).
+    pub keep_versions: bool,
     pub net: NetOptions,
 }
 
@@ -229,6 +232,11 @@ pub async fn run(
     }
     progress.finish();
 
+    let mut versions = HashMap::new();
+    if settings.keep_versions {
+        versions = store_changed(&fetcher, &posts, &answers).await?;
+    }
+
     let at = manifest::now();
     let mut rows = Vec::new();
     let mut dirs_out = Vec::new();
@@ -242,6 +250,11 @@ pub async fn run(
                 continue;
             };
             let row = judge(entry, answer, &post, &at);
+            if row.result == Verdict::Changed
+                && let Some(stored) = versions.get(url.as_str())
+            {
+                add_version(entry, stored, lock.path())?;
+            }
             entry.checks.push(Check {
                 at: at.clone(),
                 result: row.result.as_str().to_string(),
@@ -279,6 +292,75 @@ pub async fn run(
         requested,
         posts: dirs_out,
     })
+}
+
+/// New content of a changed URL, stored in its first post's folder.
+struct NewVersion {
+    version: manifest::Version,
+    home: PathBuf,
+}
+
+/// Downloads the URLs whose content changed and stores each new content
+/// under its sha256, beside the archived one.
+async fn store_changed(
+    fetcher: &Fetcher,
+    posts: &[(PostDir, Manifest)],
+    answers: &HashMap<String, Result<Probe, Failure>>,
+) -> Result<HashMap<String, NewVersion>, CheckError> {
+    let mut out = HashMap::new();
+    for (lock, manifest) in posts {
+        for entry in &manifest.resources {
+            let Some(url) = checkable(entry) else {
+                continue;
+            };
+            let Some(Ok(probe)) = answers.get(url.as_str()) else {
+                continue;
+            };
+            let changed = entry.status == Status::Archived
+                && !probe.not_modified
+                && probe.sha256.is_some()
+                && probe.sha256 != entry.sha256;
+            if !changed || out.contains_key(url.as_str()) {
+                continue;
+            }
+            let assets = lock.path().join(store::ASSETS);
+            let Ok(fetched) = fetcher.download(&url, &assets, None).await? else {
+                continue;
+            };
+            let Some(body) = fetched.body else { continue };
+            let format = crate::sniff::sniff(&body.head);
+            let path = format!("{}/{}.{}", store::ASSETS, body.sha256, format.ext);
+            store::persist_content(body.file, &lock.path().join(&path), &body.sha256)?;
+            out.insert(
+                url.to_string(),
+                NewVersion {
+                    version: manifest::Version {
+                        sha256: body.sha256,
+                        bytes: body.bytes,
+                        media_type: format.media_type.to_string(),
+                        path,
+                        fetched_at: manifest::now(),
+                    },
+                    home: lock.path().to_path_buf(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Records a new version in an entry (once per content) and places its
+/// file in the entry's post folder.
+fn add_version(entry: &mut Entry, stored: &NewVersion, dir: &Path) -> Result<(), CheckError> {
+    let v = &stored.version;
+    if entry.sha256.as_deref() == Some(v.sha256.as_str())
+        || entry.versions.iter().any(|e| e.sha256 == v.sha256)
+    {
+        return Ok(());
+    }
+    store::copy_into(&stored.home.join(&v.path), &dir.join(&v.path), &v.sha256)?;
+    entry.versions.push(v.clone());
+    Ok(())
 }
 
 /// The URL to request for an entry: remote http(s) resources that were

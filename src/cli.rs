@@ -45,6 +45,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub repair: bool,
 
+    /// With --repair: store the new content of changed resources beside
+    /// the archived copy, recorded as a new version.
+    #[arg(long, requires = "repair")]
+    pub refresh: bool,
+
     #[command(flatten)]
     pub net: NetArgs,
 

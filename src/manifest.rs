@@ -95,6 +95,21 @@ pub struct Entry {
     pub fetched_at: Option<String>,
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// Later contents of a changed resource (`check --repair --refresh`),
+    /// oldest first. The entry itself, and index.md, keep the first
+    /// archived copy: nothing archived is ever replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<Version>,
+}
+
+/// Another content of a resource, stored beside the first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    pub sha256: String,
+    pub bytes: u64,
+    pub media_type: String,
+    pub path: String,
+    pub fetched_at: String,
 }
 
 impl Entry {
@@ -122,6 +137,7 @@ impl Entry {
             last_modified: None,
             fetched_at: None,
             checks: Vec::new(),
+            versions: Vec::new(),
         }
     }
 }

@@ -261,3 +261,47 @@ async fn locked_or_missing_archives_are_errors() {
     );
     assert!(!stdout(&out).contains('\x1b'));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_refresh_stores_new_content_as_a_version_and_keeps_the_original() {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server =
+        RawServer::start(move |_, _| Reply::ok(png(16, 16, 10 + p.load(Ordering::SeqCst) as u8)))
+            .await;
+    let site = Site::new();
+    site.write("v.md", &format!("![]({})\n", server.url("/img")));
+    assert_eq!(
+        rotproof(args(&["archive", "v.md"]), site.path())
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let original = entry(&site.manifest("v"), &server.url("/img")).clone();
+    let index_before = site.read("archive/v/index.md");
+
+    phase.store(1, Ordering::SeqCst);
+    for _ in 0..2 {
+        let out = rotproof(
+            args(&["check", "--repair", "--refresh", "--json"]),
+            site.path(),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(json["results"][0]["result"], "changed");
+    }
+    let e = entry(&site.manifest("v"), &server.url("/img")).clone();
+    assert_eq!(
+        e["sha256"], original["sha256"],
+        "the archived copy stays the entry's"
+    );
+    let versions = e["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 1, "one new content, recorded once");
+    assert_ne!(versions[0]["sha256"], original["sha256"]);
+    let dir = site.path().join("archive/v");
+    assert!(dir.join(versions[0]["path"].as_str().unwrap()).is_file());
+    assert!(dir.join(original["path"].as_str().unwrap()).is_file());
+    assert_eq!(site.read("archive/v/index.md"), index_before);
+}

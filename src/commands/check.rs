@@ -17,6 +17,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let settings = Settings {
         stale_after: args.stale_after.map(Into::into),
+        keep_versions: args.repair && args.refresh,
         net: args.net.options(),
     };
     let runtime = super::runtime()?;
