@@ -27,6 +27,20 @@ pub enum Command {
     /// Re-check the original links of archived posts: alive, changed, dead
     /// or recovered. Made for cron: exit 3 when something is dead.
     Check(CheckArgs),
+    /// Fixity: re-hash every stored file against its name and the manifest;
+    /// list missing, corrupt and unreferenced files. Exit 3 when any.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Archived post folders, their manifest.json, or archive roots.
+    #[arg(value_name = "ARCHIVED", default_value = "archive")]
+    pub archived: Vec<PathBuf>,
+
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

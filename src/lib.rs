@@ -20,3 +20,4 @@ pub mod sniff;
 pub mod store;
 pub mod thumbnail;
 pub mod urls;
+pub mod verify;

@@ -4,6 +4,7 @@
 mod archive;
 mod check;
 mod inputs;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Archive(args) => archive::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Verify(args) => verify::run(&args),
     };
     match result {
         Ok(exit) => exit,

@@ -1,0 +1,38 @@
+//! `rotproof verify`: the fixity report.
+
+use super::Exit;
+use crate::check;
+use crate::cli::VerifyArgs;
+use crate::verify::{self, Problem};
+
+pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
+    let dirs = check::post_dirs(&args.archived)?;
+    let report = verify::run(&dirs)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for post in &report.posts {
+            let status = if post.findings.is_empty() {
+                "ok"
+            } else {
+                "PROBLEMS"
+            };
+            println!(
+                "{}: {status}: {} files re-hashed ({} bytes), {} problems",
+                post.dir,
+                post.files,
+                post.bytes,
+                post.findings.len()
+            );
+            for f in &post.findings {
+                let kind = match f.problem {
+                    Problem::Missing => "missing",
+                    Problem::Corrupt => "corrupt",
+                    Problem::Unreferenced => "unreferenced",
+                };
+                println!("  {kind:<12} {}  {}", f.path, f.detail);
+            }
+        }
+    }
+    Ok(if report.ok { Exit::Ok } else { Exit::Partial })
+}

@@ -1,0 +1,182 @@
+//! `verify`: fixity. Every stored asset is re-hashed against its name and
+//! the manifest, every thumbnail against the manifest's `thumbnail.sha256`;
+//! files in the folder that the manifest does not name are listed too.
+//! Hashing streams each file (constant memory) and runs on all cores.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::manifest::{Manifest, ManifestError, Status};
+use crate::store::{self, PostDir};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Missing,
+    Corrupt,
+    Unreferenced,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    pub problem: Problem,
+    /// Relative to the post folder.
+    pub path: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PostReport {
+    pub dir: String,
+    /// Files re-hashed.
+    pub files: usize,
+    pub bytes: u64,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub posts: Vec<PostReport>,
+    pub ok: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0}: not an archived post (no manifest.json)")]
+    NotArchived(PathBuf),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Open(#[from] store::OpenError),
+}
+
+/// Files the manifest names, with the sha256 each must have.
+fn expected(manifest: &Manifest) -> BTreeMap<String, (String, String)> {
+    let mut files = BTreeMap::new();
+    for e in &manifest.resources {
+        if e.status != Status::Archived {
+            continue;
+        }
+        if let (Some(path), Some(sha)) = (&e.path, &e.sha256) {
+            files.insert(path.clone(), (sha.clone(), e.url.clone()));
+        }
+        if let Some(t) = &e.thumbnail {
+            files.insert(t.path.clone(), (t.sha256.clone(), e.url.clone()));
+        }
+        for v in &e.versions {
+            files.insert(v.path.clone(), (v.sha256.clone(), e.url.clone()));
+        }
+    }
+    files
+}
+
+/// Verifies one archived post folder.
+pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
+    let _lock = PostDir::open_existing(dir)?;
+    let manifest = Manifest::read(&dir.join(store::MANIFEST))?
+        .ok_or_else(|| VerifyError::NotArchived(dir.to_path_buf()))?;
+    let expected = expected(&manifest);
+
+    let checked: Vec<(String, Option<Finding>, u64)> = expected
+        .par_iter()
+        .map(|(rel, (sha, url))| {
+            let path = dir.join(rel);
+            let file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(err) => {
+                    let f = Finding {
+                        problem: Problem::Missing,
+                        path: rel.clone(),
+                        detail: format!("{err} (for {url})"),
+                    };
+                    return (rel.clone(), Some(f), 0);
+                }
+            };
+            let bytes = file.metadata().map_or(0, |m| m.len());
+            match store::hash_reader(std::io::BufReader::with_capacity(1 << 20, file)) {
+                Ok(actual) if &actual == sha => {
+                    // An asset's name is its own hash; a thumbnail is named
+                    // after the asset it shows.
+                    let named =
+                        rel.starts_with(store::THUMBS) || file_stem(rel) == Some(actual.as_str());
+                    let finding = (!named).then(|| Finding {
+                        problem: Problem::Corrupt,
+                        path: rel.clone(),
+                        detail: format!("content {actual} does not match its name"),
+                    });
+                    (rel.clone(), finding, bytes)
+                }
+                Ok(actual) => (
+                    rel.clone(),
+                    Some(Finding {
+                        problem: Problem::Corrupt,
+                        path: rel.clone(),
+                        detail: format!("sha256 is {actual}, the manifest says {sha} (for {url})"),
+                    }),
+                    bytes,
+                ),
+                Err(err) => (
+                    rel.clone(),
+                    Some(Finding {
+                        problem: Problem::Corrupt,
+                        path: rel.clone(),
+                        detail: format!("cannot read: {err}"),
+                    }),
+                    bytes,
+                ),
+            }
+        })
+        .collect();
+
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut bytes = 0;
+    for (_, finding, n) in &checked {
+        bytes += n;
+        findings.extend(finding.clone());
+    }
+    let named: BTreeSet<&String> = expected.keys().collect();
+    for sub in [store::ASSETS, store::THUMBS] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        let mut extra: Vec<String> = entries
+            .flatten()
+            .map(|e| format!("{sub}/{}", e.file_name().to_string_lossy()))
+            .filter(|rel| !named.contains(rel))
+            .collect();
+        extra.sort();
+        findings.extend(extra.into_iter().map(|rel| Finding {
+            problem: Problem::Unreferenced,
+            detail: if rel.ends_with(".part") {
+                "a temporary file left by an interrupted run".to_string()
+            } else {
+                "not named in manifest.json".to_string()
+            },
+            path: rel,
+        }));
+    }
+    findings.sort_by(|a, b| (a.problem, &a.path).cmp(&(b.problem, &b.path)));
+    Ok(PostReport {
+        dir: dir.display().to_string(),
+        files: checked.len(),
+        bytes,
+        findings,
+    })
+}
+
+fn file_stem(rel: &str) -> Option<&str> {
+    let name = rel.rsplit('/').next()?;
+    Some(name.split('.').next().unwrap_or(name))
+}
+
+/// Verifies every post folder.
+pub fn run(dirs: &[PathBuf]) -> Result<Report, VerifyError> {
+    let posts = dirs
+        .iter()
+        .map(|d| verify_post(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ok = posts.iter().all(|p| p.findings.is_empty());
+    Ok(Report { posts, ok })
+}
