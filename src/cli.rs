@@ -30,6 +30,32 @@ pub enum Command {
     /// Fixity: re-hash every stored file against its name and the manifest;
     /// list missing, corrupt and unreferenced files. Exit 3 when any.
     Verify(VerifyArgs),
+    /// Pack an archived post into an offline bundle: .zip, .tar.gz/.tgz, or
+    /// one self-contained .html.
+    Bundle(BundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The archived post folder (archive/<slug>).
+    #[arg(value_name = "ARCHIVED_POST_DIR")]
+    pub dir: PathBuf,
+
+    /// Output file; its extension picks the form (.zip, .tar.gz, .tgz,
+    /// .html). Default: <slug>.zip in the current folder.
+    #[arg(short, long, value_name = "FILE", value_parser = parse_bundle_path)]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_bundle_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match crate::bundle::Form::of(&path) {
+        Some(_) => Ok(path),
+        None => Err(format!(
+            "`{s}`: unknown bundle form; use one of {}",
+            crate::bundle::FORMS
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 //! rewritten by splicing local paths into those spans ([`rewrite`]).
 
 pub mod archive;
+pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod lines;
 pub mod manifest;
 pub mod post;
 pub mod reference;
+pub mod render;
 pub mod resource;
 pub mod rewrite;
 pub mod sniff;

@@ -84,7 +84,7 @@ pub fn encode(syntax: &Syntax, span: Range<usize>, value: &str) -> Option<Edit> 
         Syntax::HtmlAttribute(Quote::None) if html_unquoted_safe(value) => value.to_string(),
         Syntax::HtmlAttribute(Quote::None) => format!("\"{}\"", html_escape(value, Quote::Double)),
         Syntax::HtmlAttribute(quote) => html_escape(value, *quote),
-        Syntax::Srcset(quote) => html_escape(&srcset_safe(value), *quote),
+        Syntax::Srcset(quote) => html_escape(&srcset_safe(value, *quote), *quote),
         Syntax::ShownText | Syntax::Unverified => return None,
     };
     Some(Edit { span, text })
@@ -200,18 +200,18 @@ fn html_escape(value: &str, quote: Quote) -> String {
     out
 }
 
-/// A srcset candidate URL cannot contain blanks or quotes, nor start or end
-/// with a comma: percent-encode them.
-fn srcset_safe(value: &str) -> String {
+/// A srcset candidate URL cannot contain blanks, nor start or end with a
+/// comma; unquoted, it cannot contain quotes, `<`, `>`, `` ` `` or `=`
+/// either: percent-encode them. (Inside quotes, `=` must stay: base64 in
+/// data: URIs ends with it.)
+fn srcset_safe(value: &str, quote: Quote) -> String {
     let mut out = String::with_capacity(value.len());
     let last = value.chars().count().saturating_sub(1);
     for (i, c) in value.chars().enumerate() {
         let edge_comma = c == ',' && (i == 0 || i == last);
-        if c.is_whitespace()
-            || c.is_control()
-            || matches!(c, '"' | '\'' | '<' | '>' | '`' | '=')
-            || edge_comma
-        {
+        let unquoted_special =
+            quote == Quote::None && matches!(c, '"' | '\'' | '<' | '>' | '`' | '=');
+        if c.is_whitespace() || c.is_control() || unquoted_special || edge_comma {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 let _ = write!(out, "%{b:02X}");

@@ -2,6 +2,7 @@
 //! code once, at the end.
 
 mod archive;
+mod bundle;
 mod check;
 mod inputs;
 mod verify;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Archive(args) => archive::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Bundle(args) => bundle::run(&args),
     };
     match result {
         Ok(exit) => exit,

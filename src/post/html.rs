@@ -20,8 +20,17 @@ pub(super) struct HtmlChunk {
     pieces: Vec<(usize, usize, usize)>,
 }
 
+/// Every URL attribute of an HTML text (`src`, `srcset` candidates, `href`,
+/// `poster`, ...), with exact spans: for rewriting rendered HTML.
+pub fn url_attributes(html: &str) -> Vec<HtmlUrl> {
+    let mut chunk = HtmlChunk::default();
+    chunk.push(html, 0..html.len(), html);
+    chunk.urls()
+}
+
 /// One URL found in an attribute.
-pub(super) struct HtmlUrl {
+#[derive(Debug, Clone)]
+pub struct HtmlUrl {
     pub kind: Kind,
     /// Source span of the URL text; `None` when it cannot be mapped exactly.
     pub span: Option<Range<usize>>,

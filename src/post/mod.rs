@@ -9,13 +9,15 @@
 mod destination;
 mod front_matter;
 mod html;
-mod markdown;
+pub(crate) mod markdown;
 mod toml_table;
 mod yaml;
 
 use std::ops::Range;
 
 pub use front_matter::{FrontMatter, FrontMatterFormat, Scalar};
+pub use html::{HtmlUrl, url_attributes};
+pub use markdown::options as markdown_options;
 
 use crate::lines::LineIndex;
 use crate::reference::Reference;

@@ -1,0 +1,310 @@
+//! Offline bundles of an archived post: `.zip` and `.tar.gz`/`.tgz` (a
+//! folder `<slug>/` with index.html, index.md, source.md, manifest.json,
+//! assets/, thumbs/), or one self-contained `.html`.
+//!
+//! Archives are reproducible: entries sorted, fixed timestamps, owners and
+//! permissions, so the same archived post always gives the same bytes.
+//! Output is written to a temporary file beside it and renamed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+
+use crate::manifest::{Manifest, ManifestError, Status};
+use crate::post::Post;
+use crate::rewrite;
+use crate::store::{self, PostDir};
+
+/// A bundle's form, from the output's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Zip,
+    TarGz,
+    Html,
+}
+
+/// The extensions `bundle -o` accepts, for messages.
+pub const FORMS: &str = ".zip, .tar.gz, .tgz, .html";
+
+impl Form {
+    pub fn of(path: &Path) -> Option<Form> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".zip") {
+            Some(Form::Zip)
+        } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+            Some(Form::TarGz)
+        } else if name.ends_with(".html") || name.ends_with(".htm") {
+            Some(Form::Html)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{0}: not an archived post folder (no manifest.json)")]
+    NotArchived(PathBuf),
+    #[error("{dir}: manifest.json names files that are missing: {}", .missing.join(", "))]
+    Missing { dir: PathBuf, missing: Vec<String> },
+    #[error("{0}: index.md is not a readable post: {1}")]
+    Index(PathBuf, String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Open(#[from] store::OpenError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
+    move |source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Fixed permissions and times: bundles are reproducible.
+const FILE_MODE: u32 = 0o644;
+const DIR_MODE: u32 = 0o755;
+
+/// Writes the bundle of the archived post in `dir` to `out`.
+pub fn bundle(dir: &Path, out: &Path, form: Form) -> Result<(), BundleError> {
+    let _lock = PostDir::open_existing(dir)?;
+    let manifest = Manifest::read(&dir.join(store::MANIFEST))?
+        .ok_or_else(|| BundleError::NotArchived(dir.to_path_buf()))?;
+    let files = named_files(&manifest);
+    let missing: Vec<String> = files
+        .iter()
+        .chain(
+            ["index.md", "source.md"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .filter(|rel| !dir.join(rel).is_file())
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(BundleError::Missing {
+            dir: dir.to_path_buf(),
+            missing,
+        });
+    }
+    let index_path = dir.join(store::INDEX);
+    let index = std::fs::read(&index_path).map_err(io_at(&index_path))?;
+    let post =
+        Post::parse(index).map_err(|e| BundleError::Index(dir.to_path_buf(), e.to_string()))?;
+    let page = crate::render::page(&post, &manifest);
+
+    let out_dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = store::temp_in(out_dir)?;
+    match form {
+        Form::Html => {
+            let html = embed(&page, dir, &manifest)?;
+            temp.write_all(html.as_bytes()).map_err(io_at(out))?;
+        }
+        Form::Zip => write_zip(temp.as_file_mut(), dir, &manifest.post.slug, &page, &files)?,
+        Form::TarGz => write_tar_gz(temp.as_file_mut(), dir, &manifest.post.slug, &page, &files)?,
+    }
+    temp.as_file().sync_all().map_err(io_at(out))?;
+    temp.persist(out).map_err(|e| BundleError::Io {
+        path: out.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Every stored file the manifest names (assets, thumbnails, versions),
+/// sorted.
+fn named_files(manifest: &Manifest) -> BTreeSet<String> {
+    let mut files = BTreeSet::new();
+    for e in manifest
+        .resources
+        .iter()
+        .filter(|e| e.status == Status::Archived)
+    {
+        files.extend(e.path.clone());
+        files.extend(e.thumbnail.as_ref().map(|t| t.path.clone()));
+        files.extend(e.versions.iter().map(|v| v.path.clone()));
+    }
+    files
+}
+
+/// The entries of a bundle folder, in order: (path inside `<slug>/`,
+/// where the bytes come from).
+enum Content<'a> {
+    Bytes(&'a [u8]),
+    File(PathBuf),
+}
+
+fn entries<'a>(dir: &Path, page: &'a str, files: &BTreeSet<String>) -> Vec<(String, Content<'a>)> {
+    let mut list: Vec<(String, Content<'a>)> =
+        vec![("index.html".to_string(), Content::Bytes(page.as_bytes()))];
+    for name in [store::INDEX, store::SOURCE, store::MANIFEST] {
+        list.push((name.to_string(), Content::File(dir.join(name))));
+    }
+    for rel in files {
+        list.push((rel.clone(), Content::File(dir.join(rel))));
+    }
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    list
+}
+
+fn open<'a>(content: &Content<'a>) -> Result<Box<dyn Read + 'a>, BundleError> {
+    Ok(match content {
+        Content::Bytes(b) => Box::new(*b),
+        Content::File(path) => Box::new(std::fs::File::open(path).map_err(io_at(path))?),
+    })
+}
+
+/// Already-compressed formats are stored, the rest deflated.
+fn compressed(name: &str) -> bool {
+    [".jpg", ".png", ".gif", ".webp", ".avif", ".pdf", ".bin"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+fn write_zip(
+    out: &mut std::fs::File,
+    dir: &Path,
+    slug: &str,
+    page: &str,
+    files: &BTreeSet<String>,
+) -> Result<(), BundleError> {
+    use zip::write::SimpleFileOptions;
+    use zip::{CompressionMethod, DateTime, ZipWriter};
+    let zip_err = |e: zip::result::ZipError| BundleError::Io {
+        path: dir.to_path_buf(),
+        source: io::Error::other(e),
+    };
+    let base = SimpleFileOptions::default().last_modified_time(DateTime::DEFAULT);
+    let mut zip = ZipWriter::new(out);
+    let mut dirs: BTreeSet<String> = BTreeSet::from([format!("{slug}/")]);
+    for (name, _) in entries(dir, page, files) {
+        if let Some((parent, _)) = name.rsplit_once('/') {
+            dirs.insert(format!("{slug}/{parent}/"));
+        }
+    }
+    for d in &dirs {
+        zip.add_directory(d.as_str(), base.unix_permissions(DIR_MODE))
+            .map_err(zip_err)?;
+    }
+    for (name, content) in entries(dir, page, files) {
+        let method = if compressed(&name) {
+            CompressionMethod::Stored
+        } else {
+            CompressionMethod::Deflated
+        };
+        zip.start_file(
+            format!("{slug}/{name}"),
+            base.compression_method(method).unix_permissions(FILE_MODE),
+        )
+        .map_err(zip_err)?;
+        io::copy(&mut open(&content)?, &mut zip).map_err(io_at(dir))?;
+    }
+    zip.finish().map_err(zip_err)?;
+    Ok(())
+}
+
+fn write_tar_gz(
+    out: &mut std::fs::File,
+    dir: &Path,
+    slug: &str,
+    page: &str,
+    files: &BTreeSet<String>,
+) -> Result<(), BundleError> {
+    // A fixed gzip header: no name, no time, "unknown" OS.
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(out, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    let header = |size: u64, mode: u32, kind: tar::EntryType| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(mode);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(kind);
+        h
+    };
+    let mut dirs: BTreeSet<String> = BTreeSet::from([format!("{slug}/")]);
+    let list = entries(dir, page, files);
+    for (name, _) in &list {
+        if let Some((parent, _)) = name.rsplit_once('/') {
+            dirs.insert(format!("{slug}/{parent}/"));
+        }
+    }
+    for d in &dirs {
+        let mut h = header(0, DIR_MODE, tar::EntryType::Directory);
+        tar.append_data(&mut h, d, io::empty())
+            .map_err(io_at(dir))?;
+    }
+    for (name, content) in &list {
+        let size = match content {
+            Content::Bytes(b) => b.len() as u64,
+            Content::File(path) => std::fs::metadata(path).map_err(io_at(path))?.len(),
+        };
+        let mut h = header(size, FILE_MODE, tar::EntryType::Regular);
+        tar.append_data(&mut h, format!("{slug}/{name}"), open(content)?)
+            .map_err(io_at(dir))?;
+    }
+    let gz = tar.into_inner().map_err(io_at(dir))?;
+    gz.finish().map_err(io_at(dir))?;
+    Ok(())
+}
+
+/// The single-file form: every local asset as a `data:` URI. A mirrored
+/// web page (a link archived as `.html`) is not embedded: browsers refuse
+/// to open `data:text/html` links, so the link goes back to its original
+/// URL.
+fn embed(page: &str, dir: &Path, manifest: &Manifest) -> Result<String, BundleError> {
+    let by_path: HashMap<&str, (&str, &str)> = manifest
+        .resources
+        .iter()
+        .filter(|e| e.status == Status::Archived)
+        .filter_map(|e| {
+            Some((
+                e.path.as_deref()?,
+                (e.media_type.as_deref()?, e.url.as_str()),
+            ))
+        })
+        .collect();
+    let mut edits = Vec::new();
+    let mut cache: HashMap<String, String> = HashMap::new();
+    for found in crate::post::url_attributes(page) {
+        let Some(span) = found.span.clone() else {
+            continue;
+        };
+        let Some((media_type, original)) = by_path.get(found.url.as_str()) else {
+            continue;
+        };
+        let value = if *media_type == "text/html" {
+            original.to_string()
+        } else if let Some(uri) = cache.get(&found.url) {
+            uri.clone()
+        } else {
+            let path = dir.join(&found.url);
+            let bytes = std::fs::read(&path).map_err(io_at(&path))?;
+            let uri = format!(
+                "data:{media_type};base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            );
+            cache.insert(found.url.clone(), uri.clone());
+            uri
+        };
+        edits.extend(rewrite::encode(&found.syntax, span, &value));
+    }
+    Ok(rewrite::splice(page, edits))
+}

@@ -1,0 +1,230 @@
+//! `rotproof bundle`: each form, unpacked and checked; reproducibility;
+//! errors.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+
+use base64::Engine;
+use common::*;
+use rotproof::post::{Post, url_attributes};
+use sha2::Digest;
+
+async fn archived_site() -> (Site, RawServer) {
+    let server = RawServer::start(|path, _| match path {
+        "/a" => Reply::ok(jpeg(640, 480, 1)),
+        "/b" => Reply::ok(transparent_png(300, 200)),
+        "/c" => Reply::ok(png(200, 100, 3)),
+        _ => Reply::ok(b"<!doctype html><html><body>source page</body></html>".to_vec()),
+    })
+    .await;
+    let site = Site::new();
+    let post = format!(
+        "---\ntitle: \"深圳湾 <公园>\"\ndate: 2026-10-18T09:30:00+08:00\nthumbnail: {a}\n---\n\n\
+         周末的早晨。![白鹭]({a} \"鸟\")\n\n<figure><img src=\"{b}\" srcset=\"{b} 1x, {c} 2x\" alt=raw></figure>\n\n\
+         | 表 | 格 |\n|---|---|\n| ~~删~~ | 脚注[^1] |\n\n[^1]: 注释。\n\n[source]({page})\n",
+        a = server.url("/a"),
+        b = server.url("/b"),
+        c = server.url("/c"),
+        page = server.url("/page"),
+    );
+    site.write("post.md", &post);
+    let out = rotproof(args(&["archive", "post.md"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (site, server)
+}
+
+fn unzip(bytes: &[u8], into: &Path) {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).expect("entry");
+        let path = into.join(f.name().expect("entry name").as_ref());
+        if f.is_dir() {
+            std::fs::create_dir_all(&path).unwrap();
+        } else {
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf).unwrap();
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, buf).unwrap();
+        }
+    }
+}
+
+fn untar(bytes: &[u8], into: &Path) {
+    let gz = flate2::read::GzDecoder::new(bytes);
+    tar::Archive::new(gz).unpack(into).expect("a tar.gz");
+}
+
+/// Every local path index.md and index.html refer to exists in `root`.
+fn assert_references_resolve(root: &Path) {
+    let index = std::fs::read(root.join("index.md")).expect("index.md in the bundle");
+    let post = Post::parse(index).expect("index.md parses");
+    let mut local = 0;
+    for r in post.references() {
+        if !r.url.contains("://") {
+            assert!(root.join(&r.url).is_file(), "index.md → {} missing", r.url);
+            local += 1;
+        }
+    }
+    assert!(local >= 5, "only {local} local references");
+    let html = std::fs::read_to_string(root.join("index.html")).expect("index.html in the bundle");
+    let mut in_html = 0;
+    for u in url_attributes(&html) {
+        if !u.url.contains("://") && !u.url.starts_with('#') {
+            assert!(
+                root.join(&u.url).is_file(),
+                "index.html → {} missing",
+                u.url
+            );
+            in_html += 1;
+        }
+    }
+    assert!(in_html >= 4, "only {in_html} local URLs in index.html");
+    assert!(html.contains("loading=\"lazy\""));
+    assert!(
+        html.contains("width=\"640\" height=\"480\""),
+        "sizes from the manifest"
+    );
+    assert!(html.contains("<table>") && html.contains("<del>") && html.contains("footnote"));
+    assert!(html.contains("深圳湾 &lt;公园&gt;"), "title escaped");
+    assert!(
+        !html.contains("<script") && !html.contains("<link"),
+        "no requests to other hosts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zip_and_tar_gz_unpack_to_a_complete_folder_and_are_reproducible() {
+    let (site, _server) = archived_site().await;
+    for name in ["b.zip", "b.tar.gz", "b.tgz"] {
+        let out = rotproof(args(&["bundle", "archive/post", "-o", name]), site.path()).await;
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let first = std::fs::read(site.path().join(name)).unwrap();
+        let again = rotproof(args(&["bundle", "archive/post", "-o", name]), site.path()).await;
+        assert_eq!(again.status.code(), Some(0));
+        assert_eq!(
+            std::fs::read(site.path().join(name)).unwrap(),
+            first,
+            "{name}: same bytes twice"
+        );
+        let unpacked = tempfile::tempdir().unwrap();
+        if name.ends_with(".zip") {
+            unzip(&first, unpacked.path());
+        } else {
+            untar(&first, unpacked.path());
+        }
+        let root = unpacked.path().join("post");
+        for f in ["index.html", "index.md", "source.md", "manifest.json"] {
+            assert!(root.join(f).is_file(), "{name}: {f}");
+        }
+        assert_references_resolve(&root);
+    }
+    // Without -o: <slug>.zip here.
+    let out = rotproof(args(&["bundle", "archive/post"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(site.path().join("post.zip").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_html_embeds_every_asset_and_needs_no_network() {
+    let (site, server) = archived_site().await;
+    let out = rotproof(
+        args(&["bundle", "archive/post", "-o", "post.html"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = site.read("post.html");
+    assert_eq!(html, {
+        let again = rotproof(
+            args(&["bundle", "archive/post", "-o", "post.html"]),
+            site.path(),
+        )
+        .await;
+        assert_eq!(again.status.code(), Some(0));
+        site.read("post.html")
+    });
+    let m = site.manifest("post");
+    let shas: Vec<String> = m["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["sha256"].as_str().map(String::from))
+        .collect();
+    let mut images = 0;
+    for u in url_attributes(&html) {
+        let is_img = matches!(u.kind, rotproof::reference::Kind::Image);
+        if is_img {
+            assert!(
+                !u.url.starts_with("http://") && !u.url.starts_with("https://"),
+                "remote src {}",
+                u.url
+            );
+            let data = u
+                .url
+                .split_once(";base64,")
+                .map(|(_, d)| d)
+                .unwrap_or_else(|| panic!("not a data URI: {}", &u.url[..40.min(u.url.len())]));
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .expect("base64");
+            let sha = hex::encode(sha2::Sha256::digest(&bytes));
+            assert!(shas.contains(&sha), "embedded bytes are an archived asset");
+            images += 1;
+        }
+    }
+    assert!(images >= 4, "{images} embedded images");
+    // The mirrored source page is linked at its original URL.
+    assert!(html.contains(&format!("href=\"{}\"", server.url("/page"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_errors() {
+    let (site, _server) = archived_site().await;
+    let out = rotproof(
+        args(&["bundle", "archive/post", "-o", "x.rar"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(".zip, .tar.gz, .tgz, .html"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::create_dir_all(site.path().join("empty")).unwrap();
+    let out = rotproof(args(&["bundle", "empty"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not an archived post"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = rotproof(
+        args(&["bundle", "archive/post", "-o", "/proc/no/such.zip"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("/proc/no"), "{}", stderr(&out));
+
+    let m = site.manifest("post");
+    let gone = m["resources"][0]["path"].as_str().unwrap().to_string();
+    std::fs::remove_file(site.path().join("archive/post").join(&gone)).unwrap();
+    let out = rotproof(
+        args(&["bundle", "archive/post", "-o", "y.zip"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&gone),
+        "names the missing file: {}",
+        stderr(&out)
+    );
+    assert!(!site.path().join("y.zip").exists(), "no partial output");
+    assert!(site.leftover_temp_files().is_empty());
+}
