@@ -149,9 +149,6 @@ fn original_source(post: &Post, manifest: &Manifest) -> Option<String> {
         .resources
         .iter()
         .rev()
-        .find(|e| {
-            e.kind == "link" && e.status != Status::Skipped
-                || e.kind == "link" && e.http_status.is_some()
-        })
+        .find(|e| e.kind == "link" && (e.status != Status::Skipped || e.http_status.is_some()))
         .map(|e| e.url.clone())
 }

@@ -285,6 +285,12 @@ mod tests {
             enc(Syntax::Srcset(Quote::Double), "a b,.jpg,"),
             "a%20b,.jpg%2C"
         );
+        // Base64 padding in a data: URI stays inside quotes.
+        assert_eq!(
+            enc(Syntax::Srcset(Quote::Double), "data:x;base64,QQ=="),
+            "data:x;base64,QQ=="
+        );
+        assert_eq!(enc(Syntax::Srcset(Quote::None), "a=b"), "a%3Db");
     }
 
     #[test]
