@@ -56,7 +56,26 @@ impl PostDir {
             let path = dir.join(sub);
             fs::create_dir_all(&path).map_err(at(&path))?;
         }
-        PostDir::open_existing(dir)
+        let post = PostDir::open_existing(dir)?;
+        post.remove_leftovers();
+        Ok(post)
+    }
+
+    /// Removes temporary files an interrupted or killed run left behind.
+    /// Safe: this run holds the lock, so no other run is writing here.
+    fn remove_leftovers(&self) {
+        for sub in [Path::new(""), Path::new(ASSETS), Path::new(THUMBS)] {
+            let Ok(entries) = fs::read_dir(self.dir.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(".rotproof-") && name.ends_with(".part") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     /// Locks an existing archived post folder (for `check`, `bundle`,
@@ -242,6 +261,17 @@ mod tests {
         let long = "长".repeat(100);
         let s = sanitise_slug(&long).unwrap();
         assert!(s.len() <= MAX_SLUG_BYTES && s.chars().all(|c| c == '长'));
+    }
+
+    #[test]
+    fn opening_removes_leftover_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join(ASSETS)).unwrap();
+        fs::write(dir.path().join(ASSETS).join(".rotproof-abc.part"), b"half").unwrap();
+        fs::write(dir.path().join(ASSETS).join("keep.jpg"), b"kept").unwrap();
+        let _post = PostDir::open(dir.path()).unwrap();
+        assert!(!dir.path().join(ASSETS).join(".rotproof-abc.part").exists());
+        assert!(dir.path().join(ASSETS).join("keep.jpg").exists());
     }
 
     #[test]

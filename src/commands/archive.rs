@@ -40,7 +40,7 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
     };
     let runtime = super::runtime()?;
     let bar = Bar::new(!args.output.quiet);
-    let report = runtime.block_on(archive::run(&posts, &settings, &bar))?;
+    let report = super::run_interruptible(&runtime, archive::run(&posts, &settings, &bar))??;
     if args.output.json {
         println!("{}", serde_json::to_string_pretty(&json_summary(&report))?);
     } else {

@@ -22,7 +22,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     };
     let runtime = super::runtime()?;
     let bar = Bar::new(!args.output.quiet);
-    let report = runtime.block_on(check::run(&dirs, &settings, &bar))?;
+    let report = super::run_interruptible(&runtime, check::run(&dirs, &settings, &bar))??;
 
     let mut repaired = Vec::new();
     if args.repair {
@@ -32,7 +32,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
                 r.was_failed && r.result == Verdict::Recovered && post_matches(dir, &r.post, slug)
             });
             if needs {
-                let archived = runtime.block_on(repair(dir, args))?;
+                let archived = super::run_interruptible(&runtime, repair(dir, args))??;
                 repaired.push((dir.display().to_string(), archived));
             }
         }

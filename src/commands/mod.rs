@@ -22,6 +22,52 @@ pub enum Exit {
     Usage = 2,
     /// Finished, but some resources failed / links are dead / files corrupt.
     Partial = 3,
+    /// Stopped by Ctrl-C (SIGINT), as shells report it.
+    Interrupted = 130,
+}
+
+/// Ctrl-C while a command was working.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Runs a future to completion unless Ctrl-C (SIGINT) or SIGTERM comes
+/// first. Then the future is dropped: every in-flight download's temporary
+/// file is removed (they delete themselves when dropped), every post lock
+/// is released, and nothing half-written is under a final name, since
+/// every file is written to a temporary name and renamed.
+fn run_interruptible<T>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Interrupted> {
+    runtime.block_on(async {
+        tokio::select! {
+            result = work => Ok(result),
+            _ = stop_signal() => Err(Interrupted),
+        }
+    })
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -50,6 +96,12 @@ pub fn run(cli: Cli) -> Exit {
     };
     match result {
         Ok(exit) => exit,
+        Err(err) if err.is::<Interrupted>() => {
+            eprintln!(
+                "rotproof: interrupted: files already archived are kept; unfinished downloads were removed; run the command again to finish"
+            );
+            Exit::Interrupted
+        }
         Err(err) => {
             eprintln!("rotproof: {err:#}");
             Exit::Error

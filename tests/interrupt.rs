@@ -1,0 +1,108 @@
+//! Ctrl-C: a clean stop. In-flight temporary files removed, locks released,
+//! exit 130, nothing half-written; the next run finishes the job.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Waits for a condition, checking every few milliseconds, up to a limit.
+async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_exit(child: &mut Child) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "rotproof did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_cleanly_and_the_next_run_finishes() {
+    let slow = Arc::new(AtomicBool::new(true));
+    let s = slow.clone();
+    let server = RawServer::start(move |path, _| {
+        if path.starts_with("/slow") && s.load(Ordering::SeqCst) {
+            Reply::Drip {
+                every: Duration::from_millis(50),
+            }
+        } else {
+            Reply::ok(png(16, 16, path.len() as u8))
+        }
+    })
+    .await;
+    let site = Site::new();
+    let body: String = ["/fast", "/slow/1", "/slow/2", "/slow/3"]
+        .iter()
+        .map(|p| format!("![]({})\n", server.url(p)))
+        .collect();
+    site.write("c.md", &body);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rotproof"))
+        .args(["archive", "c.md", "--timeout", "120"])
+        .current_dir(site.path())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rotproof");
+    // Downloads are in flight once their temporary files exist.
+    wait_until("three partial downloads", Duration::from_secs(20), || {
+        site.leftover_temp_files().len() >= 3
+    })
+    .await;
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let code = wait_exit(&mut child).await;
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert_eq!(code, Some(130), "stderr: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        site.leftover_temp_files().is_empty(),
+        "{:?}",
+        site.leftover_temp_files()
+    );
+    assert!(
+        !site.path().join("archive/c/manifest.json").exists(),
+        "no manifest from an unfinished run"
+    );
+    assert!(
+        !site.path().join("archive/c/index.md").exists(),
+        "no index.md from an unfinished run"
+    );
+
+    // The lock is released, and the next run finishes the job.
+    slow.store(false, Ordering::SeqCst);
+    let out = rotproof(args(&["archive", "c.md"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(site.manifest("c")["resources"].as_array().unwrap().len(), 4);
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
