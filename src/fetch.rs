@@ -624,10 +624,12 @@ fn request_error(err: reqwest::Error) -> AttemptError {
 }
 
 /// A body that ends early (shorter than its Content-Length, reset, stalled)
-/// is transient.
+/// is transient; so is one that does not decompress (it may have been cut).
 fn body_error(err: reqwest::Error) -> AttemptError {
     let reason = if err.is_timeout() {
         "timed out while reading the body".to_string()
+    } else if err.is_decode() && !root_cause(&err).contains("end of file") {
+        format!("cannot decompress the body: {}", root_cause(&err))
     } else {
         format!("body cut short: {}", root_cause(&err))
     };

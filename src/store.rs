@@ -44,6 +44,10 @@ pub struct PostDir {
 pub enum OpenError {
     #[error("{0}: locked: another rotproof run is working on this post")]
     Locked(PathBuf),
+    #[error(
+        "{0}: is a symbolic link; refusing to write through it (it could lead outside the output folder)"
+    )]
+    Symlink(PathBuf),
     #[error(transparent)]
     Io(#[from] StoreError),
 }
@@ -52,7 +56,10 @@ impl PostDir {
     /// Creates (if needed) and locks `dir`. A second run on the same post
     /// fails at once instead of waiting.
     pub fn open(dir: &Path) -> Result<PostDir, OpenError> {
+        refuse_symlink(dir)?;
+        fs::create_dir_all(dir).map_err(at(dir))?;
         for sub in [ASSETS, THUMBS] {
+            refuse_symlink(&dir.join(sub))?;
             let path = dir.join(sub);
             fs::create_dir_all(&path).map_err(at(&path))?;
         }
@@ -113,6 +120,15 @@ impl PostDir {
     /// Writes a file of the post folder atomically.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         write_atomic(&self.dir.join(name), bytes)
+    }
+}
+
+/// A post folder, or a folder in it, that is a symlink could send writes
+/// anywhere: refused.
+fn refuse_symlink(path: &Path) -> Result<(), OpenError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(OpenError::Symlink(path.to_path_buf())),
+        _ => Ok(()),
     }
 }
 
@@ -272,6 +288,29 @@ mod tests {
         let _post = PostDir::open(dir.path()).unwrap();
         assert!(!dir.path().join(ASSETS).join(".rotproof-abc.part").exists());
         assert!(dir.path().join(ASSETS).join("keep.jpg").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_post_folders_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.path().join("post")).unwrap();
+        assert!(matches!(
+            PostDir::open(&out.path().join("post")),
+            Err(OpenError::Symlink(_))
+        ));
+        fs::create_dir_all(out.path().join("b")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.path().join("b").join(ASSETS)).unwrap();
+        assert!(matches!(
+            PostDir::open(&out.path().join("b")),
+            Err(OpenError::Symlink(_))
+        ));
+        assert_eq!(
+            fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "nothing written outside"
+        );
     }
 
     #[test]

@@ -51,6 +51,14 @@ fn encode(img: DynamicImage, format: ImageFormat) -> Vec<u8> {
     out
 }
 
+/// `bytes` gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
 /// A PNG whose header claims `width`×`height` (a decompression bomb: the
 /// pixel data is not there).
 pub fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
@@ -147,6 +155,12 @@ pub enum Reply {
     Endless,
     /// Waits, then replies.
     Delayed(Duration, Box<Reply>),
+    /// Accepts the request and never answers.
+    Silent,
+    /// Sends headers promising a body, then nothing.
+    HeadersOnly,
+    /// Sends these bytes as they are, then closes.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -362,6 +376,21 @@ fn send<'a>(
                 loop {
                     stream.write_all(&framed).await?;
                 }
+            }
+            Reply::Silent => {
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+            Reply::HeadersOnly => {
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")
+                    .await?;
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+            Reply::Raw(bytes) => {
+                stream.write_all(&bytes).await?;
+                stream.shutdown().await
             }
             Reply::Delayed(wait, inner) => {
                 tokio::time::sleep(wait).await;

@@ -1,0 +1,153 @@
+//! Hostile servers: every resource fails alone, in bounded time, with a
+//! clear reason, and memory stays small.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_servers_fail_alone_with_clear_reasons() {
+    let good = png(32, 32, 1);
+    let bomb = gzip(&vec![0u8; 16 * 1024 * 1024]);
+    let svg = br#"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><text>&xxe;</text></svg>"#.to_vec();
+    let server = RawServer::start(move |path, _| {
+        if let Some(n) = path.strip_prefix("/r/") {
+            let n: usize = n.parse().unwrap_or(0);
+            return Reply::status(302).with_header("Location", &format!("/r/{}", n + 1));
+        }
+        match path {
+            "/good" => Reply::ok(good.clone()),
+            "/silent" => Reply::Silent,
+            "/headers-only" => Reply::HeadersOnly,
+            "/chunked-cut" => Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\nonly a little"
+                    .to_vec(),
+            ),
+            // A valid gzip header, then a deflate block of the reserved type.
+            "/gzip-corrupt" => {
+                let mut body = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff".to_vec();
+                body.extend_from_slice(&[0xff; 64]);
+                Reply::ok(body).with_header("Content-Encoding", "gzip")
+            }
+            "/gzip-bomb" => Reply::ok(bomb.clone()).with_header("Content-Encoding", "gzip"),
+            "/svg" => Reply::ok(svg.clone()),
+            _ => Reply::status(404),
+        }
+    })
+    .await;
+    let site = Site::new();
+    let names = [
+        "good",
+        "silent",
+        "headers-only",
+        "chunked-cut",
+        "gzip-corrupt",
+        "gzip-bomb",
+        "svg",
+        "r/0",
+    ];
+    let body: String = names
+        .iter()
+        .map(|n| format!("![{n}]({})\n\n", server.url(&format!("/{n}"))))
+        .collect();
+    site.write("h.md", &body);
+
+    let out = rotproof(
+        args(&[
+            "archive",
+            "h.md",
+            "--timeout",
+            "2",
+            "--retries",
+            "1",
+            "--max-bytes",
+            "1MiB",
+        ]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let m = site.manifest("h");
+    let e = |n: &str| entry(&m, &server.url(&format!("/{n}"))).clone();
+    let failed = |n: &str, reason: &str| {
+        let e = e(n);
+        assert_eq!(e["status"], "failed", "{n}: {e:#}");
+        let error = e["error"].as_str().unwrap_or("");
+        assert!(
+            error.contains(reason),
+            "{n}: {error:?} should say {reason:?}"
+        );
+    };
+    assert_eq!(e("good")["status"], "archived");
+    failed("silent", "timed out");
+    failed("headers-only", "timed out");
+    failed("chunked-cut", "body cut short");
+    failed("gzip-corrupt", "decompress");
+    failed("gzip-bomb", "too large");
+    failed("r/0", "too many redirects");
+    assert!(
+        server.hits("/r/11") == 0,
+        "no more than 10 redirects followed"
+    );
+    let svg = e("svg");
+    assert_eq!(svg["status"], "archived", "SVG is stored as bytes");
+    assert_eq!(svg["media_type"], "image/svg+xml");
+    assert!(svg["thumbnail"].is_null(), "and never parsed");
+    assert!(site.leftover_temp_files().is_empty());
+}
+
+/// Peak memory of a run with a decompression bomb and a 60000×60000 image
+/// header, measured by /usr/bin/time where it exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bombs_do_not_exhaust_memory() {
+    if !std::path::Path::new("/usr/bin/time").exists() {
+        eprintln!("/usr/bin/time not installed: memory not measured");
+        return;
+    }
+    let bomb = gzip(&vec![0u8; 48 * 1024 * 1024]);
+    let header = png_header_claiming(60_000, 60_000);
+    let server = RawServer::start(move |path, _| match path {
+        "/gz" => Reply::ok(bomb.clone()).with_header("Content-Encoding", "gzip"),
+        _ => Reply::ok(header.clone()),
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "b.md",
+        &format!("![]({}) ![]({})\n", server.url("/gz"), server.url("/px")),
+    );
+    let bin = env!("CARGO_BIN_EXE_rotproof").to_string();
+    let dir = site.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("/usr/bin/time")
+            .args(["-v", &bin, "archive", "b.md", "--max-bytes", "32MiB"])
+            .current_dir(dir)
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kb: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .expect("peak RSS reported");
+    assert!(kb < 200 * 1024, "peak RSS {kb} KB");
+    let m = site.manifest("b");
+    assert!(
+        entry(&m, &server.url("/gz"))["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("too large")
+    );
+    assert!(
+        entry(&m, &server.url("/px"))["thumbnail_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--max-pixels")
+    );
+}
