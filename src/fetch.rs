@@ -628,7 +628,7 @@ fn request_error(err: reqwest::Error) -> AttemptError {
 fn body_error(err: reqwest::Error) -> AttemptError {
     let reason = if err.is_timeout() {
         "timed out while reading the body".to_string()
-    } else if err.is_decode() && !root_cause(&err).contains("end of file") {
+    } else if err.is_decode() && !connection_broke(&err) {
         format!("cannot decompress the body: {}", root_cause(&err))
     } else {
         format!("body cut short: {}", root_cause(&err))
@@ -638,6 +638,28 @@ fn body_error(err: reqwest::Error) -> AttemptError {
         status: None,
         retry_after: None,
     }
+}
+
+/// Whether an error's causes include the connection breaking (reset, early
+/// end): the decompression layer reports those as decode errors too.
+fn connection_broke(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::*;
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe | TimedOut
+            )
+        {
+            return true;
+        }
+        if e.to_string().contains("end of file") {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The innermost error message, which says what actually happened
