@@ -179,11 +179,8 @@ pub enum ManifestError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: not a valid rotproof manifest: {source}")]
-    Parse {
-        path: String,
-        source: serde_json::Error,
-    },
+    #[error("{path}: not a valid rotproof manifest: {message}")]
+    Parse { path: String, message: String },
     #[error("{path}: not a rotproof manifest (format {format:?}, version {version})")]
     Format {
         path: String,
@@ -206,11 +203,21 @@ impl Manifest {
                 });
             }
         };
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|source| ManifestError::Parse {
+        // The error names the field: `resources[3].status: unknown variant`.
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        let manifest: Manifest = serde_path_to_error::deserialize(&mut json).map_err(|err| {
+            let field = err.path().to_string();
+            let inner = err.into_inner();
+            let message = if field == "." {
+                inner.to_string()
+            } else {
+                format!("field `{field}`: {inner}")
+            };
+            ManifestError::Parse {
                 path: shown.clone(),
-                source,
-            })?;
+                message,
+            }
+        })?;
         if manifest.format != FORMAT || manifest.version != VERSION {
             return Err(ManifestError::Format {
                 path: shown,

@@ -76,6 +76,23 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// The whole cause chain on one line, each cause once: many errors already
+/// include their cause in their own message.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
 /// The async runtime for commands that use the network.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context;
@@ -103,7 +120,7 @@ pub fn run(cli: Cli) -> Exit {
             Exit::Interrupted
         }
         Err(err) => {
-            eprintln!("rotproof: {err:#}");
+            eprintln!("rotproof: {}", one_line(&err));
             Exit::Error
         }
     }
