@@ -12,6 +12,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Keep-alive HTTP/1.1 server with emulated round trips.
+/// Requests served per path, and the most in flight at once.
+#[derive(Default)]
+pub struct Counters {
+    pub hits: std::sync::Mutex<HashMap<String, usize>>,
+    pub in_flight: std::sync::atomic::AtomicUsize,
+    pub max_in_flight: std::sync::atomic::AtomicUsize,
+}
+
 /// `connect_delay` is waited once per new connection (the handshake's round
 /// trip), `response_delay` before each response.
 pub async fn serve(
@@ -20,8 +28,28 @@ pub async fn serve(
     connect_delay: Duration,
     response_delay: Duration,
 ) {
+    serve_counted(
+        listener,
+        routes,
+        connect_delay,
+        response_delay,
+        Arc::default(),
+    )
+    .await
+}
+
+/// [`serve`], counting requests.
+pub async fn serve_counted(
+    listener: TcpListener,
+    routes: Arc<HashMap<String, Arc<Vec<u8>>>>,
+    connect_delay: Duration,
+    response_delay: Duration,
+    counters: Arc<Counters>,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
     while let Ok((mut stream, _)) = listener.accept().await {
         let routes = routes.clone();
+        let counters = counters.clone();
         tokio::spawn(async move {
             tokio::time::sleep(connect_delay).await;
             let mut buf = Vec::new();
@@ -40,6 +68,11 @@ pub async fn serve(
                 buf.drain(..head_end);
                 let head_only = head.starts_with("HEAD ");
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                if let Ok(mut hits) = counters.hits.lock() {
+                    *hits.entry(path.clone()).or_insert(0) += 1;
+                }
+                let now = counters.in_flight.fetch_add(1, SeqCst) + 1;
+                counters.max_in_flight.fetch_max(now, SeqCst);
                 tokio::time::sleep(response_delay).await;
                 let reply = match routes.get(&path) {
                     Some(body) => {
@@ -59,6 +92,7 @@ pub async fn serve(
                             .await
                     }
                 };
+                counters.in_flight.fetch_sub(1, SeqCst);
                 if reply.is_err() {
                     return;
                 }
