@@ -50,6 +50,9 @@ pub async fn serve_counted(
     while let Ok((mut stream, _)) = listener.accept().await {
         let routes = routes.clone();
         let counters = counters.clone();
+        // Without TCP_NODELAY, a response's last small segment waits for
+        // the client's delayed ACK (~40 ms): a stall real servers avoid.
+        let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
             tokio::time::sleep(connect_delay).await;
             let mut buf = Vec::new();
