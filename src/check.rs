@@ -171,6 +171,7 @@ pub async fn run(
     let mut posts = Vec::new();
     for dir in dirs {
         let lock = PostDir::open_existing(dir)?;
+        lock.remove_leftovers();
         let path = dir.join(store::MANIFEST);
         let manifest =
             Manifest::read(&path)?.ok_or_else(|| CheckError::NothingArchived(dir.clone()))?;

@@ -70,7 +70,7 @@ impl PostDir {
 
     /// Removes temporary files an interrupted or killed run left behind.
     /// Safe: this run holds the lock, so no other run is writing here.
-    fn remove_leftovers(&self) {
+    pub fn remove_leftovers(&self) {
         for sub in [Path::new(""), Path::new(ASSETS), Path::new(THUMBS)] {
             let Ok(entries) = fs::read_dir(self.dir.join(sub)) else {
                 continue;

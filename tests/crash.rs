@@ -158,3 +158,82 @@ async fn sigkill_never_leaves_a_partial_file_under_a_final_name() {
     let verified = rotproof(args(&["verify"]), site.path()).await;
     assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_check_keeps_every_manifest_valid_with_its_history() {
+    let slow = Arc::new(AtomicBool::new(false));
+    let s = slow.clone();
+    let server = RawServer::start(move |path, _| {
+        if s.load(Ordering::SeqCst) && path.ends_with('7') {
+            Reply::Drip {
+                every: Duration::from_millis(50),
+            }
+        } else {
+            Reply::ok(png(8, 8, path.len() as u8))
+        }
+    })
+    .await;
+    let site = Site::new();
+    for p in 0..4 {
+        let body: String = (0..8)
+            .map(|i| format!("![]({})\n", server.url(&format!("/p{p}/{i}"))))
+            .collect();
+        site.write(&format!("posts/p{p}.md"), &body);
+    }
+    assert_eq!(
+        rotproof(args(&["archive", "posts"]), site.path())
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        rotproof(args(&["check"]), site.path()).await.status.code(),
+        Some(0)
+    );
+
+    slow.store(true, Ordering::SeqCst);
+    let before: usize = (0..4).map(|p| server_hits(&server, p)).sum();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rotproof"))
+        .args(["check", "--timeout", "60"])
+        .current_dir(site.path())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Killed while the slow URLs hold the run open.
+    let start = Instant::now();
+    while (0..4).map(|p| server_hits(&server, p)).sum::<usize>() < before + 4 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "check never reached the slow URLs"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    for p in 0..4 {
+        let m = site.manifest(&format!("p{p}"));
+        for e in m["resources"].as_array().unwrap() {
+            assert!(
+                !e["checks"].as_array().unwrap().is_empty(),
+                "p{p}: earlier check record lost"
+            );
+        }
+    }
+    slow.store(false, Ordering::SeqCst);
+    assert_eq!(
+        rotproof(args(&["check"]), site.path()).await.status.code(),
+        Some(0)
+    );
+    assert!(
+        site.leftover_temp_files().is_empty(),
+        "the next run sweeps what the kill left"
+    );
+}
+
+fn server_hits(server: &RawServer, p: usize) -> usize {
+    server.hits(&format!("/p{p}/7"))
+}
