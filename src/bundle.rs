@@ -112,8 +112,16 @@ pub fn bundle(dir: &Path, out: &Path, form: Form) -> Result<(), BundleError> {
             let html = embed(&page, dir, &manifest)?;
             temp.write_all(html.as_bytes()).map_err(io_at(out))?;
         }
-        Form::Zip => write_zip(temp.as_file_mut(), dir, &manifest.post.slug, &page, &files)?,
-        Form::TarGz => write_tar_gz(temp.as_file_mut(), dir, &manifest.post.slug, &page, &files)?,
+        Form::Zip => write_zip(
+            temp.as_file_mut(),
+            dir,
+            &Layout::new(dir, &manifest.post.slug, &page, &files),
+        )?,
+        Form::TarGz => write_tar_gz(
+            temp.as_file_mut(),
+            dir,
+            &Layout::new(dir, &manifest.post.slug, &page, &files),
+        )?,
     }
     temp.as_file().sync_all().map_err(io_at(out))?;
     temp.persist(out).map_err(|e| BundleError::Io {
@@ -139,24 +147,44 @@ fn named_files(manifest: &Manifest) -> BTreeSet<String> {
     files
 }
 
-/// The entries of a bundle folder, in order: (path inside `<slug>/`,
-/// where the bytes come from).
+/// Where an entry's bytes come from.
 enum Content<'a> {
     Bytes(&'a [u8]),
     File(PathBuf),
 }
 
-fn entries<'a>(dir: &Path, page: &'a str, files: &BTreeSet<String>) -> Vec<(String, Content<'a>)> {
-    let mut list: Vec<(String, Content<'a>)> =
-        vec![("index.html".to_string(), Content::Bytes(page.as_bytes()))];
-    for name in [store::INDEX, store::SOURCE, store::MANIFEST] {
-        list.push((name.to_string(), Content::File(dir.join(name))));
+/// The bundle folder `<slug>/`: its folders and files, each sorted, so
+/// every form lists them in the same order.
+struct Layout<'a> {
+    /// `<slug>/`, `<slug>/assets/`, ...
+    folders: BTreeSet<String>,
+    /// (`<slug>/name`, content)
+    files: Vec<(String, Content<'a>)>,
+}
+
+impl<'a> Layout<'a> {
+    fn new(dir: &Path, slug: &str, page: &'a str, stored: &BTreeSet<String>) -> Layout<'a> {
+        let mut files: Vec<(String, Content<'a>)> =
+            vec![("index.html".to_string(), Content::Bytes(page.as_bytes()))];
+        for name in [store::INDEX, store::SOURCE, store::MANIFEST] {
+            files.push((name.to_string(), Content::File(dir.join(name))));
+        }
+        for rel in stored {
+            files.push((rel.clone(), Content::File(dir.join(rel))));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut folders = BTreeSet::from([format!("{slug}/")]);
+        for (name, _) in &files {
+            if let Some((parent, _)) = name.rsplit_once('/') {
+                folders.insert(format!("{slug}/{parent}/"));
+            }
+        }
+        let files = files
+            .into_iter()
+            .map(|(name, c)| (format!("{slug}/{name}"), c))
+            .collect();
+        Layout { folders, files }
     }
-    for rel in files {
-        list.push((rel.clone(), Content::File(dir.join(rel))));
-    }
-    list.sort_by(|a, b| a.0.cmp(&b.0));
-    list
 }
 
 fn open<'a>(content: &Content<'a>) -> Result<Box<dyn Read + 'a>, BundleError> {
@@ -173,13 +201,7 @@ fn compressed(name: &str) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
-fn write_zip(
-    out: &mut std::fs::File,
-    dir: &Path,
-    slug: &str,
-    page: &str,
-    files: &BTreeSet<String>,
-) -> Result<(), BundleError> {
+fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Layout<'_>) -> Result<(), BundleError> {
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, DateTime, ZipWriter};
     let zip_err = |e: zip::result::ZipError| BundleError::Io {
@@ -188,28 +210,22 @@ fn write_zip(
     };
     let base = SimpleFileOptions::default().last_modified_time(DateTime::DEFAULT);
     let mut zip = ZipWriter::new(out);
-    let mut dirs: BTreeSet<String> = BTreeSet::from([format!("{slug}/")]);
-    for (name, _) in entries(dir, page, files) {
-        if let Some((parent, _)) = name.rsplit_once('/') {
-            dirs.insert(format!("{slug}/{parent}/"));
-        }
-    }
-    for d in &dirs {
-        zip.add_directory(d.as_str(), base.unix_permissions(DIR_MODE))
+    for folder in &layout.folders {
+        zip.add_directory(folder.as_str(), base.unix_permissions(DIR_MODE))
             .map_err(zip_err)?;
     }
-    for (name, content) in entries(dir, page, files) {
-        let method = if compressed(&name) {
+    for (name, content) in &layout.files {
+        let method = if compressed(name) {
             CompressionMethod::Stored
         } else {
             CompressionMethod::Deflated
         };
         zip.start_file(
-            format!("{slug}/{name}"),
+            name.as_str(),
             base.compression_method(method).unix_permissions(FILE_MODE),
         )
         .map_err(zip_err)?;
-        io::copy(&mut open(&content)?, &mut zip).map_err(io_at(dir))?;
+        io::copy(&mut open(content)?, &mut zip).map_err(io_at(dir))?;
     }
     zip.finish().map_err(zip_err)?;
     Ok(())
@@ -218,9 +234,7 @@ fn write_zip(
 fn write_tar_gz(
     out: &mut std::fs::File,
     dir: &Path,
-    slug: &str,
-    page: &str,
-    files: &BTreeSet<String>,
+    layout: &Layout<'_>,
 ) -> Result<(), BundleError> {
     // A fixed gzip header: no name, no time, "unknown" OS.
     let gz = flate2::GzBuilder::new()
@@ -239,25 +253,18 @@ fn write_tar_gz(
         h.set_entry_type(kind);
         h
     };
-    let mut dirs: BTreeSet<String> = BTreeSet::from([format!("{slug}/")]);
-    let list = entries(dir, page, files);
-    for (name, _) in &list {
-        if let Some((parent, _)) = name.rsplit_once('/') {
-            dirs.insert(format!("{slug}/{parent}/"));
-        }
-    }
-    for d in &dirs {
+    for folder in &layout.folders {
         let mut h = header(0, DIR_MODE, tar::EntryType::Directory);
-        tar.append_data(&mut h, d, io::empty())
+        tar.append_data(&mut h, folder, io::empty())
             .map_err(io_at(dir))?;
     }
-    for (name, content) in &list {
+    for (name, content) in &layout.files {
         let size = match content {
             Content::Bytes(b) => b.len() as u64,
             Content::File(path) => std::fs::metadata(path).map_err(io_at(path))?.len(),
         };
         let mut h = header(size, FILE_MODE, tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{slug}/{name}"), open(content)?)
+        tar.append_data(&mut h, name, open(content)?)
             .map_err(io_at(dir))?;
     }
     let gz = tar.into_inner().map_err(io_at(dir))?;

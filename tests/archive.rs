@@ -229,13 +229,7 @@ async fn every_fault_fails_alone_with_a_clear_reason() {
     let m = site.manifest("faults");
     let e = |name: &str| entry(&m, &server.url(&format!("/{name}"))).clone();
     let failed = |name: &str, reason: &str, attempts: u64| {
-        let e = e(name);
-        assert_eq!(e["status"], "failed", "{name}: {e:#}");
-        let error = e["error"].as_str().unwrap_or("");
-        assert!(
-            error.contains(reason),
-            "{name}: {error:?} should say {reason:?}"
-        );
+        let e = assert_failed(&m, &server.url(&format!("/{name}")), reason);
         assert_eq!(e["attempts"].as_u64(), Some(attempts), "{name}: attempts");
     };
 

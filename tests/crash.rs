@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -103,15 +102,10 @@ async fn sigkill_never_leaves_a_partial_file_under_a_final_name() {
         ),
     ];
     for (what, reached) in points {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rotproof"))
-            .args(["archive", "k.md", "--concurrency", "2", "--per-host", "2"])
-            .current_dir(site.path())
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn_rotproof(
+            &["archive", "k.md", "--concurrency", "2", "--per-host", "2"],
+            site.path(),
+        );
         let start = Instant::now();
         let mut finished = false;
         while !reached(&dir) {
@@ -194,15 +188,7 @@ async fn sigkill_during_check_keeps_every_manifest_valid_with_its_history() {
 
     slow.store(true, Ordering::SeqCst);
     let before: usize = (0..4).map(|p| server_hits(&server, p)).sum();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rotproof"))
-        .args(["check", "--timeout", "60"])
-        .current_dir(site.path())
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_rotproof(&["check", "--timeout", "60"], site.path());
     // Killed while the slow URLs hold the run open.
     let start = Instant::now();
     while (0..4).map(|p| server_hits(&server, p)).sum::<usize>() < before + 4 {

@@ -70,13 +70,7 @@ async fn hostile_servers_fail_alone_with_clear_reasons() {
     let m = site.manifest("h");
     let e = |n: &str| entry(&m, &server.url(&format!("/{n}"))).clone();
     let failed = |n: &str, reason: &str| {
-        let e = e(n);
-        assert_eq!(e["status"], "failed", "{n}: {e:#}");
-        let error = e["error"].as_str().unwrap_or("");
-        assert!(
-            error.contains(reason),
-            "{n}: {error:?} should say {reason:?}"
-        );
+        assert_failed(&m, &server.url(&format!("/{n}")), reason);
     };
     assert_eq!(e("good")["status"], "archived");
     failed("silent", "timed out");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -56,15 +56,7 @@ async fn sigint_stops_cleanly_and_the_next_run_finishes() {
         .collect();
     site.write("c.md", &body);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rotproof"))
-        .args(["archive", "c.md", "--timeout", "120"])
-        .current_dir(site.path())
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rotproof");
+    let mut child = spawn_rotproof(&["archive", "c.md", "--timeout", "120"], site.path());
     // Downloads are in flight once their temporary files exist.
     wait_until("three partial downloads", Duration::from_secs(20), || {
         site.leftover_temp_files().len() >= 3

@@ -435,6 +435,40 @@ pub async fn rotproof_env(args: Vec<String>, cwd: &Path, env: &[(&str, &str)]) -
     .expect("join")
 }
 
+/// Starts the binary without waiting for it (for kill and signal tests);
+/// stdout and stderr are piped.
+pub fn spawn_rotproof(args: &[&str], cwd: &Path) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.spawn().expect("spawn rotproof")
+}
+
+/// Asserts that the manifest entry for `url` failed with a reason that
+/// contains `reason`; returns the entry.
+pub fn assert_failed(manifest: &serde_json::Value, url: &str, reason: &str) -> serde_json::Value {
+    let e = entry(manifest, url).clone();
+    assert_eq!(e["status"], "failed", "{url}: {e:#}");
+    let error = e["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains(reason),
+        "{url}: {error:?} should say {reason:?}"
+    );
+    e
+}
+
 pub fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
