@@ -409,40 +409,28 @@ pub async fn rotproof(args: Vec<String>, cwd: &Path) -> Output {
 
 /// [`rotproof`] with extra environment variables.
 pub async fn rotproof_env(args: Vec<String>, cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let cwd = cwd.to_path_buf();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
-        cmd.args(&args).current_dir(&cwd);
-        for var in [
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "http_proxy",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "NO_PROXY",
-            "no_proxy",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.envs(env).output().expect("run rotproof")
-    })
-    .await
-    .expect("join")
+    let mut cmd = command(&args, cwd);
+    cmd.envs(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    tokio::task::spawn_blocking(move || cmd.output().expect("run rotproof"))
+        .await
+        .expect("join")
 }
 
 /// Starts the binary without waiting for it (for kill and signal tests);
 /// stdout and stderr are piped.
 pub fn spawn_rotproof(args: &[&str], cwd: &Path) -> std::process::Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
-    cmd.args(args)
-        .current_dir(cwd)
+    command(args, cwd)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn rotproof")
+}
+
+/// The binary, in `cwd`, without the machine's proxy variables: loopback
+/// traffic must never be captured by a CI proxy.
+fn command(args: &[impl AsRef<std::ffi::OsStr>], cwd: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
+    cmd.args(args).current_dir(cwd);
     for var in [
         "HTTP_PROXY",
         "HTTPS_PROXY",
@@ -450,10 +438,12 @@ pub fn spawn_rotproof(args: &[&str], cwd: &Path) -> std::process::Child {
         "https_proxy",
         "ALL_PROXY",
         "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         cmd.env_remove(var);
     }
-    cmd.spawn().expect("spawn rotproof")
+    cmd
 }
 
 /// Asserts that the manifest entry for `url` failed with a reason that
