@@ -176,7 +176,7 @@ pub struct NetArgs {
 
     /// Retries of transient failures (connect errors, timeouts, cut bodies,
     /// 408/425/429/500/502/503/504).
-    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_RETRIES)]
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_RETRIES, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub retries: u32,
 
     /// Seconds to wait for a connection.

@@ -313,7 +313,7 @@ impl Fetcher {
         &self,
         request: &Request<'_>,
     ) -> Result<Result<(Got, u32), Failure>, LocalError> {
-        let attempts = self.options.retries + 1;
+        let attempts = self.options.retries.saturating_add(1);
         for attempt in 1..=attempts {
             match self.attempt(request).await {
                 Ok(got) => return Ok(Ok((got, attempt))),
