@@ -680,3 +680,19 @@ async fn bad_network_flags_are_clear_errors() {
     .await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_post_archives_to_an_empty_post() {
+    let site = Site::new();
+    site.write("empty.txt", "");
+    let out = rotproof(args(&["archive", "empty.txt"]), site.path()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(site.read("archive/empty/index.md"), "");
+    assert_eq!(site.read("archive/empty/source.md"), "");
+    assert!(
+        site.manifest("empty")["resources"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
