@@ -1,0 +1,93 @@
+//! A full disk while writing: exit 1 naming the path, and the archive left
+//! as it was. Uses a tiny tmpfs, so it needs permission to mount (root);
+//! elsewhere it says so and does nothing.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// Unmounts when dropped, whatever the test's outcome.
+struct Mounted(PathBuf);
+
+impl Mounted {
+    fn tmpfs(at: &Path, size: &str) -> Option<Mounted> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Mounted(at.to_path_buf()))
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Bytes that do not compress (a small xorshift stream).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_exit_1_with_the_path_and_the_archive_is_left_as_it_was() {
+    let site = Site::new();
+    let Some(_mount) = Mounted::tmpfs(&site.path().join("out"), "400k") else {
+        eprintln!("cannot mount a tmpfs here (not root?): disk-full test not run");
+        return;
+    };
+    let server = RawServer::start(|path, _| match path {
+        "/small" => Reply::ok(png(16, 16, 1)),
+        p => Reply::ok(noise(300 * 1024, p.len() as u64)),
+    })
+    .await;
+    site.write("d.md", &format!("![]({})\n", server.url("/small")));
+    let first = rotproof(args(&["archive", "d.md", "--out", "out"]), site.path()).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let index = site.read("out/d/index.md");
+    let manifest = site.read("out/d/manifest.json");
+
+    site.write(
+        "d.md",
+        &format!(
+            "![]({})\n[a]({})\n[b]({})\n",
+            server.url("/small"),
+            server.url("/big1"),
+            server.url("/big22")
+        ),
+    );
+    let full = rotproof(args(&["archive", "d.md", "--out", "out"]), site.path()).await;
+    let err = stderr(&full);
+    assert_eq!(full.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("out/d/assets") && err.to_lowercase().contains("no space"),
+        "{err}"
+    );
+    assert_eq!(site.read("out/d/index.md"), index, "index.md as it was");
+    assert_eq!(
+        site.read("out/d/manifest.json"),
+        manifest,
+        "manifest.json as it was"
+    );
+    assert!(
+        site.leftover_temp_files().is_empty(),
+        "{:?}",
+        site.leftover_temp_files()
+    );
+}
