@@ -72,8 +72,15 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
 
-/// Writes the bundle of the archived post in `dir` to `out`.
-pub fn bundle(dir: &Path, out: &Path, form: Form) -> Result<(), BundleError> {
+/// Writes the bundle of the archived post in `dir` to `out`. `on_temp` is
+/// told the temporary file's path as soon as it exists, so a caller that
+/// is interrupted can remove it.
+pub fn bundle(
+    dir: &Path,
+    out: &Path,
+    form: Form,
+    on_temp: &dyn Fn(&Path),
+) -> Result<(), BundleError> {
     let _lock = PostDir::open_existing(dir)?;
     let manifest = Manifest::read(&dir.join(store::MANIFEST))?
         .ok_or_else(|| BundleError::NotArchived(dir.to_path_buf()))?;
@@ -107,6 +114,7 @@ pub fn bundle(dir: &Path, out: &Path, form: Form) -> Result<(), BundleError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut temp = store::temp_in(out_dir)?;
+    on_temp(temp.path());
     match form {
         Form::Html => {
             let html = embed(&page, dir, &manifest)?;

@@ -98,3 +98,75 @@ async fn sigint_stops_cleanly_and_the_next_run_finishes() {
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// A large archived post: one local file of `mib` MiB of random bytes.
+async fn big_archive(site: &Site, mib: u64) {
+    let mut noise = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open("/dev/urandom").expect("urandom"),
+            mib << 20,
+        ),
+        &mut noise,
+    )
+    .expect("read urandom");
+    std::fs::write(site.path().join("big.bin"), noise).expect("write");
+    site.write("big.md", "[data](big.bin)\n");
+    let out = rotproof(args(&["archive", "big.md"]), site.path()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn bundle_temp_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_interrupted_or_killed_leaves_nothing_under_the_final_name() {
+    let site = Site::new();
+    big_archive(&site, 128).await;
+    for signal in ["-INT", "-KILL"] {
+        let mut child = spawn_rotproof(&["bundle", "archive/big", "-o", "big.zip"], site.path());
+        wait_until(
+            "the bundle's temporary file",
+            Duration::from_secs(20),
+            || bundle_temp_files(site.path()) > 0,
+        )
+        .await;
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let code = wait_exit(&mut child).await;
+        assert!(
+            !site.path().join("big.zip").exists(),
+            "{signal}: a partial bundle under the final name"
+        );
+        if signal == "-INT" {
+            assert_eq!(code, Some(130));
+            assert_eq!(
+                bundle_temp_files(site.path()),
+                0,
+                "Ctrl-C removes the temporary output"
+            );
+        }
+    }
+    let out = rotproof(
+        args(&["bundle", "archive/big", "-o", "big.zip"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(site.path().join("big.zip").is_file());
+}

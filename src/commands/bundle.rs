@@ -1,6 +1,7 @@
 //! `rotproof bundle`: one archived post into one offline file.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
@@ -27,7 +28,31 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.zip", manifest.post.slug)));
     let form = Form::of(&out).with_context(|| format!("{}: unknown bundle form", out.display()))?;
-    bundle::bundle(&dir, &out, form)?;
+    // The work runs on its own thread so that Ctrl-C can be answered: the
+    // temporary output is removed and nothing is left under the final name.
+    let temp: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+    let (done, result) = tokio::sync::oneshot::channel();
+    {
+        let (dir, out, temp) = (dir.clone(), out.clone(), temp.clone());
+        std::thread::spawn(move || {
+            let _ = done.send(bundle::bundle(&dir, &out, form, &|path| {
+                if let Ok(mut t) = temp.lock() {
+                    *t = Some(path.to_path_buf());
+                }
+            }));
+        });
+    }
+    let runtime = super::runtime()?;
+    match super::run_interruptible(&runtime, result) {
+        Ok(Ok(outcome)) => outcome?,
+        Ok(Err(_)) => anyhow::bail!("the bundle worker stopped unexpectedly"),
+        Err(interrupted) => {
+            if let Some(path) = temp.lock().ok().and_then(|t| t.clone()) {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(interrupted.into());
+        }
+    }
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     println!("{}: {} bytes", out.display(), size);
     Ok(Exit::Ok)
