@@ -31,6 +31,10 @@ async fn hostile_servers_fail_alone_with_clear_reasons() {
             }
             "/gzip-bomb" => Reply::ok(bomb.clone()).with_header("Content-Encoding", "gzip"),
             "/svg" => Reply::ok(svg.clone()),
+            // Says 8 bytes, sends more: HTTP takes the 8.
+            "/short-length" => Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n\x89PNG\r\n\x1a\n and much more than eight bytes".to_vec(),
+            ),
             _ => Reply::status(404),
         }
     })
@@ -45,6 +49,7 @@ async fn hostile_servers_fail_alone_with_clear_reasons() {
         "gzip-bomb",
         "svg",
         "r/0",
+        "short-length",
     ];
     let body: String = names
         .iter()
@@ -82,6 +87,17 @@ async fn hostile_servers_fail_alone_with_clear_reasons() {
     assert!(
         server.hits("/r/11") == 0,
         "no more than 10 redirects followed"
+    );
+    // HTTP takes the declared 8 bytes; the truncated PNG is stored, and its
+    // thumbnail fails with a reason.
+    let short = e("short-length");
+    assert_eq!(short["bytes"], 8, "{short:#}");
+    assert!(
+        short["thumbnail_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("decode"),
+        "{short:#}"
     );
     let svg = e("svg");
     assert_eq!(svg["status"], "archived", "SVG is stored as bytes");
