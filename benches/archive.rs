@@ -11,7 +11,9 @@
 //! target/bench-corpus. The server waits 40 ms before accepting each new
 //! connection's first request and 40 ms before each response: a 20 ms
 //! each-way round trip, since this machine's kernel has no netem.
-//! Prints medians, the ratio rotproof / curl, and rotproof's peak RSS
+//! Also runs the peer pipeline (curl download, sha256sum, vipsthumbnail
+//! two at a time) where those tools are installed (`apt-get install curl
+//! libvips-tools`). Prints medians, the ratios, and rotproof's peak RSS
 //! (from /usr/bin/time -v). Not a test: nothing here asserts a time.
 
 use std::collections::HashMap;
@@ -187,7 +189,20 @@ fn main() {
         curl_config.push_str(&format!("url = \"{base}{url}\"\noutput = \"{i}\"\n"));
     }
     std::fs::write(work.join("curl.cfg"), curl_config).expect("curl config");
-    let has_curl = Command::new("curl").arg("--version").output().is_ok();
+    let has = |tool: &str, arg: &str| Command::new(tool).arg(arg).output().is_ok();
+    let has_curl = has("curl", "--version");
+    let has_vips = has("vipsthumbnail", "--vips-version");
+    let has_sha256sum = has("sha256sum", "--version");
+    // The peers' pipeline, stage after stage, as a shell script would run
+    // it: download everything, hash everything, thumbnail everything (two
+    // vipsthumbnail processes at a time, one per core).
+    let pipeline = concat!(
+        "set -e; rm -rf p && mkdir -p p/files p/thumbs && cd p/files && ",
+        "curl --parallel --parallel-max 16 -s -K ../../curl.cfg && ",
+        "sha256sum * > ../sums && ",
+        // An absolute -o: vipsthumbnail 8.14 writes a relative one to stdout.
+        "ls | xargs -P2 -n 25 vipsthumbnail --size 320x320 -o \"$(pwd)/../thumbs/%s.jpg\""
+    );
     if std::env::var_os("ROTPROOF_BENCH_SERVE").is_some() {
         // For profiling by hand: serve until killed.
         println!("serving {base}; post: {}", post_path.display());
@@ -216,6 +231,8 @@ fn main() {
         )
     };
     let (mut ours, mut curls, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pipelines = Vec::new();
+    let run_pipeline = has_curl && has_vips && has_sha256sum;
     for run in 0..runs {
         let _ = std::fs::remove_dir_all(&out);
         let (secs, peak) = archive();
@@ -234,6 +251,10 @@ fn main() {
                     .current_dir(&dl),
             );
             curls.push(secs);
+        }
+        if run_pipeline {
+            let (secs, _) = timed(Command::new("sh").args(["-c", pipeline]).current_dir(&work));
+            pipelines.push(secs);
         }
         eprintln!(
             "run {}: rotproof {:.2}s, curl {:.2}s",
@@ -272,5 +293,26 @@ fn main() {
             "ratio rotproof / curl download-only: {:.2}",
             ours_m / curl_m
         );
+    }
+    if run_pipeline {
+        let pipe_m = median(pipelines);
+        // A pipeline that "succeeds" without thumbnails would flatter us.
+        let thumbs = std::fs::read_dir(work.join("p/thumbs")).map_or(0, |d| d.count());
+        println!(
+            "peer pipeline (curl download, then sha256sum, then vipsthumbnail --size 320x320 two at a time; {thumbs} thumbnails): median {pipe_m:.2}s"
+        );
+        println!("ratio rotproof / peer pipeline: {:.2}", ours_m / pipe_m);
+    } else {
+        println!(
+            "peer pipeline skipped: needs curl, sha256sum and vipsthumbnail (apt-get install curl libvips-tools)"
+        );
+    }
+    let pillow = Command::new("python3")
+        .args(["-c", "import PIL"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !pillow {
+        println!("Pillow: not installed for python3, skipped");
     }
 }
