@@ -28,7 +28,7 @@ use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use tokio::net::TcpListener;
 
 mod support;
-use support::{median, serve, timed};
+use support::{median, serve, time_v, timed};
 
 const IMAGES: usize = 400;
 const LATENCY: Duration = Duration::from_millis(40);
@@ -214,9 +214,7 @@ fn main() {
     let out = work.join("out");
     let archive = || {
         timed(
-            Command::new("/usr/bin/time")
-                .arg("-v")
-                .arg(env!("CARGO_BIN_EXE_rotproof"))
+            time_v(env!("CARGO_BIN_EXE_rotproof"))
                 .args([
                     "archive",
                     "-q",
@@ -243,9 +241,7 @@ fn main() {
             let _ = std::fs::remove_dir_all(&dl);
             std::fs::create_dir_all(&dl).expect("curl dir");
             let (secs, _) = timed(
-                Command::new("/usr/bin/time")
-                    .arg("-v")
-                    .arg("curl")
+                time_v("curl")
                     .args(["--parallel", "--parallel-max", "16", "-s", "-K"])
                     .arg(work.join("curl.cfg"))
                     .current_dir(&dl),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 mod support;
-use support::{median, serve, timed};
+use support::{median, serve, time_v, timed};
 
 const URLS: usize = 2000;
 const DELAY: Duration = Duration::from_millis(20);
@@ -71,9 +71,7 @@ fn main() {
         let mut rss = Vec::new();
         for _ in 0..runs {
             let (secs, peak) = timed(
-                Command::new("/usr/bin/time")
-                    .arg("-v")
-                    .arg(bin)
+                time_v(bin)
                     .args([
                         "check",
                         "-q",

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 mod support;
-use support::{Counters, serve_counted, timed};
+use support::{Counters, serve_counted, time_v, timed};
 
 const POSTS: usize = 500;
 const URLS: usize = 5000;
@@ -65,9 +64,7 @@ fn main() {
     }
     let per_host = 8;
     let (secs, rss) = timed(
-        Command::new("/usr/bin/time")
-            .arg("-v")
-            .arg(env!("CARGO_BIN_EXE_rotproof"))
+        time_v(env!("CARGO_BIN_EXE_rotproof"))
             .args([
                 "archive",
                 "-q",

@@ -13,7 +13,6 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -472,7 +471,6 @@ async fn fetch_all(
         path: settings.out.clone(),
         source: std::io::Error::other(e),
     })?);
-    let total_bytes = AtomicU64::new(0);
     let mut stream = futures::stream::iter(jobs)
         .map(|job| {
             let fetcher = fetcher.clone();
@@ -493,7 +491,6 @@ async fn fetch_all(
             Outcome::Stored { stored, .. } => stored.bytes,
             _ => 0,
         };
-        total_bytes.fetch_add(bytes, Ordering::Relaxed);
         progress.done(&key, bytes);
         if let Some(handle) = thumb {
             pending_thumbs.push((key.clone(), handle));

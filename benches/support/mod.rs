@@ -12,6 +12,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Keep-alive HTTP/1.1 server with emulated round trips.
+/// `program` run under `/usr/bin/time -v`, so [`timed`] can read its peak
+/// RSS.
+pub fn time_v(program: &str) -> Command {
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-v").arg(program);
+    cmd
+}
+
 /// Requests served per path, and the most in flight at once.
 #[derive(Default)]
 pub struct Counters {
