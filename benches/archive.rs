@@ -1,30 +1,42 @@
-//! The archive benchmark: a generated corpus of 400 images served from
-//! 127.0.0.1 with emulated latency, archived by rotproof and downloaded by
-//! `curl --parallel --parallel-max 16`, in alternating runs.
+//! The archive benchmark, against the best single-purpose tools.
 //!
-//!     cargo bench --bench archive            # 5 runs each
+//!     cargo bench --bench archive                  # everything, 5 runs each
+//!     cargo bench --bench archive -- thumbs large  # only those parts
 //!     ROTPROOF_BENCH_RUNS=3 cargo bench --bench archive
 //!
-//! The corpus (~70% 1600×1067 JPEG photos, 15% PNG with alpha, 10% GIF,
-//! some animated, 5% WebP, plus 10% exact duplicates under other URLs; CDN
-//! style URLs without extensions) is generated once into
-//! target/bench-corpus. The server waits 40 ms before accepting each new
-//! connection's first request and 40 ms before each response: a 20 ms
-//! each-way round trip, since this machine's kernel has no netem.
-//! Also runs the peer pipeline (curl download, sha256sum, vipsthumbnail
-//! two at a time) where those tools are installed (`apt-get install curl
-//! libvips-tools`). Prints medians, the ratios, and rotproof's peak RSS
-//! (from /usr/bin/time -v). Not a test: nothing here asserts a time.
+//! Three parts, each printing medians and rotproof's ratio to every peer:
+//!
+//! - `archive`: a generated corpus of 400 images (~70% 1600×1067 JPEG
+//!   photos, 15% PNG with alpha, 10% GIF, some animated, 5% WebP, plus 10%
+//!   exact duplicates under other URLs; CDN-style URLs without extensions)
+//!   served from 127.0.0.1. rotproof archives the post that references
+//!   them, alternating with `curl --parallel --parallel-max 16` (download
+//!   only) and the peer pipelines: curl or aria2c, then sha256sum, then
+//!   vipsthumbnail or Pillow two at a time. Also rotproof's peak RSS (from
+//!   /usr/bin/time -v) and a re-run over the intact archive.
+//! - `thumbs`: thumbnails alone from the 400 files on disk: rotproof's
+//!   thumbnailer (one rayon worker per core) against `xargs -P2
+//!   vipsthumbnail` and Pillow (`draft` + `thumbnail`, two processes).
+//! - `large`: one 1 GiB resource from the benchmark server; peak RSS.
+//!
+//! The server waits 40 ms before a new connection's first request and 40
+//! ms before each response: a 20 ms each-way round trip, since this
+//! machine's kernel has no netem. The corpus is generated once into
+//! target/bench-corpus. Peers that are not installed are skipped with a
+//! message (`apt-get install curl aria2 libvips-tools`, `pip install
+//! Pillow`). Not a test: nothing here asserts a time.
 
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use rayon::prelude::*;
+use rotproof::thumbnail;
 use tokio::net::TcpListener;
 
 mod support;
@@ -141,15 +153,199 @@ fn corpus(dir: &Path) -> Vec<(String, PathBuf)> {
     files
 }
 
+/// Which parts run: `cargo bench --bench archive -- thumbs large` runs only
+/// those two; no names runs all three (`archive`, `thumbs`, `large`).
+struct Parts(Vec<String>);
+
+impl Parts {
+    fn from_args() -> Parts {
+        // cargo passes `--bench`; part names are the other arguments.
+        Parts(
+            std::env::args()
+                .skip(1)
+                .filter(|a| !a.starts_with('-'))
+                .collect(),
+        )
+    }
+
+    fn wants(&self, part: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|p| p == part)
+    }
+}
+
+/// The peer tools found on this machine.
+struct Peers {
+    curl: bool,
+    aria2c: bool,
+    sha256sum: bool,
+    vips: bool,
+    pillow: bool,
+}
+
+impl Peers {
+    fn detect() -> Peers {
+        let has = |tool: &str, args: &[&str]| {
+            Command::new(tool)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let peers = Peers {
+            curl: has("curl", &["--version"]),
+            aria2c: has("aria2c", &["--version"]),
+            sha256sum: has("sha256sum", &["--version"]),
+            vips: has("vipsthumbnail", &["--vips-version"]),
+            pillow: has("python3", &["-c", "import PIL"]),
+        };
+        for (found, what, install) in [
+            (peers.curl, "curl", "apt-get install curl"),
+            (peers.aria2c, "aria2c", "apt-get install aria2"),
+            (peers.sha256sum, "sha256sum", "apt-get install coreutils"),
+            (peers.vips, "vipsthumbnail", "apt-get install libvips-tools"),
+            (peers.pillow, "Pillow for python3", "pip install Pillow"),
+        ] {
+            if !found {
+                println!("{what}: not installed, its runs are skipped ({install})");
+            }
+        }
+        peers
+    }
+}
+
+/// The peers' download commands, run inside the download folder.
+const CURL: &str = "curl --parallel --parallel-max 16 -s -K ../../curl.cfg";
+const ARIA2C: &str = "aria2c -q -j16 --file-allocation=none --auto-file-renaming=false \
+     --allow-overwrite=true -i ../../aria2.txt -d .";
+/// The peers' thumbnailers, run inside a folder of images, writing to
+/// `../thumbs`. vipsthumbnail 8.14 writes a relative `-o` to stdout, hence
+/// `$(pwd)`.
+const VIPS: &str =
+    "ls | xargs -P2 -n 25 vipsthumbnail --size 320x320 -o \"$(pwd)/../thumbs/%s.jpg\"";
+const PILLOW: &str = "python3 \"$PILLOW_THUMBS\" . ../thumbs > /dev/null";
+
+/// A shell pipeline of single-purpose tools, stage after stage as a script
+/// would run it: download everything, hash everything, thumbnail everything.
+fn pipeline(download: &str, thumbnail: &str) -> String {
+    format!(
+        "set -e; rm -rf p && mkdir -p p/files p/thumbs && cd p/files && {download} && \
+         sha256sum * > ../sums && {thumbnail}"
+    )
+}
+
+/// Runs `sh -c script` in `dir`; returns the seconds and how many files the
+/// run left in `dir/count_dir`, so a pipeline that "succeeds" without
+/// output cannot flatter rotproof.
+fn run_sh(dir: &Path, script: &str, count_dir: &str) -> (f64, usize) {
+    let pillow = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/pillow_thumbs.py");
+    let (secs, _) = timed(
+        Command::new("sh")
+            .args(["-c", script])
+            .env("PILLOW_THUMBS", pillow)
+            .current_dir(dir),
+    );
+    let count = std::fs::read_dir(dir.join(count_dir)).map_or(0, |d| d.count());
+    (secs, count)
+}
+
+/// Medians of named series, printed as a table with the ratio of `ours` to
+/// each.
+struct Series {
+    rows: Vec<(String, Vec<f64>, usize)>,
+}
+
+impl Series {
+    fn new() -> Series {
+        Series { rows: Vec::new() }
+    }
+
+    fn push(&mut self, name: &str, secs: f64, outputs: usize) {
+        match self.rows.iter_mut().find(|(n, _, _)| n == name) {
+            Some((_, times, count)) => {
+                times.push(secs);
+                *count = outputs;
+            }
+            None => self.rows.push((name.to_string(), vec![secs], outputs)),
+        }
+    }
+
+    fn median(&self, name: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, times, _)| median(times.clone()))
+    }
+
+    fn print_against(&self, ours: &str, what: &str) {
+        let Some(ours_m) = self.median(ours) else {
+            return;
+        };
+        for (name, times, outputs) in &self.rows {
+            let m = median(times.clone());
+            if name == ours {
+                println!("  {name}: median {m:.2}s ({outputs} {what})");
+            } else {
+                println!(
+                    "  {name}: median {m:.2}s ({outputs} {what}); rotproof / this = {:.2}",
+                    ours_m / m
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     let runs: usize = std::env::var("ROTPROOF_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let parts = Parts::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-corpus");
     let t = Instant::now();
-    let files = corpus(&root.join("images-v2"));
+    let corpus_dir = root.join("images-v2");
+    let files = corpus(&corpus_dir);
     eprintln!("corpus ready in {:.1}s", t.elapsed().as_secs_f64());
+    let peers = Peers::detect();
+    let work = root.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("work dir");
+    if parts.wants("archive") {
+        archive_vs_peers(&files, &work, &peers, runs);
+    }
+    if parts.wants("thumbs") {
+        thumbnails_only(&corpus_dir, &work, &peers, runs);
+    }
+    if parts.wants("large") {
+        large_resource(&work, runs.min(3));
+    }
+}
+
+/// Starts the latency-emulating server on its own runtime; returns the
+/// base URL and the runtime, which must outlive the runs.
+fn start_server(routes: HashMap<String, Arc<Vec<u8>>>) -> (String, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = runtime
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    runtime.spawn(serve(listener, Arc::new(routes), LATENCY, LATENCY));
+    (format!("http://{addr}"), runtime)
+}
+
+fn rotproof_archive(out: &Path, post: &Path, extra: &[&str]) -> (f64, Option<u64>) {
+    timed(
+        time_v(env!("CARGO_BIN_EXE_rotproof"))
+            .args(["archive", "-q", "--concurrency", "16", "--per-host", "16"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .arg(post),
+    )
+}
+
+/// rotproof archive against curl alone and the peer pipelines, alternating.
+fn archive_vs_peers(files: &[(String, PathBuf)], work: &Path, peers: &Peers, runs: usize) {
     let routes: HashMap<String, Arc<Vec<u8>>> = files
         .iter()
         .map(|(url, path)| {
@@ -160,18 +356,8 @@ fn main() {
         })
         .collect();
     let total_bytes: usize = routes.values().map(|b| b.len()).sum();
+    let (base, _runtime) = start_server(routes);
 
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    runtime.spawn(serve(listener, Arc::new(routes), LATENCY, LATENCY));
-    let base = format!("http://{addr}");
-
-    let work = root.join("work");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).expect("work dir");
     let mut post = format!(
         "---\ntitle: bench\nthumbnail: {base}{}\n---\n\n",
         files[0].0
@@ -185,24 +371,13 @@ fn main() {
     let post_path = work.join("bench.md");
     std::fs::write(&post_path, post).expect("post");
     let mut curl_config = String::new();
+    let mut aria2_input = String::new();
     for (i, (url, _)) in files.iter().enumerate() {
         curl_config.push_str(&format!("url = \"{base}{url}\"\noutput = \"{i}\"\n"));
+        aria2_input.push_str(&format!("{base}{url}\n  out={i}\n"));
     }
     std::fs::write(work.join("curl.cfg"), curl_config).expect("curl config");
-    let has = |tool: &str, arg: &str| Command::new(tool).arg(arg).output().is_ok();
-    let has_curl = has("curl", "--version");
-    let has_vips = has("vipsthumbnail", "--vips-version");
-    let has_sha256sum = has("sha256sum", "--version");
-    // The peers' pipeline, stage after stage, as a shell script would run
-    // it: download everything, hash everything, thumbnail everything (two
-    // vipsthumbnail processes at a time, one per core).
-    let pipeline = concat!(
-        "set -e; rm -rf p && mkdir -p p/files p/thumbs && cd p/files && ",
-        "curl --parallel --parallel-max 16 -s -K ../../curl.cfg && ",
-        "sha256sum * > ../sums && ",
-        // An absolute -o: vipsthumbnail 8.14 writes a relative one to stdout.
-        "ls | xargs -P2 -n 25 vipsthumbnail --size 320x320 -o \"$(pwd)/../thumbs/%s.jpg\""
-    );
+    std::fs::write(work.join("aria2.txt"), aria2_input).expect("aria2 input");
     if std::env::var_os("ROTPROOF_BENCH_SERVE").is_some() {
         // For profiling by hand: serve until killed.
         println!("serving {base}; post: {}", post_path.display());
@@ -211,104 +386,174 @@ fn main() {
         }
     }
 
+    let mut peer_runs: Vec<(&str, String, &str)> = Vec::new();
+    if peers.curl {
+        peer_runs.push((
+            "curl --parallel --parallel-max 16 (download only)",
+            format!("rm -rf p && mkdir -p p/files && cd p/files && {CURL}"),
+            "p/files",
+        ));
+    }
+    let hashing = peers.sha256sum;
+    for (ok, name, download, thumbnail) in [
+        (
+            peers.curl && peers.vips,
+            "pipeline curl + sha256sum + vipsthumbnail -P2",
+            CURL,
+            VIPS,
+        ),
+        (
+            peers.aria2c && peers.vips,
+            "pipeline aria2c -j16 + sha256sum + vipsthumbnail -P2",
+            ARIA2C,
+            VIPS,
+        ),
+        (
+            peers.curl && peers.pillow,
+            "pipeline curl + sha256sum + Pillow (2 processes)",
+            CURL,
+            PILLOW,
+        ),
+    ] {
+        if ok && hashing {
+            peer_runs.push((name, pipeline(download, thumbnail), "p/thumbs"));
+        }
+    }
+
     let out = work.join("out");
-    let archive = || {
-        timed(
-            time_v(env!("CARGO_BIN_EXE_rotproof"))
-                .args([
-                    "archive",
-                    "-q",
-                    "--concurrency",
-                    "16",
-                    "--per-host",
-                    "16",
-                    "--out",
-                ])
-                .arg(&out)
-                .arg(&post_path),
-        )
-    };
-    let (mut ours, mut curls, mut rss) = (Vec::new(), Vec::new(), Vec::new());
-    let mut pipelines = Vec::new();
-    let run_pipeline = has_curl && has_vips && has_sha256sum;
+    let ours = "rotproof archive";
+    let mut series = Series::new();
+    let mut rss = Vec::new();
     for run in 0..runs {
         let _ = std::fs::remove_dir_all(&out);
-        let (secs, peak) = archive();
-        ours.push(secs);
+        let (secs, peak) = rotproof_archive(&out, &post_path, &[]);
+        let thumbs = std::fs::read_dir(out.join("bench/thumbs")).map_or(0, |d| d.count());
+        series.push(ours, secs, thumbs);
         rss.extend(peak);
-        if has_curl {
-            let dl = work.join("curl");
-            let _ = std::fs::remove_dir_all(&dl);
-            std::fs::create_dir_all(&dl).expect("curl dir");
-            let (secs, _) = timed(
-                time_v("curl")
-                    .args(["--parallel", "--parallel-max", "16", "-s", "-K"])
-                    .arg(work.join("curl.cfg"))
-                    .current_dir(&dl),
-            );
-            curls.push(secs);
+        for (name, script, count_dir) in &peer_runs {
+            let (secs, count) = run_sh(work, script, count_dir);
+            series.push(name, secs, count);
         }
-        if run_pipeline {
-            let (secs, _) = timed(Command::new("sh").args(["-c", pipeline]).current_dir(&work));
-            pipelines.push(secs);
-        }
-        eprintln!(
-            "run {}: rotproof {:.2}s, curl {:.2}s",
-            run + 1,
-            ours[run],
-            curls.last().copied().unwrap_or(f64::NAN)
-        );
+        eprintln!("run {} of {runs} done", run + 1);
     }
     // A second run over the intact archive of the last run.
-    let (rerun, _) = archive();
-    let ours_m = median(ours);
+    let (rerun, _) = rotproof_archive(&out, &post_path, &[]);
+    let ours_m = series.median(ours).unwrap_or(f64::NAN);
     println!(
-        "corpus: {} URLs, {} distinct images, {:.1} MB; latency {} ms before each response and each new connection",
+        "archive: {} URLs, {} distinct images, {:.1} MB; {} ms before each response and each new connection; medians of {runs}",
         files.len(),
         IMAGES,
         total_bytes as f64 / 1e6,
         LATENCY.as_millis()
     );
-    println!(
-        "rotproof archive (download + sha256 + thumbnails + rewrite + manifest): median {ours_m:.2}s over {runs} runs, {:.0} images/s",
-        files.len() as f64 / ours_m
-    );
+    series.print_against(ours, "files or thumbnails");
     if let Some(peak) = rss.iter().max() {
-        println!("rotproof peak RSS: {:.1} MB", *peak as f64 / 1024.0);
+        println!("  rotproof peak RSS: {:.1} MB", *peak as f64 / 1024.0);
     }
     println!(
-        "rotproof re-run over the intact archive: {rerun:.2}s ({:.0}% of the first)",
+        "  rotproof re-run over the intact archive: {rerun:.2}s ({:.0}% of the first)",
         rerun / ours_m * 100.0
     );
-    if curls.is_empty() {
-        println!("curl: not installed, skipped");
-    } else {
-        let curl_m = median(curls);
-        println!("curl --parallel --parallel-max 16 (download only): median {curl_m:.2}s");
-        println!(
-            "ratio rotproof / curl download-only: {:.2}",
-            ours_m / curl_m
-        );
+}
+
+/// Thumbnails alone, from the 400 distinct corpus files already on disk:
+/// rotproof's thumbnailer on one rayon worker per core, against
+/// vipsthumbnail and Pillow, two processes each.
+fn thumbnails_only(corpus_dir: &Path, work: &Path, peers: &Peers, runs: usize) {
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(corpus_dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    sources.sort();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool");
+    let out = work.join("thumbs");
+    // The peers run inside a copy of the corpus, writing to `../thumbs`.
+    let images = work.join("images");
+    let _ = std::fs::remove_dir_all(&images);
+    std::fs::create_dir_all(&images).expect("images dir");
+    for source in &sources {
+        let name = source.file_name().expect("file name");
+        std::fs::copy(source, images.join(name)).expect("copy corpus");
     }
-    if run_pipeline {
-        let pipe_m = median(pipelines);
-        // A pipeline that "succeeds" without thumbnails would flatter us.
-        let thumbs = std::fs::read_dir(work.join("p/thumbs")).map_or(0, |d| d.count());
-        println!(
-            "peer pipeline (curl download, then sha256sum, then vipsthumbnail --size 320x320 two at a time; {thumbs} thumbnails): median {pipe_m:.2}s"
-        );
-        println!("ratio rotproof / peer pipeline: {:.2}", ours_m / pipe_m);
-    } else {
-        println!(
-            "peer pipeline skipped: needs curl, sha256sum and vipsthumbnail (apt-get install curl libvips-tools)"
-        );
+    let mut peer_runs = Vec::new();
+    if peers.vips {
+        peer_runs.push(("vipsthumbnail --size 320x320, xargs -P2", VIPS));
     }
-    let pillow = Command::new("python3")
-        .args(["-c", "import PIL"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !pillow {
-        println!("Pillow: not installed for python3, skipped");
+    if peers.pillow {
+        peer_runs.push(("Pillow draft + thumbnail, 2 processes", PILLOW));
     }
+    let ours = format!("rotproof thumbnailer, {threads} threads");
+    let mut series = Series::new();
+    for _ in 0..runs {
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).expect("thumbs dir");
+        let start = Instant::now();
+        let made: usize = pool.install(|| {
+            sources
+                .par_iter()
+                .map(|source| {
+                    let name = source.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+                    let info = thumbnail::make(source, name, &out, thumbnail::Settings::default());
+                    usize::from(info.thumb.is_ok())
+                })
+                .sum()
+        });
+        series.push(&ours, start.elapsed().as_secs_f64(), made);
+        for (name, script) in &peer_runs {
+            let script = format!("rm -rf ../thumbs && mkdir ../thumbs && {script}");
+            let (secs, count) = run_sh(&images, &script, "../thumbs");
+            series.push(name, secs, count);
+        }
+    }
+    println!(
+        "thumbnails only: {} files, 320 px long side, medians of {runs}",
+        sources.len()
+    );
+    series.print_against(&ours, "thumbnails");
+}
+
+/// One 1 GiB resource from the benchmark server: peak RSS must not grow
+/// with the file.
+fn large_resource(work: &Path, runs: usize) {
+    const SIZE: usize = 1 << 30;
+    // Not an image: a pattern that no sniffer takes for one.
+    let body: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    let routes = HashMap::from([("/video/big".to_string(), Arc::new(body))]);
+    let (base, _runtime) = start_server(routes);
+    let post = work.join("large.md");
+    std::fs::write(&post, format!("# large\n\n[the film]({base}/video/big)\n"))
+        .expect("large post");
+    let out = work.join("large-out");
+    let (mut times, mut rss) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let _ = std::fs::remove_dir_all(&out);
+        let (secs, peak) = rotproof_archive(&out, &post, &["--max-bytes", "2GiB"]);
+        let stored = walkdir::WalkDir::new(out.join("large/assets"))
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0);
+        if stored != SIZE as u64 {
+            println!("  the 1 GiB resource was not stored ({stored} bytes): run not counted");
+            continue;
+        }
+        times.push(secs);
+        rss.extend(peak);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    if times.is_empty() {
+        return;
+    }
+    println!(
+        "large: one 1 GiB resource served over 127.0.0.1: median {:.2}s over {} runs, peak RSS {:.1} MB",
+        median(times.clone()),
+        times.len(),
+        rss.iter().max().copied().unwrap_or(0) as f64 / 1024.0
+    );
 }
