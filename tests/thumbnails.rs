@@ -42,6 +42,38 @@ async fn exif_orientation_is_applied_to_dimensions_and_thumbnail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progressive_exif_rotated_jpeg_thumbnail_is_upright() {
+    // A committed fixture made by `jpegtran -progressive -copy all`: 400×200
+    // stored, left half red and right half blue, EXIF orientation 6. Shown
+    // upright it is 200×400 with red on top.
+    let fixture = std::fs::read(format!(
+        "{}/tests/fixtures/progressive-exif6.jpg",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (site, e, _server) = archive_one(fixture, &[]).await;
+    assert_eq!(
+        (e["width"].as_u64(), e["height"].as_u64()),
+        (Some(200), Some(400))
+    );
+    let thumb = image::open(
+        site.path()
+            .join("archive/t")
+            .join(e["thumbnail"]["path"].as_str().unwrap()),
+    )
+    .unwrap()
+    .to_rgb8();
+    assert_eq!(thumb.dimensions(), (160, 320));
+    let top = thumb.get_pixel(80, 40).0;
+    let bottom = thumb.get_pixel(80, 280).0;
+    assert!(top[0] > 150 && top[2] < 100, "top is red: {top:?}");
+    assert!(
+        bottom[2] > 150 && bottom[0] < 100,
+        "bottom is blue: {bottom:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn animated_gif_thumbnail_is_its_first_frame() {
     let gif = animated_gif(60, 40, &[[250, 0, 0], [0, 250, 0], [0, 0, 250]]);
     let (site, e, _server) = archive_one(gif, &[]).await;
