@@ -80,7 +80,8 @@ fn photo(seed: u64) -> Vec<u8> {
 }
 
 fn alpha_png(seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed | 1);
+    // Odd and distinct for every seed (`seed | 1` made 14 and 15 equal).
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let (r, g) = (rng.byte(), rng.byte());
     let img = RgbaImage::from_fn(800, 600, |x, y| {
         Rgba([
@@ -303,7 +304,7 @@ fn main() {
     let parts = Parts::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-corpus");
     let t = Instant::now();
-    let corpus_dir = root.join("images-v2");
+    let corpus_dir = root.join("images-v3");
     let files = corpus(&corpus_dir);
     eprintln!("corpus ready in {:.1}s", t.elapsed().as_secs_f64());
     let peers = Peers::detect();

@@ -575,7 +575,15 @@ async fn run_job(
     };
     let name = format!("{}.{}", body.sha256, format.ext);
     let asset = assets.join(&name);
-    store::persist_content(body.file, &asset, &body.sha256)?;
+    // Re-hashing an existing file, syncing and renaming block: off the
+    // async workers.
+    let (file, path, sha) = (body.file, asset.clone(), body.sha256.clone());
+    tokio::task::spawn_blocking(move || store::persist_content(file, &path, &sha))
+        .await
+        .map_err(|e| StoreError {
+            path: asset.clone(),
+            source: std::io::Error::other(e),
+        })??;
     let thumb = (format.class == Class::Raster).then(|| {
         let (sha, thumbs_dir) = (body.sha256.clone(), job.home.join(store::THUMBS));
         tokio::spawn(async move { pool.make(asset, sha, thumbs_dir, thumbs).await })
@@ -689,6 +697,7 @@ fn finish(
     }
 
     let index = rewrite::rewrite(&p.post, &p.resources, &replacements);
+    p.dir.sync_contents();
     p.dir.write(store::SOURCE, &p.bytes)?;
     p.dir.write(store::INDEX, index.as_bytes())?;
     let manifest = Manifest {

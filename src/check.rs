@@ -266,6 +266,7 @@ pub async fn run(
             entry.checks.drain(..excess);
             rows.push(row);
         }
+        lock.sync_contents();
         manifest.write(&lock.path().join(store::MANIFEST))?;
         dirs_out.push(lock.path().to_path_buf());
     }

@@ -468,8 +468,8 @@ impl Fetcher {
             }
         }
         if let Some(file) = &mut file {
+            // Synced by whoever keeps it (store::persist_content).
             file.flush().await.map_err(local)?;
-            file.get_ref().sync_all().await.map_err(local)?;
         }
         let digest = Digested {
             sha256: hex::encode(hasher.finalize()),

@@ -2,6 +2,13 @@
 //! thumbnails, and every file written under a temporary name, synced, then
 //! renamed, so a run killed at any moment leaves no partial file under a
 //! final name.
+//!
+//! Durability across a power cut: each file is synced before its rename;
+//! the `assets/` and `thumbs/` folders, where hundreds of renames happen,
+//! are synced once ([`PostDir::sync_contents`]) before the manifest and
+//! index.md that name their files, which are renamed and their folder
+//! synced one by one. A folder sync per asset cost 400 fsyncs on the
+//! benchmark post, half of them on the thumbnail workers.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -121,6 +128,13 @@ impl PostDir {
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         write_atomic(&self.dir.join(name), bytes)
     }
+
+    /// Makes the renames in `assets/` and `thumbs/` durable: call before
+    /// writing a manifest that names their files.
+    pub fn sync_contents(&self) {
+        sync_dir(&self.assets());
+        sync_dir(&self.thumbs());
+    }
 }
 
 /// A post folder, or a folder in it, that is a symlink could send writes
@@ -133,14 +147,21 @@ fn refuse_symlink(path: &Path) -> Result<(), OpenError> {
 }
 
 /// Writes `bytes` to `path` through a synced temporary file in the same
-/// folder and a rename.
+/// folder and a rename, then syncs the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_content(path, bytes)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// [`write_atomic`] without the folder sync, for files in `assets/` and
+/// `thumbs/` ([`PostDir::sync_contents`] syncs those folders once).
+pub fn write_content(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = temp_in(dir)?;
     temp.write_all(bytes).map_err(at(path))?;
     temp.as_file().sync_all().map_err(at(path))?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
-    sync_dir(dir);
     Ok(())
 }
 
@@ -156,7 +177,7 @@ pub fn temp_in(dir: &Path) -> Result<NamedTempFile, StoreError> {
 /// Moves a finished temporary file to `path`, whose name is `sha256`'s,
 /// unless a file with that content is already there. A file under the name
 /// with other bytes (corrupted on disk) is replaced. Returns whether it was
-/// written.
+/// written. The folder is not synced: see [`PostDir::sync_contents`].
 pub fn persist_content(temp: NamedTempFile, path: &Path, sha256: &str) -> Result<bool, StoreError> {
     if let Ok(existing) = File::open(path)
         && hash_reader(existing).is_ok_and(|h| h == sha256)
@@ -165,7 +186,6 @@ pub fn persist_content(temp: NamedTempFile, path: &Path, sha256: &str) -> Result
     }
     temp.as_file().sync_all().map_err(at(path))?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")));
     Ok(true)
 }
 
