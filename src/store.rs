@@ -167,11 +167,14 @@ pub fn write_content(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 /// A temporary file in `dir`, named so that it is recognisable as ours.
 pub fn temp_in(dir: &Path) -> Result<NamedTempFile, StoreError> {
-    tempfile::Builder::new()
-        .prefix(".rotproof-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(at(dir))
+    temp_names().tempfile_in(dir).map_err(at(dir))
+}
+
+/// Temporary names: `.rotproof-<random>.part`, swept by [`PostDir::open`].
+fn temp_names() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".rotproof-").suffix(".part");
+    builder
 }
 
 /// Moves a finished temporary file to `path`, whose name is `sha256`'s,
@@ -215,18 +218,29 @@ pub fn copy_into(from: &Path, to: &Path, sha256: &str) -> Result<(), StoreError>
     {
         return Ok(());
     }
+    // A hard link copies nothing and allocates no inode: on a blog where
+    // hundreds of posts share files, creating (and deleting) a placeholder
+    // file per copy was most of the run, spent in the kernel's inode
+    // allocator. link(2) is atomic, so a free name is linked directly; a
+    // name holding other bytes is replaced by a link under a temporary
+    // name and a rename.
     let dir = to.parent().unwrap_or(Path::new("."));
-    let temp = temp_in(dir)?;
-    let temp_path = temp.into_temp_path();
-    // Replace the empty placeholder with a link, or else a copy.
-    fs::remove_file(&temp_path).map_err(at(&temp_path))?;
-    if fs::hard_link(from, &temp_path).is_err() {
-        fs::copy(from, &temp_path).map_err(at(to))?;
-        File::open(&temp_path)
-            .and_then(|f| f.sync_all())
-            .map_err(at(to))?;
+    let linked = match fs::hard_link(from, to) {
+        Ok(()) => return Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            temp_names().make_in(dir, |path| fs::hard_link(from, path))
+        }
+        Err(err) => Err(err),
+    };
+    if let Ok(linked) = linked {
+        linked.persist(to).map_err(|e| at(to)(e.error))?;
+        return Ok(());
     }
-    temp_path.persist(to).map_err(|e| at(to)(e.error))?;
+    // No links here (another filesystem, or one without them): a copy.
+    let temp = temp_in(dir)?;
+    fs::copy(from, temp.path()).map_err(at(to))?;
+    temp.as_file().sync_all().map_err(at(to))?;
+    temp.persist(to).map_err(|e| at(to)(e.error))?;
     Ok(())
 }
 
@@ -370,5 +384,37 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn copies_are_links_and_corrupt_copies_are_replaced() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        let sha = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"; // "x"
+        let (from, to) = (a.join("h"), b.join("h"));
+        fs::write(&from, b"x").unwrap();
+        let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+
+        // A free name: linked, the same inode.
+        copy_into(&from, &to, sha).unwrap();
+        assert_eq!(ino(&to), ino(&from));
+        // Already there with the right bytes: left alone.
+        copy_into(&from, &to, sha).unwrap();
+        assert_eq!(ino(&to), ino(&from));
+        // Other bytes under the name (a separate, corrupt file): replaced.
+        fs::remove_file(&to).unwrap();
+        fs::write(&to, b"corrupt").unwrap();
+        assert_ne!(ino(&to), ino(&from));
+        copy_into(&from, &to, sha).unwrap();
+        assert_eq!(fs::read(&to).unwrap(), b"x");
+        assert_eq!(ino(&to), ino(&from));
+        let names: Vec<_> = fs::read_dir(&b)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["h"], "no temporary file is left");
     }
 }
