@@ -40,7 +40,7 @@ use rotproof::thumbnail;
 use tokio::net::TcpListener;
 
 mod support;
-use support::{median, serve, time_v, timed};
+use support::{median, rotproof_bin, serve, time_v, timed};
 
 const IMAGES: usize = 400;
 const LATENCY: Duration = Duration::from_millis(40);
@@ -336,7 +336,7 @@ fn start_server(routes: HashMap<String, Arc<Vec<u8>>>) -> (String, tokio::runtim
 
 fn rotproof_archive(out: &Path, post: &Path, extra: &[&str]) -> (f64, Option<u64>) {
     timed(
-        time_v(env!("CARGO_BIN_EXE_rotproof"))
+        time_v(&rotproof_bin())
             .args(["archive", "-q", "--concurrency", "16", "--per-host", "16"])
             .args(extra)
             .arg("--out")

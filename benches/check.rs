@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 mod support;
-use support::{median, serve, time_v, timed};
+use support::{median, rotproof_bin, serve, time_v, timed};
 
 const URLS: usize = 2000;
 const DELAY: Duration = Duration::from_millis(20);
@@ -48,8 +48,8 @@ fn main() {
         .map(|i| format!("[source {i}]({base}/article/{i})\n\n"))
         .collect();
     std::fs::write(work.join("links.md"), post).expect("post");
-    let bin = env!("CARGO_BIN_EXE_rotproof");
-    let status = Command::new(bin)
+    let bin = rotproof_bin();
+    let status = Command::new(&bin)
         .args([
             "archive",
             "-q",
@@ -71,7 +71,7 @@ fn main() {
         let mut rss = Vec::new();
         for _ in 0..runs {
             let (secs, peak) = timed(
-                time_v(bin)
+                time_v(&bin)
                     .args([
                         "check",
                         "-q",

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 mod support;
-use support::{Counters, serve_counted, time_v, timed};
+use support::{Counters, rotproof_bin, serve_counted, time_v, timed};
 
 const POSTS: usize = 500;
 const URLS: usize = 5000;
@@ -64,7 +64,7 @@ fn main() {
     }
     let per_host = 8;
     let (secs, rss) = timed(
-        time_v(env!("CARGO_BIN_EXE_rotproof"))
+        time_v(&rotproof_bin())
             .args([
                 "archive",
                 "-q",

@@ -11,7 +11,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// Keep-alive HTTP/1.1 server with emulated round trips.
+/// The rotproof binary measured: this build's, or the one named by
+/// `ROTPROOF_BENCH_BIN`, to compare two builds on the same machine state.
+pub fn rotproof_bin() -> String {
+    std::env::var("ROTPROOF_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_rotproof").to_string())
+}
+
 /// `program` run under `/usr/bin/time -v`, so [`timed`] can read its peak
 /// RSS.
 pub fn time_v(program: &str) -> Command {
