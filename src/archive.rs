@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::fetch::{Failure, Fetched, Fetcher, LocalError, NetOptions, Validators};
+use crate::fetch::{Failure, Fetched, Fetcher, LocalError, NetOptions, Probe, Validators};
 use crate::manifest::{self, Check, Entry, Manifest, Occurrence, PostInfo, Status};
 use crate::post::Post;
 use crate::reference::{Kind, Place};
@@ -225,6 +225,16 @@ impl FetchInfo {
             attempts: fetched.attempts,
             validators: fetched.validators.clone(),
             fetched_at: humantime::format_rfc3339_seconds(fetched.fetched_at).to_string(),
+        }
+    }
+
+    fn probed(probe: &Probe) -> FetchInfo {
+        FetchInfo {
+            final_url: probe.final_url.to_string(),
+            http_status: probe.http_status,
+            attempts: probe.attempts,
+            validators: probe.validators.clone(),
+            fetched_at: manifest::now(),
         }
     }
 }
@@ -520,6 +530,15 @@ async fn run_job(
 ) -> JobResult {
     let assets = job.home.join(store::ASSETS);
     let (body, fetch) = match &job.origin {
+        Origin::Remote(url) if job.check_only => {
+            // `--links check`: only whether it answers. HEAD first, GET
+            // when HEAD is refused, as `rotproof check` does; no body is
+            // downloaded or stored.
+            return Ok(match fetcher.probe(url, None, false).await? {
+                Ok(probe) => (Outcome::Alive(FetchInfo::probed(&probe)), None),
+                Err(failure) => (Outcome::Failed(failure), None),
+            });
+        }
         Origin::Remote(url) => {
             let fetched = match fetcher
                 .download(url, &assets, job.validators.as_ref())
@@ -531,7 +550,6 @@ async fn run_job(
             let info = FetchInfo::from(&fetched);
             match fetched.body {
                 None => return Ok((Outcome::NotModified(info), None)),
-                Some(_) if job.check_only => return Ok((Outcome::Alive(info), None)),
                 Some(body) => (body, Some(info)),
             }
         }

@@ -492,6 +492,55 @@ async fn links_check_and_ignore() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_check_asks_with_head_and_downloads_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let gets = Arc::new(AtomicUsize::new(0));
+    let counted = gets.clone();
+    let server = RawServer::start_with_method(move |method, path, _| {
+        if method == "GET" && path == "/page" {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+        match path {
+            "/page" => Reply::ok(vec![b'x'; 200_000]),
+            _ => Reply::status(404),
+        }
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "k.md",
+        &format!(
+            "[s]({}) [gone]({})\n",
+            server.url("/page"),
+            server.url("/gone")
+        ),
+    );
+    let out = rotproof(
+        args(&["archive", "k.md", "--links", "check", "--retries", "0"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "one dead link: {}",
+        stderr(&out)
+    );
+    assert_eq!(server.hits("/page"), 1, "one request");
+    assert_eq!(gets.load(Ordering::SeqCst), 0, "and it was a HEAD");
+    let m = site.manifest("k");
+    assert_eq!(
+        entry(&m, &server.url("/page"))["checks"][0]["result"],
+        "alive"
+    );
+    assert_eq!(entry(&m, &server.url("/gone"))["status"], "failed");
+    assert_eq!(entry(&m, &server.url("/gone"))["http_status"], 404);
+    let stored = std::fs::read_dir(site.path().join("archive/k/assets")).map_or(0, |d| d.count());
+    assert_eq!(stored, 0, "nothing downloaded into assets/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_assets_are_copied_and_relative_escapes_refused() {
     let site = Site::new();
     std::fs::create_dir_all(site.path().join("posts/img")).unwrap();
