@@ -555,12 +555,24 @@ async fn run_job(
         }
         Origin::Local { file, .. } => {
             let (file, assets) = (file.clone(), assets.clone());
-            let copied = tokio::task::spawn_blocking(move || copy_local(&file, &assets))
+            let max = fetcher.options().max_bytes;
+            let copied = tokio::task::spawn_blocking(move || copy_local(&file, &assets, max))
                 .await
                 .map_err(|e| LocalError {
                     path: job.home.clone(),
                     source: std::io::Error::other(e),
                 })??;
+            let Some(copied) = copied else {
+                // The same limit and wording as a download's.
+                return Ok((
+                    Outcome::Failed(Failure {
+                        reason: format!("too large (over --max-bytes {max})"),
+                        http_status: None,
+                        attempts: 0,
+                    }),
+                    None,
+                ));
+            };
             (copied, None)
         }
         Origin::Skipped { reason } => {
@@ -619,13 +631,21 @@ async fn run_job(
 }
 
 /// Copies a local asset into a temporary file in `assets`, hashing it.
-fn copy_local(file: &Path, assets: &Path) -> Result<crate::fetch::Body, LocalError> {
+/// `None` when it is over `max` bytes (`--max-bytes`, as for downloads).
+fn copy_local(
+    file: &Path,
+    assets: &Path,
+    max: u64,
+) -> Result<Option<crate::fetch::Body>, LocalError> {
     use std::io::{Read, Write};
     let local = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LocalError { path, source }
     };
     let mut src = std::fs::File::open(file).map_err(local(file))?;
+    if src.metadata().is_ok_and(|m| m.len() > max) {
+        return Ok(None);
+    }
     let mut temp = store::temp_in(assets).map_err(|e| LocalError {
         path: e.path,
         source: e.source,
@@ -643,15 +663,19 @@ fn copy_local(file: &Path, assets: &Path) -> Result<crate::fetch::Body, LocalErr
         if head.len() < SNIFF_LEN {
             head.extend_from_slice(&buf[..n.min(SNIFF_LEN - head.len())]);
         }
-        temp.write_all(&buf[..n]).map_err(local(assets))?;
         bytes += n as u64;
+        if bytes > max {
+            // The temporary file deletes itself.
+            return Ok(None);
+        }
+        temp.write_all(&buf[..n]).map_err(local(assets))?;
     }
-    Ok(crate::fetch::Body {
+    Ok(Some(crate::fetch::Body {
         file: temp,
         sha256: hex::encode(hasher.finalize()),
         bytes,
         head,
-    })
+    }))
 }
 
 /// Writes one post's folder: shared files, index.md, source.md, and last

@@ -561,6 +561,23 @@ async fn local_assets_are_copied_and_relative_escapes_refused() {
         index.contains("](assets/") && index.contains("](../secret.png)"),
         "{index}"
     );
+
+    // --max-bytes bounds local files as it bounds downloads.
+    let big = png(400, 400, 9);
+    assert!(big.len() > 1000);
+    std::fs::write(site.path().join("posts/img/big.png"), &big).unwrap();
+    site.write("posts/big.md", "![](img/big.png)\n");
+    let out = rotproof(
+        args(&["archive", "posts/big.md", "--max-bytes", "1000"]),
+        site.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", stderr(&out));
+    let e = entry(&site.manifest("big"), "img/big.png").clone();
+    assert_eq!(e["status"], "failed");
+    assert!(e["error"].as_str().unwrap().contains("too large"), "{e}");
+    let stored = std::fs::read_dir(site.path().join("archive/big/assets")).map_or(0, |d| d.count());
+    assert_eq!(stored, 0, "nothing stored, no temporary file left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
