@@ -563,10 +563,9 @@ async fn run_job(
                     source: std::io::Error::other(e),
                 })??;
             let Some(copied) = copied else {
-                // The same limit and wording as a download's.
                 return Ok((
                     Outcome::Failed(Failure {
-                        reason: format!("too large (over --max-bytes {max})"),
+                        reason: crate::fetch::too_large(max),
                         http_status: None,
                         attempts: 0,
                     }),

@@ -454,7 +454,7 @@ impl Fetcher {
             bytes += chunk.len() as u64;
             if bytes > max {
                 return Err(AttemptError::Final {
-                    reason: format!("too large (over --max-bytes {max})"),
+                    reason: too_large(max),
                     status: Some(status.as_u16()),
                 });
             }
@@ -510,6 +510,12 @@ struct Digested {
     sha256: String,
     bytes: u64,
     head: Vec<u8>,
+}
+
+/// Why a body over `--max-bytes` was abandoned: one wording for
+/// downloads and local files.
+pub fn too_large(max: u64) -> String {
+    format!("too large (over --max-bytes {max})")
 }
 
 /// The answer to a [`Fetcher::probe`].
