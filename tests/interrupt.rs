@@ -112,7 +112,12 @@ async fn big_archive(site: &Site, mib: u64) {
     .expect("read urandom");
     std::fs::write(site.path().join("big.bin"), noise).expect("write");
     site.write("big.md", "[data](big.bin)\n");
-    let out = rotproof(args(&["archive", "big.md"]), site.path()).await;
+    // Over the default --max-bytes (100 MiB), which bounds local files too.
+    let out = rotproof(
+        args(&["archive", "big.md", "--max-bytes", "1GiB"]),
+        site.path(),
+    )
+    .await;
     assert_eq!(
         out.status.code(),
         Some(0),
