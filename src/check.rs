@@ -243,6 +243,7 @@ pub async fn run(
     let mut dirs_out = Vec::new();
     for (lock, mut manifest) in posts {
         let post = manifest.post.slug.clone();
+        let mut stored_here = false;
         for entry in &mut manifest.resources {
             let Some(url) = checkable(entry) else {
                 continue;
@@ -255,6 +256,7 @@ pub async fn run(
                 && let Some(stored) = versions.get(url.as_str())
             {
                 add_version(entry, stored, lock.path())?;
+                stored_here = true;
             }
             entry.checks.push(Check {
                 at: at.clone(),
@@ -266,7 +268,11 @@ pub async fn run(
             entry.checks.drain(..excess);
             rows.push(row);
         }
-        lock.sync_contents();
+        // Only a post given a new version has renames in assets/ to make
+        // durable; a plain check writes nothing there.
+        if stored_here {
+            lock.sync_contents();
+        }
         manifest.write(&lock.path().join(store::MANIFEST))?;
         dirs_out.push(lock.path().to_path_buf());
     }

@@ -67,7 +67,7 @@ pub fn make(asset: &Path, sha256: &str, thumbs_dir: &Path, settings: Settings) -
 /// An image's dimensions and its thumbnail encoded in memory: the CPU work
 /// of [`make`], done on the pool, apart from the file write, done off it.
 #[derive(Debug)]
-pub struct Rendered {
+struct Rendered {
     width: Option<u32>,
     height: Option<u32>,
     thumb: Result<Encoded, String>,
@@ -82,7 +82,7 @@ struct Encoded {
 }
 
 /// Decodes, orients, resizes and encodes; writes nothing.
-pub fn render(asset: &Path, settings: Settings) -> Rendered {
+fn render(asset: &Path, settings: Settings) -> Rendered {
     match std::panic::catch_unwind(AssertUnwindSafe(|| make_inner(asset, settings))) {
         Ok(rendered) => rendered,
         Err(_) => Rendered {
@@ -96,7 +96,7 @@ pub fn render(asset: &Path, settings: Settings) -> Rendered {
 impl Rendered {
     /// Writes the thumbnail as `thumbs_dir/<sha256>.<ext>` (synced; the
     /// folder is synced later, see [`store::PostDir::sync_contents`]).
-    pub fn write(self, sha256: &str, thumbs_dir: &Path) -> ImageInfo {
+    fn write(self, sha256: &str, thumbs_dir: &Path) -> ImageInfo {
         let thumb = self.thumb.and_then(|encoded| {
             let file_name = format!("{sha256}.{}", encoded.ext);
             store::write_content(&thumbs_dir.join(&file_name), &encoded.bytes)
