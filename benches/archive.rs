@@ -35,7 +35,6 @@ use std::time::{Duration, Instant};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
-use rayon::prelude::*;
 use rotproof::thumbnail;
 use tokio::net::TcpListener;
 
@@ -467,10 +466,8 @@ fn thumbnails_only(corpus_dir: &Path, work: &Path, peers: &Peers, runs: usize) {
         .collect();
     sources.sort();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("rayon pool");
+    let pool = thumbnail::Pool::new().expect("thumbnail pool");
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let out = work.join("thumbs");
     // The peers run inside a copy of the corpus, writing to `../thumbs`.
     let images = work.join("images");
@@ -493,14 +490,22 @@ fn thumbnails_only(corpus_dir: &Path, work: &Path, peers: &Peers, runs: usize) {
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).expect("thumbs dir");
         let start = Instant::now();
-        let made: usize = pool.install(|| {
-            sources
-                .par_iter()
-                .map(|source| {
-                    let name = source.file_name().and_then(|n| n.to_str()).unwrap_or("x");
-                    let info = thumbnail::make(source, name, &out, thumbnail::Settings::default());
-                    usize::from(info.thumb.is_ok())
-                })
+        // The production path: decode and encode on the thumbnailer's own
+        // pool, writes on tokio's blocking threads.
+        let made: usize = runtime.block_on(async {
+            let jobs = sources.iter().map(|source| {
+                let sha = rotproof::digest::Sha256::of(source.to_string_lossy().as_bytes());
+                pool.make(
+                    source.clone(),
+                    sha,
+                    out.clone(),
+                    thumbnail::Settings::default(),
+                )
+            });
+            futures::future::join_all(jobs)
+                .await
+                .iter()
+                .map(|info| usize::from(info.thumb.is_ok()))
                 .sum()
         });
         series.push(&ours, start.elapsed().as_secs_f64(), made);

@@ -15,7 +15,7 @@ use base64::Engine;
 use crate::manifest::{Manifest, ManifestError, Status};
 use crate::post::Post;
 use crate::rewrite;
-use crate::store::{self, PostDir};
+use crate::store::{self, IoError, PostDir};
 
 /// A bundle's form, from the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,27 +45,22 @@ impl Form {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("{0}: not an archived post folder (no manifest.json)")]
+    #[error("{}: not an archived post folder (no manifest.json)", .0.display())]
     NotArchived(PathBuf),
-    #[error("{dir}: manifest.json names files that are missing: {}", .missing.join(", "))]
+    #[error("{}: manifest.json names files that are missing: {}", .dir.display(), .missing.join(", "))]
     Missing { dir: PathBuf, missing: Vec<String> },
-    #[error("{0}: index.md is not a readable post: {1}")]
-    Index(PathBuf, String),
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    #[error("{}: index.md is not a readable post: {reason}", .dir.display())]
+    Index { dir: PathBuf, reason: String },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Open(#[from] store::OpenError),
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
-    move |source| BundleError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| BundleError::Io(IoError::new(path, source))
 }
 
 /// Fixed permissions and times: bundles are reproducible.
@@ -105,15 +100,13 @@ pub fn bundle(
     }
     let index_path = dir.join(store::INDEX);
     let index = std::fs::read(&index_path).map_err(io_at(&index_path))?;
-    let post =
-        Post::parse(index).map_err(|e| BundleError::Index(dir.to_path_buf(), e.to_string()))?;
+    let post = Post::parse(index).map_err(|e| BundleError::Index {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let page = crate::render::page(&post, &manifest);
 
-    let out_dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = store::temp_in(out_dir)?;
+    let mut temp = store::temp_in(store::parent_or_dot(out))?;
     on_temp(temp.path());
     match form {
         Form::Html => {
@@ -132,10 +125,7 @@ pub fn bundle(
         )?,
     }
     temp.as_file().sync_all().map_err(io_at(out))?;
-    temp.persist(out).map_err(|e| BundleError::Io {
-        path: out.to_path_buf(),
-        source: e.error,
-    })?;
+    temp.persist(out).map_err(|e| io_at(out)(e.error))?;
     Ok(())
 }
 
@@ -212,10 +202,7 @@ fn compressed(name: &str) -> bool {
 fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Layout<'_>) -> Result<(), BundleError> {
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, DateTime, ZipWriter};
-    let zip_err = |e: zip::result::ZipError| BundleError::Io {
-        path: dir.to_path_buf(),
-        source: io::Error::other(e),
-    };
+    let zip_err = |e: zip::result::ZipError| io_at(dir)(io::Error::other(e));
     let base = SimpleFileOptions::default().last_modified_time(DateTime::DEFAULT);
     let mut zip = ZipWriter::new(out);
     for folder in &layout.folders {

@@ -1,7 +1,8 @@
 //! `check`: re-requests the original URL of every resource of archived
 //! posts and records whether it is alive, changed, dead or recovered.
 //!
-//! A URL shared by several posts is requested once per run. Each post's
+//! A URL shared by several posts is requested once per run, in the same
+//! concurrent stage as archiving uses ([`net::stage`]). Each post's
 //! manifest gets one check record per checked resource, written atomically
 //! (a killed run leaves every manifest valid), at most [`MAX_CHECKS`] kept.
 
@@ -13,33 +14,17 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use url::Url;
 
-use crate::archive::Progress;
-use crate::fetch::{Failure, Fetcher, LocalError, NetOptions, Probe, Validators};
-use crate::manifest::{self, Check, Entry, Manifest, ManifestError, Status};
-use crate::store::{self, PostDir, StoreError};
+use crate::manifest::{
+    self, Check, Entry, Manifest, ManifestError, PostInfo, Status, Timestamp, Verdict,
+};
+use crate::net::{self, Failure, Fetcher, NetOptions, Probe, SetupError, Validators};
+use crate::progress::Progress;
+use crate::runner::{Interrupted, Runner};
+use crate::sniff;
+use crate::store::{self, IoError, OpenError, PostDir};
 
 /// Check records kept per resource.
 pub const MAX_CHECKS: usize = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Alive,
-    Changed,
-    Dead,
-    Recovered,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Alive => "alive",
-            Verdict::Changed => "changed",
-            Verdict::Dead => "dead",
-            Verdict::Recovered => "recovered",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -53,23 +38,18 @@ pub struct Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    #[error("{0}: no archived post here (no manifest.json in it or in its folders)")]
+    #[error("{}: no archived post here (no manifest.json in it or in its folders)", .0.display())]
     NothingArchived(PathBuf),
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error(transparent)]
-    Open(#[from] store::OpenError),
+    Io(#[from] IoError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Setup(#[from] SetupError),
     #[error(transparent)]
-    Local(#[from] LocalError),
-    #[error(transparent)]
-    Setup(#[from] crate::fetch::SetupError),
+    Interrupted(#[from] Interrupted),
 }
 
 /// One checked resource of one post.
@@ -82,10 +62,7 @@ pub struct Row {
     pub error: Option<String>,
     /// For dead resources: when the current run of dead checks began.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dead_since: Option<String>,
-    /// The entry was `failed` in the manifest (a `--repair` candidate).
-    #[serde(skip)]
-    pub was_failed: bool,
+    pub dead_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -96,6 +73,19 @@ pub struct Counts {
     pub recovered: usize,
 }
 
+/// A checked post folder.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub dir: PathBuf,
+    /// The manifest's `post`, as it was read: how the post was archived.
+    pub post: PostInfo,
+    /// Resources archived in the manifest.
+    pub archived: usize,
+    /// A resource that had failed is reachable now (a `--repair`
+    /// candidate).
+    pub repairable: bool,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
     pub results: Vec<Row>,
@@ -104,9 +94,8 @@ pub struct Report {
     pub fresh: usize,
     /// Distinct URLs requested.
     pub requested: usize,
-    /// Post folders (for `--repair`).
     #[serde(skip)]
-    pub posts: Vec<PathBuf>,
+    pub posts: Vec<Checked>,
 }
 
 impl Report {
@@ -121,24 +110,14 @@ impl Report {
 pub fn post_dirs(args: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
     let mut out = Vec::new();
     for arg in args {
-        let meta = std::fs::metadata(arg).map_err(|source| CheckError::Read {
-            path: arg.clone(),
-            source,
-        })?;
+        let meta = std::fs::metadata(arg).map_err(store::at(arg))?;
         if meta.is_file() {
-            let parent = arg
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            out.push(parent.to_path_buf());
+            out.push(store::parent_or_dot(arg).to_path_buf());
         } else if arg.join(store::MANIFEST).is_file() {
             out.push(arg.clone());
         } else {
             let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
-                .map_err(|source| CheckError::Read {
-                    path: arg.clone(),
-                    source,
-                })?
+                .map_err(store::at(arg))?
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| p.join(store::MANIFEST).is_file())
@@ -163,104 +142,59 @@ struct Target {
 }
 
 /// Checks the posts in `dirs`. Each folder is locked while it is worked on.
-pub async fn run(
+pub fn run(
     dirs: &[PathBuf],
     settings: &Settings,
     progress: &dyn Progress,
+    runner: &Runner,
 ) -> Result<Report, CheckError> {
     let mut posts = Vec::new();
     for dir in dirs {
         let lock = PostDir::open_existing(dir)?;
         lock.remove_leftovers();
-        let path = dir.join(store::MANIFEST);
-        let manifest =
-            Manifest::read(&path)?.ok_or_else(|| CheckError::NothingArchived(dir.clone()))?;
+        let manifest = Manifest::read(&dir.join(store::MANIFEST))?
+            .ok_or_else(|| CheckError::NothingArchived(dir.clone()))?;
         posts.push((lock, manifest));
     }
-
-    let now = SystemTime::now();
-    let mut targets: Vec<Target> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut fresh = 0;
-    for (_, manifest) in &posts {
-        for entry in &manifest.resources {
-            let Some(url) = checkable(entry) else {
-                continue;
-            };
-            if is_fresh(entry, settings.stale_after, now) {
-                fresh += 1;
-                continue;
-            }
-            let archived = entry.status == Status::Archived && entry.sha256.is_some();
-            let validators = Validators {
-                etag: entry.etag.clone(),
-                last_modified: entry.last_modified.clone(),
-            };
-            let has_validators = validators.etag.is_some() || validators.last_modified.is_some();
-            match index.get(url.as_str()) {
-                Some(&i) => targets[i].hash |= archived && !has_validators,
-                None => {
-                    index.insert(url.to_string(), targets.len());
-                    targets.push(Target {
-                        url,
-                        validators: (archived && has_validators).then_some(validators),
-                        hash: archived && !has_validators,
-                    });
-                }
-            }
-        }
-    }
-
+    let (targets, fresh) = targets(&posts, settings.stale_after);
     let requested = targets.len();
     progress.start(requested);
     let fetcher = Arc::new(Fetcher::new(settings.net.clone())?);
-    // The one concurrent stage; per-host limits are inside the fetcher.
-    let mut stream = futures::stream::iter(targets)
-        .map(|target| {
-            let fetcher = fetcher.clone();
-            async move {
-                let result = fetcher
-                    .probe(&target.url, target.validators.as_ref(), target.hash)
-                    .await;
-                (target.url.to_string(), result)
-            }
-        })
-        .buffer_unordered(settings.net.concurrency.max(1));
-    let mut answers: HashMap<String, Result<Probe, Failure>> = HashMap::new();
-    while let Some((url, result)) = stream.next().await {
-        progress.done(&url, 0);
-        answers.insert(url, result?);
-    }
+    let answers = runner.run(probe_all(
+        &fetcher,
+        targets,
+        settings.net.concurrency,
+        progress,
+    ))??;
     progress.finish();
+    let versions = if settings.keep_versions {
+        runner.run(store_changed(&fetcher, &posts, &answers))??
+    } else {
+        HashMap::new()
+    };
 
-    let mut versions = HashMap::new();
-    if settings.keep_versions {
-        versions = store_changed(&fetcher, &posts, &answers).await?;
-    }
-
-    let at = manifest::now();
+    let at = Timestamp::now();
     let mut rows = Vec::new();
-    let mut dirs_out = Vec::new();
+    let mut checked = Vec::new();
     for (lock, mut manifest) in posts {
         let post = manifest.post.slug.clone();
         let mut stored_here = false;
+        let mut repairable = false;
         for entry in &mut manifest.resources {
-            let Some(url) = checkable(entry) else {
+            let Some(answer) = checkable(entry).and_then(|url| answers.get(url.as_str())) else {
                 continue;
             };
-            let Some(answer) = answers.get(url.as_str()) else {
-                continue;
-            };
-            let row = judge(entry, answer, &post, &at);
+            let row = judge(entry, answer, &post, at);
+            repairable |= entry.status == Status::Failed && row.result == Verdict::Recovered;
             if row.result == Verdict::Changed
-                && let Some(stored) = versions.get(url.as_str())
+                && let Some(stored) = versions.get(entry.url.as_str())
             {
                 add_version(entry, stored, lock.path())?;
                 stored_here = true;
             }
             entry.checks.push(Check {
-                at: at.clone(),
-                result: row.result.as_str().to_string(),
+                at,
+                result: row.result,
                 http_status: row.http_status,
                 error: row.error.clone(),
             });
@@ -274,7 +208,16 @@ pub async fn run(
             lock.sync_contents();
         }
         manifest.write(&lock.path().join(store::MANIFEST))?;
-        dirs_out.push(lock.path().to_path_buf());
+        checked.push(Checked {
+            dir: lock.path().to_path_buf(),
+            archived: manifest
+                .resources
+                .iter()
+                .filter(|e| e.status == Status::Archived)
+                .count(),
+            post: manifest.post,
+            repairable,
+        });
     }
 
     // Dead and changed first, then the rest; stable within each.
@@ -298,14 +241,79 @@ pub async fn run(
         counts,
         fresh,
         requested,
-        posts: dirs_out,
+        posts: checked,
     })
+}
+
+/// The distinct URLs to request, and how many resources were checked too
+/// recently to be checked again.
+fn targets(posts: &[(PostDir, Manifest)], stale_after: Option<Duration>) -> (Vec<Target>, usize) {
+    let now = SystemTime::now();
+    let mut targets: Vec<Target> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut fresh = 0;
+    for entry in posts.iter().flat_map(|(_, m)| &m.resources) {
+        let Some(url) = checkable(entry) else {
+            continue;
+        };
+        if is_fresh(entry, stale_after, now) {
+            fresh += 1;
+            continue;
+        }
+        let archived = entry.status == Status::Archived && entry.sha256.is_some();
+        let validators = Validators {
+            etag: entry.etag.clone(),
+            last_modified: entry.last_modified.clone(),
+        };
+        let conditional = archived && !validators.is_empty();
+        let hash = archived && validators.is_empty();
+        match index.get(url.as_str()) {
+            Some(&i) => targets[i].hash |= hash,
+            None => {
+                index.insert(url.to_string(), targets.len());
+                targets.push(Target {
+                    url,
+                    validators: conditional.then_some(validators),
+                    hash,
+                });
+            }
+        }
+    }
+    (targets, fresh)
+}
+
+/// The concurrent stage: every target probed, answers by URL.
+async fn probe_all(
+    fetcher: &Fetcher,
+    targets: Vec<Target>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<HashMap<String, Result<Probe, Failure>>, IoError> {
+    let mut stream = net::stage(targets, concurrency, |target| async move {
+        let result = fetcher
+            .probe(&target.url, target.validators.as_ref(), target.hash)
+            .await;
+        (target.url.to_string(), result)
+    });
+    let mut answers = HashMap::new();
+    while let Some((url, result)) = stream.next().await {
+        progress.done(&url, 0);
+        answers.insert(url, result?);
+    }
+    Ok(answers)
 }
 
 /// New content of a changed URL, stored in its first post's folder.
 struct NewVersion {
     version: manifest::Version,
     home: PathBuf,
+}
+
+/// Whether an archived entry's URL now answers with other bytes.
+fn changed(entry: &Entry, probe: &Probe) -> bool {
+    entry.status == Status::Archived
+        && !probe.not_modified
+        && matches!((&probe.sha256, &entry.sha256), (Some(now), Some(then)) if now != then)
 }
 
 /// Downloads the URLs whose content changed and stores each new content
@@ -324,11 +332,7 @@ async fn store_changed(
             let Some(Ok(probe)) = answers.get(url.as_str()) else {
                 continue;
             };
-            let changed = entry.status == Status::Archived
-                && !probe.not_modified
-                && probe.sha256.is_some()
-                && probe.sha256 != entry.sha256;
-            if !changed || out.contains_key(url.as_str()) {
+            if !changed(entry, probe) || out.contains_key(url.as_str()) {
                 continue;
             }
             let assets = lock.path().join(store::ASSETS);
@@ -336,18 +340,22 @@ async fn store_changed(
                 continue;
             };
             let Some(body) = fetched.body else { continue };
-            let format = crate::sniff::sniff(&body.head);
-            let path = format!("{}/{}.{}", store::ASSETS, body.sha256, format.ext);
-            store::persist_content(body.file, &lock.path().join(&path), &body.sha256)?;
+            let format = sniff::sniff(&body.digest.head);
+            let (sha256, bytes) = (body.digest.sha256.clone(), body.digest.bytes);
+            let path = format!("{}/{}.{}", store::ASSETS, sha256, format.ext);
+            let target = lock.path().join(&path);
+            tokio::task::spawn_blocking(move || store::persist_content(body, &target))
+                .await
+                .map_err(|e| IoError::new(lock.path(), std::io::Error::other(e)))??;
             out.insert(
                 url.to_string(),
                 NewVersion {
                     version: manifest::Version {
-                        sha256: body.sha256,
-                        bytes: body.bytes,
+                        sha256,
+                        bytes,
                         media_type: format.media_type.to_string(),
                         path,
-                        fetched_at: manifest::now(),
+                        fetched_at: Timestamp::now(),
                     },
                     home: lock.path().to_path_buf(),
                 },
@@ -361,7 +369,7 @@ async fn store_changed(
 /// file in the entry's post folder.
 fn add_version(entry: &mut Entry, stored: &NewVersion, dir: &Path) -> Result<(), CheckError> {
     let v = &stored.version;
-    if entry.sha256.as_deref() == Some(v.sha256.as_str())
+    if entry.sha256.as_ref() == Some(&v.sha256)
         || entry.versions.iter().any(|e| e.sha256 == v.sha256)
     {
         return Ok(());
@@ -386,34 +394,32 @@ fn is_fresh(entry: &Entry, stale_after: Option<Duration>, now: SystemTime) -> bo
     let (Some(window), Some(last)) = (stale_after, entry.checks.last()) else {
         return false;
     };
-    humantime::parse_rfc3339_weak(&last.at)
-        .ok()
-        .and_then(|at| now.duration_since(at).ok())
-        .is_some_and(|age| age < window)
+    now.duration_since(last.at.time())
+        .is_ok_and(|age| age < window)
 }
 
 /// The verdict for one entry, given the answer for its URL.
-fn judge(entry: &Entry, answer: &Result<Probe, Failure>, post: &str, at: &str) -> Row {
+fn judge(entry: &Entry, answer: &Result<Probe, Failure>, post: &str, at: Timestamp) -> Row {
     let was_failed = entry.status == Status::Failed;
-    let was_dead = entry.checks.last().is_some_and(|c| c.result == "dead");
+    let was_dead = entry
+        .checks
+        .last()
+        .is_some_and(|c| c.result == Verdict::Dead);
     let (result, http_status, error) = match answer {
         Err(failure) => (
             Verdict::Dead,
             failure.http_status,
-            Some(failure.reason.clone()),
+            Some(failure.to_string()),
         ),
         Ok(probe) => {
-            let changed = entry.status == Status::Archived
-                && !probe.not_modified
-                && matches!((&probe.sha256, &entry.sha256), (Some(now), Some(then)) if now != then);
             let verdict = if was_failed || was_dead {
                 Verdict::Recovered
-            } else if changed {
+            } else if changed(entry, probe) {
                 Verdict::Changed
             } else {
                 Verdict::Alive
             };
-            (verdict, Some(probe.http_status), None)
+            (verdict, Some(probe.answer.http_status), None)
         }
     };
     let dead_since = (result == Verdict::Dead).then(|| {
@@ -421,9 +427,9 @@ fn judge(entry: &Entry, answer: &Result<Probe, Failure>, post: &str, at: &str) -
             .checks
             .iter()
             .rev()
-            .take_while(|c| c.result == "dead")
+            .take_while(|c| c.result == Verdict::Dead)
             .last()
-            .map_or_else(|| at.to_string(), |c| c.at.clone())
+            .map_or(at, |c| c.at)
     });
     Row {
         post: post.to_string(),
@@ -432,6 +438,5 @@ fn judge(entry: &Entry, answer: &Result<Probe, Failure>, post: &str, at: &str) -
         http_status,
         error,
         dead_since,
-        was_failed,
     }
 }

@@ -8,8 +8,8 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::archive::LinksMode;
-use crate::fetch::{self, NetOptions};
+use crate::manifest::LinksMode;
+use crate::net::{self as fetch, NetOptions};
 use crate::thumbnail;
 
 #[derive(Debug, Parser)]

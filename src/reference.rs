@@ -9,7 +9,9 @@ use std::ops::Range;
 ///
 /// Embedded media (`<video src>`, `<source>`) counts as an image: it is part
 /// of what the reader sees, so it is always mirrored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Image,
@@ -37,10 +39,10 @@ pub enum Place {
 
 impl Place {
     /// The manifest's `in` field.
-    pub fn as_str(&self) -> &'static str {
+    pub fn section(&self) -> crate::manifest::Section {
         match self {
-            Place::FrontMatter { .. } => "front_matter",
-            Place::Body => "body",
+            Place::FrontMatter { .. } => crate::manifest::Section::FrontMatter,
+            Place::Body => crate::manifest::Section::Body,
         }
     }
 }

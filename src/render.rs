@@ -115,7 +115,7 @@ pub fn page(post: &Post, manifest: &Manifest) -> String {
         page,
         "</article>\n<footer>Archived with {} on {}.</footer>\n</body>\n</html>\n",
         text(&manifest.tool),
-        text(&manifest.post.archived_at)
+        text(&manifest.post.archived_at.to_string())
     );
     page
 }
@@ -149,6 +149,9 @@ fn original_source(post: &Post, manifest: &Manifest) -> Option<String> {
         .resources
         .iter()
         .rev()
-        .find(|e| e.kind == "link" && (e.status != Status::Skipped || e.http_status.is_some()))
+        .find(|e| {
+            e.kind == crate::manifest::Kind::Link
+                && (e.status != Status::Skipped || e.http_status.is_some())
+        })
         .map(|e| e.url.clone())
 }

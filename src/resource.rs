@@ -14,10 +14,8 @@ use crate::urls::{self, Target};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Remote(Url),
-    /// A file inside the post's folder: the path relative to the folder as
-    /// written, and the file on disk.
+    /// A file inside the post's folder, on disk.
     Local {
-        relative: String,
         file: PathBuf,
     },
     /// Recorded but not fetched, with the reason.
@@ -124,10 +122,7 @@ fn local_file(dir: &Path, relative: &str) -> Origin {
     if !real_file.is_file() {
         return skipped("not a regular file");
     }
-    Origin::Local {
-        relative: relative.to_string(),
-        file: real_file,
-    }
+    Origin::Local { file: real_file }
 }
 
 #[cfg(test)]

@@ -10,15 +10,17 @@ use std::path::Path;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
-use sha2::{Digest, Sha256};
 
+use crate::digest::Sha256;
+use crate::manifest::Kind;
+use crate::sniff::{Class, Format};
 use crate::store;
 
 pub const DEFAULT_SIZE: u32 = 320;
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 const JPEG_QUALITY: u8 = 82;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Long side of a thumbnail, in pixels.
     pub size: u32,
@@ -43,7 +45,7 @@ impl Default for Settings {
 pub struct Thumb {
     /// File name inside `thumbs/`: `<asset sha256>.<jpg|png>`.
     pub file_name: String,
-    pub sha256: String,
+    pub sha256: Sha256,
     pub width: u32,
     pub height: u32,
 }
@@ -58,14 +60,43 @@ pub struct ImageInfo {
     pub thumb: Result<Thumb, String>,
 }
 
-/// Reads an asset's dimensions and writes its thumbnail into `thumbs_dir`.
-/// Never panics: a decoder panic on hostile input becomes an error.
-pub fn make(asset: &Path, sha256: &str, thumbs_dir: &Path, settings: Settings) -> ImageInfo {
-    render(asset, settings).write(sha256, thumbs_dir)
+impl ImageInfo {
+    /// No dimensions and no thumbnail, for this reason.
+    pub fn failed(reason: &str) -> ImageInfo {
+        ImageInfo {
+            width: None,
+            height: None,
+            thumb: Err(reason.to_string()),
+        }
+    }
 }
 
-/// An image's dimensions and its thumbnail encoded in memory: the CPU work
-/// of [`make`], done on the pool, apart from the file write, done off it.
+/// Whether a stored file gets a thumbnail: the one place this is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// A raster image: decoded on the pool for its dimensions and, unless
+    /// thumbnails are off or it is over `--max-pixels`, its thumbnail.
+    Render,
+    /// An image that is not decoded (SVG, AVIF, a video embedded as an
+    /// image): recorded without a thumbnail, with this reason.
+    Without(String),
+    /// Not an image: no thumbnail and nothing recorded about one.
+    NotAnImage,
+}
+
+/// Decides for a stored file of `format`, referenced as `kind`.
+pub fn decide(format: &Format, kind: Kind) -> Decision {
+    if format.class == Class::Raster {
+        Decision::Render
+    } else if kind == Kind::Image {
+        Decision::Without(format!("no thumbnail for {}", format.media_type))
+    } else {
+        Decision::NotAnImage
+    }
+}
+
+/// An image's dimensions and its thumbnail encoded in memory: the CPU work,
+/// done on the pool, apart from the file write, done off it.
 #[derive(Debug)]
 struct Rendered {
     width: Option<u32>,
@@ -96,14 +127,14 @@ fn render(asset: &Path, settings: Settings) -> Rendered {
 impl Rendered {
     /// Writes the thumbnail as `thumbs_dir/<sha256>.<ext>` (synced; the
     /// folder is synced later, see [`store::PostDir::sync_contents`]).
-    fn write(self, sha256: &str, thumbs_dir: &Path) -> ImageInfo {
+    fn write(self, sha256: &Sha256, thumbs_dir: &Path) -> ImageInfo {
         let thumb = self.thumb.and_then(|encoded| {
             let file_name = format!("{sha256}.{}", encoded.ext);
             store::write_content(&thumbs_dir.join(&file_name), &encoded.bytes)
                 .map_err(|e| e.to_string())?;
             Ok(Thumb {
                 file_name,
-                sha256: hex::encode(Sha256::digest(&encoded.bytes)),
+                sha256: Sha256::of(&encoded.bytes),
                 width: encoded.width,
                 height: encoded.height,
             })
@@ -267,12 +298,14 @@ impl Pool {
         Ok(Pool { pool })
     }
 
-    /// [`make`]: [`render`] on the pool, the write on tokio's blocking
-    /// threads; the async caller waits without blocking the runtime.
+    /// Reads an asset's dimensions and writes its thumbnail into
+    /// `thumbs_dir`: [`render`] on the pool, the write on tokio's blocking
+    /// threads; the async caller waits without blocking the runtime. Never
+    /// panics: a decoder panic on hostile input becomes an error.
     pub async fn make(
         &self,
         asset: std::path::PathBuf,
-        sha256: String,
+        sha256: Sha256,
         thumbs_dir: std::path::PathBuf,
         settings: Settings,
     ) -> ImageInfo {
@@ -280,11 +313,7 @@ impl Pool {
         self.pool.spawn(move || {
             let _ = tx.send(render(&asset, settings));
         });
-        let stopped = |why: &str| ImageInfo {
-            width: None,
-            height: None,
-            thumb: Err(format!("thumbnail worker {why}")),
-        };
+        let stopped = |why: &str| ImageInfo::failed(&format!("thumbnail worker {why}"));
         let Ok(rendered) = rx.await else {
             return stopped("stopped");
         };
@@ -300,6 +329,12 @@ impl Pool {
 mod tests {
     use super::*;
     use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    /// What the pool does, on this thread; the asset's sha256 is that of
+    /// `name`.
+    fn make(asset: &Path, name: &str, thumbs_dir: &Path, settings: Settings) -> ImageInfo {
+        render(asset, settings).write(&Sha256::of(name.as_bytes()), thumbs_dir)
+    }
 
     fn write_image(
         dir: &Path,
@@ -333,9 +368,9 @@ mod tests {
         let thumb = info.thumb.unwrap();
         assert_eq!((info.width, info.height), (Some(800), Some(400)));
         assert_eq!((thumb.width, thumb.height), (320, 160));
-        assert_eq!(thumb.file_name, "aa.jpg");
-        let bytes = std::fs::read(dir.path().join("aa.jpg")).unwrap();
-        assert_eq!(hex::encode(Sha256::digest(&bytes)), thumb.sha256);
+        assert_eq!(thumb.file_name, format!("{}.jpg", Sha256::of(b"aa")));
+        let bytes = std::fs::read(dir.path().join(&thumb.file_name)).unwrap();
+        assert_eq!(Sha256::of(&bytes), thumb.sha256);
 
         let mut rgba = RgbaImage::from_pixel(50, 100, Rgba([0, 0, 0, 255]));
         rgba.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
@@ -348,7 +383,7 @@ mod tests {
         let thumb = make(&transparent, "bb", dir.path(), Settings::default())
             .thumb
             .unwrap();
-        assert_eq!(thumb.file_name, "bb.png");
+        assert_eq!(thumb.file_name, format!("{}.png", Sha256::of(b"bb")));
         assert_eq!((thumb.width, thumb.height), (50, 100), "never upscaled");
     }
 

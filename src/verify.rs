@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::digest::{Sha256, hash_reader};
 use crate::manifest::{Manifest, ManifestError, Status};
 use crate::store::{self, PostDir};
 
@@ -53,7 +54,7 @@ pub enum VerifyError {
 }
 
 /// Files the manifest names, with the sha256 each must have.
-fn expected(manifest: &Manifest) -> BTreeMap<String, (String, String)> {
+fn expected(manifest: &Manifest) -> BTreeMap<String, (Sha256, String)> {
     let mut files = BTreeMap::new();
     for e in &manifest.resources {
         if e.status != Status::Archived {
@@ -95,7 +96,7 @@ pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
                 }
             };
             let bytes = file.metadata().map_or(0, |m| m.len());
-            match store::hash_reader(std::io::BufReader::with_capacity(1 << 20, file)) {
+            match hash_reader(std::io::BufReader::with_capacity(1 << 20, file)) {
                 Ok(actual) if &actual == sha => {
                     // An asset's name is its own hash; a thumbnail is named
                     // after the asset it shows.

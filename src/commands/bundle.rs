@@ -13,7 +13,7 @@ use crate::store;
 
 pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
     let dir = if args.dir.file_name().is_some_and(|n| n == store::MANIFEST) {
-        args.dir.parent().map(PathBuf::from).unwrap_or_default()
+        store::parent_or_dot(&args.dir).to_path_buf()
     } else {
         args.dir.clone()
     };
@@ -42,8 +42,8 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
             }));
         });
     }
-    let runtime = super::runtime()?;
-    match super::run_interruptible(&runtime, result) {
+    let runner = super::runner()?;
+    match runner.run(result) {
         Ok(Ok(outcome)) => outcome?,
         Ok(Err(_)) => anyhow::bail!("the bundle worker stopped unexpectedly"),
         Err(interrupted) => {

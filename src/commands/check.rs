@@ -1,17 +1,16 @@
 //! `rotproof check`: the report, `--repair`, and the exit code for cron.
 
-use std::path::Path;
-
 use anyhow::Context;
 
 use super::Exit;
-use super::archive::Bar;
-use crate::archive::{self, LinksMode, Silent};
-use crate::check::{self, Report, Settings, Verdict};
+use super::bar::Bar;
+use crate::archive::{self, Input, PostOptions};
+use crate::check::{self, Checked, Report, Settings};
 use crate::cli::CheckArgs;
-use crate::manifest::Manifest;
+use crate::manifest::Verdict;
+use crate::progress::Silent;
+use crate::runner::Runner;
 use crate::store;
-use crate::thumbnail;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
@@ -20,23 +19,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
         keep_versions: args.repair && args.refresh,
         net: args.net.options(),
     };
-    let runtime = super::runtime()?;
+    let runner = super::runner()?;
     let bar = Bar::new(!args.output.quiet);
-    let report = super::run_interruptible(&runtime, check::run(&dirs, &settings, &bar))??;
+    let report = check::run(&dirs, &settings, &bar, &runner)?;
 
-    let mut repaired = Vec::new();
-    if args.repair {
-        for dir in &report.posts {
-            let slug = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            let needs = report.results.iter().any(|r| {
-                r.was_failed && r.result == Verdict::Recovered && post_matches(dir, &r.post, slug)
-            });
-            if needs {
-                let archived = super::run_interruptible(&runtime, repair(dir, args))??;
-                repaired.push((dir.display().to_string(), archived));
-            }
-        }
-    }
+    let repaired = if args.repair {
+        repair(&report.posts, args, &runner)?
+    } else {
+        Vec::new()
+    };
 
     if args.output.json {
         let mut json = serde_json::to_value(&report).context("writing JSON")?;
@@ -60,53 +51,54 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// Rows carry the manifest's slug; the folder name is the slug too unless
-/// the folder was renamed.
-fn post_matches(dir: &Path, row_post: &str, slug: &str) -> bool {
-    row_post == slug
-        || Manifest::read(&dir.join(store::MANIFEST))
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.post.slug == row_post)
-}
-
-/// Re-archives a post from its own source.md: intact files are kept as
-/// they are (never replaced), failed resources are fetched again, and
-/// index.md is rewritten to point at what is archived now.
-async fn repair(dir: &Path, args: &CheckArgs) -> anyhow::Result<usize> {
-    let manifest = Manifest::read(&dir.join(store::MANIFEST))?
-        .with_context(|| format!("{}: no manifest.json", dir.display()))?;
-    let before = manifest
-        .resources
-        .iter()
-        .filter(|e| e.status == crate::manifest::Status::Archived)
-        .count();
-    let slug = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .with_context(|| format!("{}: not a post folder", dir.display()))?
-        .to_string();
-    let out = dir.parent().unwrap_or(Path::new(".")).to_path_buf();
+/// Re-archives every post where something that had failed is reachable
+/// now, in one archive run (one client, one pool), each from its own
+/// source.md with the settings it was archived with: intact files are kept
+/// as they are (never replaced), failed resources are fetched again, and
+/// index.md is rewritten to point at what is archived now. Returns each
+/// repaired folder with the resources archived by the repair.
+fn repair(
+    posts: &[Checked],
+    args: &CheckArgs,
+    runner: &Runner,
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let repairable: Vec<&Checked> = posts.iter().filter(|p| p.repairable).collect();
+    if repairable.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut inputs = Vec::new();
+    for p in &repairable {
+        let slug = p
+            .dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{}: not a post folder", p.dir.display()))?;
+        inputs.push(Input {
+            path: p.dir.join(store::SOURCE),
+            out: store::parent_or_dot(&p.dir).to_path_buf(),
+            slug: Some(slug.to_string()),
+            options: PostOptions {
+                base_url: p.post.base_url.clone(),
+                links: p.post.links.unwrap_or_default(),
+                thumbs: p.post.thumbnails.unwrap_or_default(),
+            },
+        });
+    }
     let settings = archive::Settings {
-        out,
-        slug: Some(slug),
-        base_url: manifest
-            .post
-            .base_url
-            .as_deref()
-            .and_then(|u| url::Url::parse(u).ok()),
-        links: manifest
-            .post
-            .links
-            .as_deref()
-            .and_then(LinksMode::parse)
-            .unwrap_or_default(),
-        thumbs: thumbnail::Settings::default(),
         refresh: false,
         net: args.net.options(),
     };
-    let report = archive::run(&[dir.join(store::SOURCE)], &settings, &Silent).await?;
-    Ok(report.counts.archived.saturating_sub(before))
+    let report = archive::run(&inputs, &settings, &Silent, runner)?;
+    Ok(repairable
+        .iter()
+        .zip(&report.posts)
+        .map(|(before, after)| {
+            (
+                before.dir.display().to_string(),
+                after.counts.archived.saturating_sub(before.archived),
+            )
+        })
+        .collect())
 }
 
 fn print_report(report: &Report) {

@@ -2,6 +2,7 @@
 //! code once, at the end.
 
 mod archive;
+mod bar;
 mod bundle;
 mod check;
 mod inputs;
@@ -10,64 +11,20 @@ mod verify;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::runner::{Interrupted, Runner};
 
 /// Exit codes shared by every command (SPEC.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything succeeded.
     Ok = 0,
-    /// Bad input, unreadable post, unwritable output, lock held.
+    /// Bad input, unreadable post, unwritable output, lock held. (Usage
+    /// errors are clap's own exit 2.)
     Error = 1,
-    /// Usage error (clap's own).
-    Usage = 2,
     /// Finished, but some resources failed / links are dead / files corrupt.
     Partial = 3,
     /// Stopped by Ctrl-C (SIGINT), as shells report it.
     Interrupted = 130,
-}
-
-/// Ctrl-C while a command was working.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted")]
-pub struct Interrupted;
-
-/// Runs a future to completion unless Ctrl-C (SIGINT) or SIGTERM comes
-/// first. Then the future is dropped: every in-flight download's temporary
-/// file is removed (they delete themselves when dropped), every post lock
-/// is released, and nothing half-written is under a final name, since
-/// every file is written to a temporary name and renamed.
-fn run_interruptible<T>(
-    runtime: &tokio::runtime::Runtime,
-    work: impl std::future::Future<Output = T>,
-) -> Result<T, Interrupted> {
-    runtime.block_on(async {
-        tokio::select! {
-            result = work => Ok(result),
-            _ = stop_signal() => Err(Interrupted),
-        }
-    })
-}
-
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 impl From<Exit> for ExitCode {
@@ -76,30 +33,31 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// The whole cause chain on one line, each cause once: many errors already
-/// include their cause in their own message.
+/// The whole cause chain on one line. Each error's message leaves its
+/// cause to `source()`, so each cause is printed once.
 fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line.replace('\n', " ")
+    let causes: Vec<String> = err.chain().map(|cause| cause.to_string()).collect();
+    causes.join(": ").replace('\n', " ")
 }
 
-/// The async runtime for commands that use the network.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// Whether the command stopped at Ctrl-C: its error is [`Interrupted`],
+/// or a stage's error that holds it.
+fn interrupted(err: &anyhow::Error) -> bool {
+    err.is::<Interrupted>()
+        || matches!(
+            err.downcast_ref::<crate::archive::ArchiveError>(),
+            Some(crate::archive::ArchiveError::Interrupted(_))
+        )
+        || matches!(
+            err.downcast_ref::<crate::check::CheckError>(),
+            Some(crate::check::CheckError::Interrupted(_))
+        )
+}
+
+/// The runtime for the concurrent stages, stopped by Ctrl-C.
+fn runner() -> anyhow::Result<Runner> {
     use anyhow::Context;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
+    Runner::new().context("starting the async runtime")
 }
 
 /// Runs a parsed command line. Errors are printed here, once, with their
@@ -113,7 +71,7 @@ pub fn run(cli: Cli) -> Exit {
     };
     match result {
         Ok(exit) => exit,
-        Err(err) if err.is::<Interrupted>() => {
+        Err(err) if interrupted(&err) => {
             eprintln!(
                 "rotproof: interrupted: files already archived are kept; unfinished downloads were removed; run the command again to finish"
             );

@@ -1,12 +1,20 @@
 //! manifest.json, version 1: what was found, fetched, stored and checked for
 //! one archived post. Unknown fields are ignored on read, so the format can
-//! grow; fields are added, never renamed.
+//! grow; fields are added, never renamed. Its words are typed ([`vocab`]):
+//! a manifest that says something else is refused when read, naming the
+//! field.
+
+mod vocab;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use url::Url;
 
-use crate::store::{self, StoreError};
+pub use vocab::{Kind, LinksMode, Section, Status, Timestamp, Verdict};
+
+use crate::digest::Sha256;
+use crate::store::{self, IoError};
 
 pub const FORMAT: &str = "rotproof-manifest";
 pub const VERSION: u32 = 1;
@@ -26,40 +34,24 @@ pub struct PostInfo {
     pub slug: String,
     #[serde(default)]
     pub title: Option<String>,
-    pub archived_at: String,
+    pub archived_at: Timestamp,
     /// `--base-url` of the archive run, so `check --repair` resolves
     /// relative URLs the same way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<String>,
-    /// `--links` of the archive run (`mirror`, `check`, `ignore`).
+    pub base_url: Option<Url>,
+    /// `--links` of the archive run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Archived,
-    Failed,
-    Skipped,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Archived => "archived",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
-        }
-    }
+    pub links: Option<LinksMode>,
+    /// `--thumb-size`, `--max-pixels` and `--no-thumbs` of the archive run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnails: Option<crate::thumbnail::Settings>,
 }
 
 /// One resource of the post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub url: String,
-    /// `image` or `link`.
-    pub kind: String,
+    pub kind: Kind,
     pub occurrences: Vec<Occurrence>,
     pub status: Status,
     #[serde(default)]
@@ -71,7 +63,7 @@ pub struct Entry {
     #[serde(default)]
     pub attempts: u32,
     #[serde(default)]
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     #[serde(default)]
     pub bytes: Option<u64>,
     #[serde(default)]
@@ -92,7 +84,7 @@ pub struct Entry {
     #[serde(default)]
     pub last_modified: Option<String>,
     #[serde(default)]
-    pub fetched_at: Option<String>,
+    pub fetched_at: Option<Timestamp>,
     #[serde(default)]
     pub checks: Vec<Check>,
     /// Later contents of a changed resource (`check --repair --refresh`),
@@ -105,20 +97,20 @@ pub struct Entry {
 /// Another content of a resource, stored beside the first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {
-    pub sha256: String,
+    pub sha256: Sha256,
     pub bytes: u64,
     pub media_type: String,
     pub path: String,
-    pub fetched_at: String,
+    pub fetched_at: Timestamp,
 }
 
 impl Entry {
     /// An entry with only what the post says; the rest is filled in by
     /// fetching.
-    pub fn new(url: String, kind: &str, occurrences: Vec<Occurrence>, status: Status) -> Entry {
+    pub fn new(url: String, kind: Kind, occurrences: Vec<Occurrence>, status: Status) -> Entry {
         Entry {
             url,
-            kind: kind.to_string(),
+            kind,
             occurrences,
             status,
             error: None,
@@ -144,9 +136,8 @@ impl Entry {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Occurrence {
-    /// `front_matter` or `body`.
     #[serde(rename = "in")]
-    pub place: String,
+    pub place: Section,
     /// 1-based line in source.md where the URL text stands.
     pub line: usize,
     /// The exact source text that was (or would be) replaced.
@@ -156,15 +147,15 @@ pub struct Occurrence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Thumbnail {
     pub path: String,
-    pub sha256: String,
+    pub sha256: Sha256,
     pub width: u32,
     pub height: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
-    pub at: String,
-    pub result: String,
+    pub at: Timestamp,
+    pub result: Verdict,
     #[serde(default)]
     pub http_status: Option<u16>,
     #[serde(default)]
@@ -174,11 +165,8 @@ pub struct Check {
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(IoError),
     #[error("{path}: not a valid rotproof manifest: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: not a rotproof manifest (format {format:?}, version {version})")]
@@ -196,57 +184,60 @@ impl Manifest {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ManifestError::Read {
-                    path: shown,
-                    source,
-                });
-            }
+            Err(source) => return Err(ManifestError::Read(IoError::new(path, source))),
         };
-        // The error names the field: `resources[3].status: unknown variant`.
-        let mut json = serde_json::Deserializer::from_slice(&bytes);
-        let manifest: Manifest = serde_path_to_error::deserialize(&mut json).map_err(|err| {
-            let field = err.path().to_string();
-            let inner = err.into_inner();
-            let message = if field == "." {
-                inner.to_string()
-            } else {
-                format!("field `{field}`: {inner}")
-            };
-            ManifestError::Parse {
-                path: shown.clone(),
-                message,
-            }
-        })?;
-        if manifest.format != FORMAT || manifest.version != VERSION {
+        // The format first: another tool's JSON is named as such, not
+        // picked apart field by field.
+        let header: Header = parse(&bytes, &shown)?;
+        if header.format != FORMAT || header.version != VERSION {
             return Err(ManifestError::Format {
                 path: shown,
-                format: manifest.format,
-                version: manifest.version,
+                format: header.format,
+                version: header.version,
             });
         }
+        let manifest: Manifest = parse(&bytes, &shown)?;
         Ok(Some(manifest))
     }
 
     /// Writes the manifest atomically.
-    pub fn write(&self, path: &Path) -> Result<(), StoreError> {
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| StoreError {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e),
-        })?;
+    pub fn write(&self, path: &Path) -> Result<(), IoError> {
+        let mut json = serde_json::to_vec_pretty(self)
+            .map_err(|e| IoError::new(path, std::io::Error::other(e)))?;
         json.push(b'\n');
         store::write_atomic(path, &json)
     }
 }
 
+/// What says which format a JSON file is.
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+}
+
+/// Parses JSON into `T`; the error names the field: `resources[3].status:
+/// unknown variant`.
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], shown: &str) -> Result<T, ManifestError> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut json).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        let message = if field == "." {
+            inner.to_string()
+        } else {
+            format!("field `{field}`: {inner}")
+        };
+        ManifestError::Parse {
+            path: shown.to_string(),
+            message,
+        }
+    })
+}
+
 /// `rotproof 0.1.0`, for the manifest's `tool` field.
 pub fn tool() -> String {
     format!("rotproof {}", env!("CARGO_PKG_VERSION"))
-}
-
-/// Now, as RFC 3339 in UTC with seconds.
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
@@ -266,6 +257,31 @@ mod tests {
         assert!(m.resources[0].checks.is_empty());
         m.write(&path).unwrap();
         assert_eq!(Manifest::read(&path).unwrap().unwrap(), m);
+    }
+
+    #[test]
+    fn a_version_one_manifest_reads_and_writes_byte_for_byte() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/manifest-v1.json"
+        );
+        let original = std::fs::read(fixture).expect("fixture");
+        let m = Manifest::read(Path::new(fixture)).unwrap().unwrap();
+        assert_eq!(m.resources[0].kind, Kind::Image);
+        assert_eq!(m.resources[0].versions.len(), 1);
+        assert_eq!(m.post.links, Some(LinksMode::Mirror));
+        assert!(
+            m.resources
+                .iter()
+                .any(|e| e.checks.iter().any(|c| c.result == Verdict::Dead))
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("manifest.json");
+        m.write(&copy).unwrap();
+        assert_eq!(
+            String::from_utf8(std::fs::read(&copy).unwrap()).unwrap(),
+            String::from_utf8(original).unwrap()
+        );
     }
 
     #[test]

@@ -1,0 +1,262 @@
+//! Writing post folders: each resource's entry from its decision and its
+//! job's outcome, shared files placed into the folder, index.md rewritten,
+//! source.md, and last manifest.json, so a folder whose manifest is there
+//! has everything it names.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::ArchiveError;
+use super::execute::{Outcome, Stored};
+use super::merge;
+use super::plan::{Decision, Planned};
+use super::report::{Counts, FailureReport, PostReport, Report};
+use crate::digest::Sha256;
+use crate::manifest::{
+    self, Check, Entry, Kind, LinksMode, Manifest, Occurrence, PostInfo, Status, Timestamp, Verdict,
+};
+use crate::net::Answer;
+use crate::resource::Resource;
+use crate::rewrite;
+use crate::store::{self, PostDir};
+
+/// Finishes every post; the run's report.
+pub(super) fn all(
+    planned: Vec<Planned>,
+    outcomes: &HashMap<String, Outcome>,
+    fetched: usize,
+) -> Result<Report, ArchiveError> {
+    let mut posts = Vec::new();
+    let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
+    let mut bytes_stored = 0;
+    let mut counts = Counts::default();
+    for p in planned {
+        let (report, files) = post(p, outcomes)?;
+        let dir = PathBuf::from(&report.dir);
+        for (sha, bytes) in files {
+            if all_files.insert((dir.clone(), sha)) {
+                bytes_stored += bytes;
+            }
+        }
+        counts.add(&report.counts);
+        posts.push(report);
+    }
+    Ok(Report {
+        duplicates: counts.archived.saturating_sub(all_files.len()),
+        posts,
+        counts,
+        bytes_stored,
+        fetched,
+    })
+}
+
+/// Writes one post's folder. Returns the report and the post's distinct
+/// files.
+fn post(
+    p: Planned,
+    outcomes: &HashMap<String, Outcome>,
+) -> Result<(PostReport, Vec<(Sha256, u64)>), ArchiveError> {
+    let Planned {
+        draft,
+        lock,
+        previous,
+        decisions,
+    } = p;
+    let lock = lock.ok_or_else(|| ArchiveError::Input {
+        path: draft.dir.clone(),
+        message: "a planned post folder must be locked before it is written".to_string(),
+    })?;
+    let dir = lock.path().to_path_buf();
+    let links = draft.options.links;
+    let mut entries = Vec::new();
+    let mut replacements = HashMap::new();
+    for (resource, decision) in draft.resources.iter().zip(&decisions) {
+        let occurrences = occurrences(resource, draft.post.text());
+        let prev = previous.get(&resource.key);
+        let mut entry = match decision {
+            Decision::Omit => continue,
+            Decision::Skip(reason) => {
+                let mut e = fresh(resource, occurrences, Status::Skipped);
+                e.error = Some(reason.clone());
+                e
+            }
+            Decision::Reuse(prev) => merge::kept(prev, occurrences),
+            Decision::Fetch(key) => match outcomes.get(key) {
+                Some(outcome) => entry_from(outcome, prev, resource, occurrences, &dir)?,
+                None => {
+                    let mut e = fresh(resource, occurrences, Status::Failed);
+                    e.error = Some("not fetched".to_string());
+                    e
+                }
+            },
+        };
+        merge::carry_history(&mut entry, prev);
+        let rewrite_it = entry.status == Status::Archived
+            && (entry.kind == Kind::Image || links == LinksMode::Mirror);
+        if rewrite_it && let Some(path) = &entry.path {
+            replacements.insert(resource.key.clone(), path.clone());
+        }
+        entries.push(entry);
+    }
+
+    let index = rewrite::rewrite(&draft.post, &draft.resources, &replacements);
+    lock.sync_contents();
+    lock.write(store::SOURCE, &draft.bytes)?;
+    lock.write(store::INDEX, index.as_bytes())?;
+    let source = previous.source_label(&draft.path);
+    let manifest = Manifest {
+        format: manifest::FORMAT.to_string(),
+        version: manifest::VERSION,
+        tool: manifest::tool(),
+        post: PostInfo {
+            source: source.clone(),
+            slug: draft.slug.clone(),
+            title: draft.post.meta("title").map(str::to_string),
+            archived_at: Timestamp::now(),
+            base_url: draft.options.base_url.clone(),
+            links: Some(links),
+            thumbnails: Some(draft.options.thumbs),
+        },
+        resources: entries,
+    };
+    manifest.write(&dir.join(store::MANIFEST))?;
+    Ok(report(&manifest, source, &draft.slug, &lock))
+}
+
+fn report(
+    manifest: &Manifest,
+    source: String,
+    slug: &str,
+    lock: &PostDir,
+) -> (PostReport, Vec<(Sha256, u64)>) {
+    let mut files: HashMap<Sha256, u64> = HashMap::new();
+    let mut failures = Vec::new();
+    for e in &manifest.resources {
+        match e.status {
+            Status::Archived => {
+                if let (Some(sha), Some(bytes)) = (&e.sha256, e.bytes) {
+                    files.insert(sha.clone(), bytes);
+                }
+            }
+            Status::Failed => failures.push(FailureReport {
+                url: e.url.clone(),
+                error: e.error.clone().unwrap_or_default(),
+            }),
+            Status::Skipped => {}
+        }
+    }
+    let report = PostReport {
+        source,
+        slug: slug.to_string(),
+        dir: lock.path().display().to_string(),
+        counts: Counts::of(manifest),
+        failures,
+        files: files.len(),
+    };
+    (report, files.into_iter().collect())
+}
+
+/// An entry with only what the post says.
+fn fresh(resource: &Resource, occurrences: Vec<Occurrence>, status: Status) -> Entry {
+    Entry::new(resource.key.clone(), resource.kind, occurrences, status)
+}
+
+fn occurrences(resource: &Resource, text: &str) -> Vec<Occurrence> {
+    resource
+        .occurrences
+        .iter()
+        .map(|r| Occurrence {
+            place: r.place.section(),
+            line: r.line,
+            raw: r.raw(text).to_string(),
+        })
+        .collect()
+}
+
+/// What an answer says, in an entry.
+fn apply(entry: &mut Entry, answer: &Answer) {
+    entry.final_url = Some(answer.final_url.to_string());
+    entry.http_status = Some(answer.http_status);
+    entry.attempts = answer.attempts;
+    entry.etag = answer.validators.etag.clone();
+    entry.last_modified = answer.validators.last_modified.clone();
+    entry.fetched_at = Some(Timestamp::from(answer.at));
+}
+
+/// The manifest entry for a fetched resource; places shared files into
+/// this post's folder.
+fn entry_from(
+    outcome: &Outcome,
+    previous: Option<&Entry>,
+    resource: &Resource,
+    occurrences: Vec<Occurrence>,
+    dir: &Path,
+) -> Result<Entry, ArchiveError> {
+    let mut entry = fresh(resource, occurrences, Status::Failed);
+    match outcome {
+        Outcome::Failed(failure) => {
+            entry.error = Some(failure.to_string());
+            entry.http_status = failure.http_status;
+            entry.attempts = failure.attempts;
+        }
+        Outcome::Alive(answer) => {
+            entry.status = Status::Skipped;
+            entry.error = Some("not mirrored (--links check)".to_string());
+            apply(&mut entry, answer);
+            entry.checks.push(Check {
+                at: Timestamp::from(answer.at),
+                result: Verdict::Alive,
+                http_status: Some(answer.http_status),
+                error: None,
+            });
+        }
+        Outcome::NotModified(answer) => {
+            entry = match previous {
+                Some(prev) => merge::kept(prev, entry.occurrences),
+                None => entry,
+            };
+            entry.attempts = answer.attempts;
+            entry.fetched_at = Some(Timestamp::from(answer.at));
+        }
+        Outcome::Stored { stored, answer } => {
+            entry.status = Status::Archived;
+            entry.kind = stored.kind;
+            match answer {
+                Some(answer) => apply(&mut entry, answer),
+                None => entry.fetched_at = Some(Timestamp::now()),
+            }
+            place(stored, &mut entry, dir)?;
+        }
+    }
+    Ok(entry)
+}
+
+/// Puts a stored file (and its thumbnail) into the post folder and records
+/// them in the entry.
+fn place(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveError> {
+    let asset = stored.asset();
+    store::copy_into(&stored.home.join(&asset), &dir.join(&asset), &stored.sha256)?;
+    entry.sha256 = Some(stored.sha256.clone());
+    entry.bytes = Some(stored.bytes);
+    entry.media_type = Some(stored.media_type.to_string());
+    entry.path = Some(asset);
+    let Some(info) = &stored.image else {
+        return Ok(());
+    };
+    entry.width = info.width;
+    entry.height = info.height;
+    match &info.thumb {
+        Ok(thumb) => {
+            let path = format!("{}/{}", store::THUMBS, thumb.file_name);
+            store::copy_into(&stored.home.join(&path), &dir.join(&path), &thumb.sha256)?;
+            entry.thumbnail = Some(manifest::Thumbnail {
+                path,
+                sha256: thumb.sha256.clone(),
+                width: thumb.width,
+                height: thumb.height,
+            });
+        }
+        Err(reason) => entry.thumbnail_error = Some(reason.clone()),
+    }
+    Ok(())
+}

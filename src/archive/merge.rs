@@ -1,0 +1,117 @@
+//! Re-running `archive` over an archived post: what the previous manifest
+//! decides and what carries over. An archived entry whose file is intact is
+//! reused as it is; `--refresh` revalidates it with its validators, and a
+//! 304 keeps it; check records and later versions are never lost; the
+//! post's `source` stays what it was when the post is re-archived from its
+//! own source.md.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::digest::hash_reader;
+use crate::manifest::{Entry, Manifest, Occurrence, Status};
+use crate::net::Validators;
+use crate::store;
+
+/// What the previous run recorded for a post folder.
+#[derive(Debug, Default)]
+pub(super) struct Previous {
+    entries: HashMap<String, Entry>,
+    /// The previous manifest's `post.source`, kept when the post is
+    /// re-archived from the folder's own source.md (`check --repair`).
+    own_source: Option<String>,
+}
+
+impl Previous {
+    /// Reads `dir`'s manifest, if there is one; `post` is the post being
+    /// archived into it.
+    pub fn read(dir: &Path, post: &Path) -> Result<Previous, crate::manifest::ManifestError> {
+        let Some(manifest) = Manifest::read(&dir.join(store::MANIFEST))? else {
+            return Ok(Previous::default());
+        };
+        let own = dir.join(store::SOURCE).canonicalize().ok();
+        let from_own_source = own.is_some() && post.canonicalize().ok() == own;
+        Ok(Previous {
+            own_source: from_own_source.then_some(manifest.post.source),
+            entries: manifest
+                .resources
+                .into_iter()
+                .map(|e| (e.url.clone(), e))
+                .collect(),
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// The manifest's `post.source` for a post read from `path`.
+    pub fn source_label(&self, path: &Path) -> String {
+        self.own_source
+            .clone()
+            .unwrap_or_else(|| path.display().to_string())
+    }
+
+    /// The previous entry for `key` when it was archived and its file (and
+    /// thumbnail) is still there with the bytes it names.
+    pub fn intact(&self, key: &str, dir: &Path) -> Option<&Entry> {
+        self.get(key)
+            .filter(|e| e.status == Status::Archived && is_intact(dir, e))
+    }
+
+    /// Validators of an intact archived copy, for `--refresh`.
+    pub fn validators(&self, key: &str, dir: &Path) -> Option<Validators> {
+        let entry = self.intact(key, dir)?;
+        let validators = Validators {
+            etag: entry.etag.clone(),
+            last_modified: entry.last_modified.clone(),
+        };
+        (!validators.is_empty()).then_some(validators)
+    }
+}
+
+/// Whether an archived entry's file is there with the bytes it names, and
+/// its thumbnail too.
+fn is_intact(dir: &Path, entry: &Entry) -> bool {
+    let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) else {
+        return false;
+    };
+    if let Some(thumb) = &entry.thumbnail
+        && !dir.join(&thumb.path).is_file()
+    {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(dir.join(path)) else {
+        return false;
+    };
+    if file
+        .metadata()
+        .map(|m| Some(m.len()) != entry.bytes)
+        .unwrap_or(true)
+    {
+        return false;
+    }
+    hash_reader(file).is_ok_and(|h| &h == sha)
+}
+
+/// The previous entry as it stands, with this run's occurrences (the post
+/// may have moved the URL around): a reused entry, or one a 304 confirmed.
+pub(super) fn kept(previous: &Entry, occurrences: Vec<Occurrence>) -> Entry {
+    Entry {
+        occurrences,
+        ..previous.clone()
+    }
+}
+
+/// History is never lost by re-archiving: check records and later
+/// versions carry over to the new entry.
+pub(super) fn carry_history(entry: &mut Entry, previous: Option<&Entry>) {
+    if let Some(prev) = previous {
+        if entry.checks.is_empty() {
+            entry.checks = prev.checks.clone();
+        }
+        if entry.versions.is_empty() {
+            entry.versions = prev.versions.clone();
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Archiving posts: the orchestration of parsing, fetching, storing,
+//! thumbnailing, rewriting and the manifest.
+//!
+//! A run has three phases, each its own module:
+//!
+//! 1. **Plan** ([`plan`]): every post is read and parsed and given a slug;
+//!    its folder is created and locked (its own step, which a dry run
+//!    skips); then each resource is decided against the previous manifest
+//!    (skip, omit, reuse the intact archived file, or fetch), and the
+//!    distinct resources of all posts become the run's jobs (a URL shared
+//!    by posts is fetched once). Blocking file work, on the caller's thread.
+//! 2. **Execute** ([`execute`]): the one concurrent stage, on the async
+//!    runtime. Each body streams into the store under its sha256;
+//!    thumbnails are made on the CPU pool while downloads go on.
+//! 3. **Finish** ([`finish`]): each post folder gets its files, index.md,
+//!    source.md, and last manifest.json, with what earlier runs recorded
+//!    carried over ([`merge`]).
+
+mod execute;
+mod finish;
+mod merge;
+mod plan;
+mod report;
+
+use std::path::PathBuf;
+
+use url::Url;
+
+pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
+pub use report::{Counts, FailureReport, PostReport, Report};
+
+use crate::manifest::{LinksMode, ManifestError};
+use crate::net::{NetOptions, SetupError};
+use crate::progress::Progress;
+use crate::runner::{Interrupted, Runner};
+use crate::store::{IoError, OpenError};
+use crate::thumbnail;
+
+/// How one post is archived: what its manifest records, so that a later
+/// `check --repair` archives it the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostOptions {
+    /// `--base-url`: relative URLs are resolved against it.
+    pub base_url: Option<Url>,
+    pub links: LinksMode,
+    pub thumbs: thumbnail::Settings,
+}
+
+/// One post to archive, and where.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+    /// The archive root: the post goes to `out/<slug>/`.
+    pub out: PathBuf,
+    /// `--slug`, else the post's own.
+    pub slug: Option<String>,
+    pub options: PostOptions,
+}
+
+impl Input {
+    /// Every post of a command line, archived alike into `out`. `--slug`
+    /// names one post only.
+    pub fn all(
+        posts: &[PathBuf],
+        out: &std::path::Path,
+        slug: Option<&str>,
+        options: &PostOptions,
+    ) -> Result<Vec<Input>, ArchiveError> {
+        if slug.is_some() && posts.len() > 1 {
+            return Err(ArchiveError::Input {
+                path: out.to_path_buf(),
+                message: "--slug names one post, but several were given".to_string(),
+            });
+        }
+        Ok(posts
+            .iter()
+            .map(|path| Input {
+                path: path.clone(),
+                out: out.to_path_buf(),
+                slug: slug.map(str::to_string),
+                options: options.clone(),
+            })
+            .collect())
+    }
+}
+
+/// Settings of the whole run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `--refresh`: revalidate archived resources instead of keeping them.
+    pub refresh: bool,
+    pub net: NetOptions,
+}
+
+/// Errors that stop a run (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{}: {message}", .path.display())]
+    Input { path: PathBuf, message: String },
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Io(#[from] IoError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+}
+
+/// Archives posts. Returns the report; the caller picks the exit code.
+pub fn run(
+    inputs: &[Input],
+    settings: &Settings,
+    progress: &dyn Progress,
+    runner: &Runner,
+) -> Result<Report, ArchiveError> {
+    let drafts = plan::read(inputs)?;
+    let locked = plan::lock(drafts)?;
+    let planned = locked
+        .into_iter()
+        .map(|(draft, lock)| plan::decide(draft, Some(lock), settings.refresh))
+        .collect::<Result<Vec<_>, _>>()?;
+    let jobs = plan::jobs(&planned, settings.refresh);
+    let fetched = jobs.len();
+    progress.start(fetched);
+    let outcomes = runner.run(execute::fetch_all(jobs, &settings.net, progress))??;
+    progress.finish();
+    finish::all(planned, &outcomes, fetched)
+}
+
+/// What a run would do, without the network and without writing or
+/// locking anything: the same plan [`run`] makes.
+pub fn dry_run(inputs: &[Input]) -> Result<Vec<PlannedPost>, ArchiveError> {
+    plan::read(inputs)?
+        .into_iter()
+        .map(|draft| Ok(plan::decide(draft, None, false)?.listing()))
+        .collect()
+}

@@ -1,0 +1,325 @@
+//! Planning a run. [`read`] reads and parses every post and gives it a
+//! slug; [`lock`] creates and locks the post folders (the one step that
+//! writes, skipped by a dry run); [`decide`] settles each resource against
+//! the previous manifest; [`jobs`] collects the distinct resources to
+//! fetch across all posts.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use url::Url;
+
+use super::merge::Previous;
+use super::{ArchiveError, Input, PostOptions};
+use crate::manifest::{Entry, Kind, LinksMode, Section};
+use crate::net::Validators;
+use crate::post::Post;
+use crate::reference::Place;
+use crate::resource::{self, Origin, Resolve, Resource};
+use crate::store::{self, PostDir, parent_or_dot};
+use crate::thumbnail;
+
+/// A post read and parsed, with its slug.
+pub(super) struct Draft {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub post: Post,
+    pub slug: String,
+    /// `out/<slug>`.
+    pub dir: PathBuf,
+    pub options: PostOptions,
+    pub resources: Vec<Resource>,
+}
+
+/// What to do with one resource of one post.
+#[derive(Debug, Clone)]
+pub(super) enum Decision {
+    Skip(String),
+    /// Left out of the manifest (`--links ignore`).
+    Omit,
+    /// The archived file is intact: keep the previous entry.
+    Reuse(Box<Entry>),
+    /// Fetch (or copy, for a local file); the key of the run-wide job.
+    Fetch(String),
+}
+
+/// One post, planned: its draft, its folder's lock (none in a dry run),
+/// what the previous run recorded, and a decision per resource.
+pub(super) struct Planned {
+    pub draft: Draft,
+    pub lock: Option<PostDir>,
+    pub previous: Previous,
+    pub decisions: Vec<Decision>,
+}
+
+/// Where a job's bytes come from.
+#[derive(Debug, Clone)]
+pub(super) enum Source {
+    Remote(Url),
+    /// A file inside the post's folder.
+    Local(PathBuf),
+}
+
+/// One distinct resource to fetch in this run.
+#[derive(Debug, Clone)]
+pub(super) struct Job {
+    pub key: String,
+    pub source: Source,
+    pub kind: Kind,
+    /// Only requested (`--links check`), not stored.
+    pub check_only: bool,
+    /// The post folder where the file is first stored.
+    pub home: PathBuf,
+    pub thumbs: thumbnail::Settings,
+    /// For `--refresh`: the archived copy's validators.
+    pub validators: Option<Validators>,
+}
+
+/// Reads every post and gives it a slug. Nothing is written.
+pub(super) fn read(inputs: &[Input]) -> Result<Vec<Draft>, ArchiveError> {
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut folders: HashMap<PathBuf, PathBuf> = HashMap::new();
+    for input in inputs {
+        let path = &input.path;
+        let failed = |message: String| ArchiveError::Input {
+            path: path.clone(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+        let post = Post::parse(bytes.clone()).map_err(|e| failed(e.to_string()))?;
+        let slug = slug_for(path, &post, input.slug.as_deref())
+            .ok_or_else(|| failed("no usable slug: give --slug".to_string()))?;
+        let dir = input.out.join(&slug);
+        if let Some(other) = folders.insert(dir.clone(), path.clone()) {
+            return Err(failed(format!(
+                "same slug `{slug}` as {}: give one of them a `slug:` in its front matter",
+                other.display()
+            )));
+        }
+        let resources = resource::resources(
+            &post,
+            &Resolve {
+                base_url: input.options.base_url.as_ref(),
+                post_dir: Some(parent_or_dot(path)),
+            },
+        );
+        drafts.push(Draft {
+            path: path.clone(),
+            bytes,
+            post,
+            slug,
+            dir,
+            options: input.options.clone(),
+            resources,
+        });
+    }
+    Ok(drafts)
+}
+
+/// Creates and locks every post folder: from here on no other run writes
+/// there.
+pub(super) fn lock(drafts: Vec<Draft>) -> Result<Vec<(Draft, PostDir)>, ArchiveError> {
+    let mut locked = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let out = parent_or_dot(&draft.dir);
+        std::fs::create_dir_all(out).map_err(store::at(out))?;
+        let lock = PostDir::open(&draft.dir)?;
+        locked.push((draft, lock));
+    }
+    Ok(locked)
+}
+
+/// `--slug`, else the front matter's `slug`, else the file stem (for a Hugo
+/// leaf bundle's `index.md`, its folder's name).
+fn slug_for(path: &Path, post: &Post, flag: Option<&str>) -> Option<String> {
+    let stem = || {
+        let stem = path.file_stem()?.to_str()?;
+        if stem == "index" || stem == "_index" {
+            let parent = path.canonicalize().ok()?;
+            return parent.parent()?.file_name()?.to_str().map(str::to_string);
+        }
+        Some(stem.to_string())
+    };
+    let raw = flag
+        .map(str::to_string)
+        .or_else(|| post.meta("slug").map(str::to_string))
+        .or_else(stem)?;
+    store::sanitise_slug(&raw)
+}
+
+/// Decides every resource of a post against its previous manifest.
+pub(super) fn decide(
+    draft: Draft,
+    lock: Option<PostDir>,
+    refresh: bool,
+) -> Result<Planned, ArchiveError> {
+    let previous = Previous::read(&draft.dir, &draft.path)?;
+    let decisions = draft
+        .resources
+        .iter()
+        .map(|r| decision(r, &previous, &draft.dir, draft.options.links, refresh))
+        .collect();
+    Ok(Planned {
+        draft,
+        lock,
+        previous,
+        decisions,
+    })
+}
+
+fn decision(
+    resource: &Resource,
+    previous: &Previous,
+    dir: &Path,
+    links: LinksMode,
+    refresh: bool,
+) -> Decision {
+    if let Origin::Skipped { reason } = &resource.origin {
+        return Decision::Skip(reason.clone());
+    }
+    if resource.kind == Kind::Link && links == LinksMode::Ignore {
+        return Decision::Omit;
+    }
+    if !refresh && let Some(entry) = previous.intact(&resource.key, dir) {
+        return Decision::Reuse(Box::new(entry.clone()));
+    }
+    Decision::Fetch(resource.key.clone())
+}
+
+/// The distinct resources this run fetches, in order of first appearance.
+pub(super) fn jobs(planned: &[Planned], refresh: bool) -> Vec<Job> {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for p in planned {
+        let links = p.draft.options.links;
+        for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
+            let Decision::Fetch(key) = decision else {
+                continue;
+            };
+            if let Some(&i) = seen.get(key.as_str()) {
+                // Embedded anywhere makes it an image everywhere.
+                if resource.kind == Kind::Image {
+                    jobs[i].kind = Kind::Image;
+                    jobs[i].check_only = false;
+                }
+                continue;
+            }
+            let source = match &resource.origin {
+                Origin::Remote(url) => Source::Remote(url.clone()),
+                Origin::Local { file } => Source::Local(file.clone()),
+                // Decided `Skip`, never `Fetch`.
+                Origin::Skipped { .. } => continue,
+            };
+            let validators = refresh
+                .then(|| p.previous.validators(key, &p.draft.dir))
+                .flatten();
+            seen.insert(key, jobs.len());
+            jobs.push(Job {
+                key: key.clone(),
+                source,
+                kind: resource.kind,
+                check_only: resource.kind == Kind::Link && links == LinksMode::Check,
+                home: p.draft.dir.clone(),
+                thumbs: p.draft.options.thumbs,
+                validators,
+            });
+        }
+    }
+    jobs
+}
+
+/// What the plan says of one resource, as `--dry-run` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Downloaded (or copied, for a local file).
+    Fetch,
+    /// Archived before, its file intact: kept as it is.
+    Reuse,
+    /// Recorded as skipped, with the reason.
+    Skip,
+    /// Left out (`--links ignore`).
+    Omit,
+}
+
+/// A planned post, as `--dry-run` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedPost {
+    pub source: String,
+    pub resources: usize,
+    pub references: Vec<PlannedResource>,
+}
+
+/// One reference of a planned post.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedResource {
+    pub line: usize,
+    pub kind: Kind,
+    pub url: String,
+    #[serde(rename = "in")]
+    pub place: Section,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub raw: String,
+    pub rewritable: bool,
+    /// Where the bytes would come from: `remote`, `local` or `skipped`.
+    pub action: Provenance,
+    /// What the run would do with it.
+    pub plan: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Where a resource's bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    Remote,
+    Local,
+    Skipped,
+}
+
+impl Planned {
+    /// The plan as `--dry-run` lists it: every reference, by line.
+    pub(super) fn listing(&self) -> PlannedPost {
+        let text = self.draft.post.text();
+        let mut rows = Vec::new();
+        for (resource, decision) in self.draft.resources.iter().zip(&self.decisions) {
+            let (origin, reason) = match &resource.origin {
+                Origin::Remote(_) => (Provenance::Remote, None),
+                Origin::Local { .. } => (Provenance::Local, None),
+                Origin::Skipped { reason } => (Provenance::Skipped, Some(reason.clone())),
+            };
+            let plan = match decision {
+                Decision::Skip(_) => Action::Skip,
+                Decision::Omit => Action::Omit,
+                Decision::Reuse(_) => Action::Reuse,
+                Decision::Fetch(_) => Action::Fetch,
+            };
+            for r in &resource.occurrences {
+                rows.push(PlannedResource {
+                    line: r.line,
+                    kind: resource.kind,
+                    url: resource.key.clone(),
+                    place: r.place.section(),
+                    key: match &r.place {
+                        Place::FrontMatter { key_path } => Some(key_path.clone()),
+                        Place::Body => None,
+                    },
+                    raw: r.raw(text).to_string(),
+                    rewritable: r.is_rewritable(),
+                    action: origin,
+                    plan,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        rows.sort_by_key(|r| r.line);
+        PlannedPost {
+            source: self.draft.path.display().to_string(),
+            resources: self.draft.resources.len(),
+            references: rows,
+        }
+    }
+}

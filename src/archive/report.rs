@@ -1,0 +1,79 @@
+//! The outcome of an archive run, for the summary and `--json`.
+
+use serde::Serialize;
+
+use crate::manifest::{Kind, Manifest, Status};
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub posts: Vec<PostReport>,
+    pub counts: Counts,
+    pub bytes_stored: u64,
+    pub duplicates: usize,
+    /// Resources fetched over the network in this run (not reused).
+    pub fetched: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub archived: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub images: usize,
+    pub links: usize,
+}
+
+/// One post of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostReport {
+    pub source: String,
+    pub slug: String,
+    pub dir: String,
+    pub counts: Counts,
+    pub failures: Vec<FailureReport>,
+    /// Distinct stored files of the post.
+    pub files: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureReport {
+    pub url: String,
+    pub error: String,
+}
+
+impl Report {
+    pub fn any_failed(&self) -> bool {
+        self.counts.failed > 0
+    }
+}
+
+impl Counts {
+    /// A manifest's entries, counted.
+    pub fn of(manifest: &Manifest) -> Counts {
+        let mut counts = Counts::default();
+        for e in &manifest.resources {
+            counts.total += 1;
+            match e.kind {
+                Kind::Image => counts.images += 1,
+                Kind::Link => counts.links += 1,
+            }
+            match e.status {
+                Status::Archived => counts.archived += 1,
+                Status::Failed => counts.failed += 1,
+                Status::Skipped => counts.skipped += 1,
+            }
+        }
+        counts
+    }
+
+    pub fn add(&mut self, other: &Counts) {
+        self.total += other.total;
+        self.archived += other.archived;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.images += other.images;
+        self.links += other.links;
+    }
+}

@@ -1,0 +1,165 @@
+//! The manifest's words: each field that takes one of a few values is an
+//! enum, each time a [`Timestamp`]. They serialise to the strings of
+//! version 1 (`"image"`, `"front_matter"`, `"dead"`, RFC 3339 seconds), so
+//! manifests read and write byte for byte as before.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::reference::Kind;
+
+/// What became of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Archived,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Archived => "archived",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// Where an occurrence stands: the manifest's `in`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    FrontMatter,
+    Body,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Reachable, with the archived content (or not comparable).
+    Alive,
+    /// Reachable, but the bytes differ from the archived copy.
+    Changed,
+    /// A final HTTP error after retries, a DNS or connect failure, a
+    /// timeout.
+    Dead,
+    /// Dead or failed before, alive now.
+    Recovered,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Alive => "alive",
+            Verdict::Changed => "changed",
+            Verdict::Dead => "dead",
+            Verdict::Recovered => "recovered",
+        }
+    }
+}
+
+/// What happens to links (non-image resources): `--links`, recorded in the
+/// manifest so `check --repair` archives the post the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LinksMode {
+    /// Downloaded, stored and rewritten like images.
+    #[default]
+    Mirror,
+    /// Requested and recorded, not stored or rewritten.
+    Check,
+    /// Left out.
+    Ignore,
+}
+
+/// A moment, written as RFC 3339 in UTC with seconds
+/// (`2026-12-01T09:24:46Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        Timestamp::from(SystemTime::now())
+    }
+
+    pub fn time(self) -> SystemTime {
+        self.0
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    /// Whole seconds, as written: a value read back equals the one written.
+    fn from(time: SystemTime) -> Timestamp {
+        let secs = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Timestamp(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        humantime::format_rfc3339_seconds(self.0).fmt(f)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_rfc3339_weak(&text)
+            .map(Timestamp)
+            .map_err(|e| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_version_ones_strings() {
+        let json = |v: &dyn erased::Json| v.json();
+        assert_eq!(json(&Section::FrontMatter), "\"front_matter\"");
+        assert_eq!(json(&Verdict::Recovered), "\"recovered\"");
+        assert_eq!(json(&LinksMode::Check), "\"check\"");
+        assert_eq!(json(&Status::Skipped), "\"skipped\"");
+        assert_eq!(json(&Kind::Image), "\"image\"");
+    }
+
+    #[test]
+    fn timestamps_round_trip_to_the_second() {
+        let t: Timestamp = serde_json::from_str("\"2026-12-01T09:24:46Z\"").expect("a time");
+        assert_eq!(t.to_string(), "2026-12-01T09:24:46Z");
+        assert_eq!(
+            serde_json::to_string(&t).expect("serialises"),
+            "\"2026-12-01T09:24:46Z\""
+        );
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+        let now = Timestamp::now();
+        let back: Timestamp =
+            serde_json::from_str(&serde_json::to_string(&now).expect("json")).expect("time");
+        assert_eq!(back, now);
+    }
+
+    mod erased {
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).expect("serialises")
+            }
+        }
+    }
+}

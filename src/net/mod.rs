@@ -1,0 +1,351 @@
+//! The network: one HTTP client for the whole run ([`client`]), per-host
+//! limits ([`hosts`]), the retry policy ([`retry`]), bodies streamed into
+//! the store while hashed ([`transfer`]), and what a failure is
+//! ([`failure`]). [`Fetcher`] puts them together: one attempt builds a
+//! request, classifies the answer and receives the body; the policy
+//! decides whether another attempt follows.
+
+pub mod client;
+pub mod failure;
+pub mod hosts;
+pub mod retry;
+pub mod transfer;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use futures::{Stream, StreamExt};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+pub use client::{MAX_REDIRECTS, SetupError};
+pub use failure::{Failure, FailureKind, RedirectRefusal};
+use hosts::Hosts;
+use retry::{AttemptError, AttemptFailure, RetryPolicy};
+use transfer::{Received, Sink};
+
+use crate::digest::Sha256;
+use crate::store::{Ingested, IoError};
+
+pub const DEFAULT_CONCURRENCY: usize = 16;
+pub const DEFAULT_PER_HOST: usize = 8;
+pub const DEFAULT_RETRIES: u32 = 3;
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Network settings shared by every command that fetches.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    /// Requests in flight in the whole run (the concurrent stage's bound).
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub retries: u32,
+    pub connect_timeout: Duration,
+    /// Whole request, body included.
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    pub user_agent: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub proxy: Option<Url>,
+    /// Extra trusted root certificates (PEM), for proxies that re-sign TLS.
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            concurrency: DEFAULT_CONCURRENCY,
+            per_host: DEFAULT_PER_HOST,
+            retries: DEFAULT_RETRIES,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            max_bytes: DEFAULT_MAX_BYTES,
+            user_agent: default_user_agent(),
+            headers: Vec::new(),
+            proxy: None,
+            ca_cert: None,
+        }
+    }
+}
+
+pub fn default_user_agent() -> String {
+    format!("rotproof/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The one concurrent stage of a run: `work` over every item, at most
+/// `limit` at once, results in the order they finish. Per-host limits are
+/// inside the [`Fetcher`].
+pub fn stage<T, F, Fut>(items: Vec<T>, limit: usize, work: F) -> impl Stream<Item = Fut::Output>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future,
+{
+    futures::stream::iter(items)
+        .map(work)
+        .buffer_unordered(limit.max(1))
+}
+
+/// Validators from an earlier fetch, for a conditional request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+
+    fn of(headers: &HeaderMap) -> Validators {
+        let get = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Validators {
+            etag: get(header::ETAG),
+            last_modified: get(header::LAST_MODIFIED),
+        }
+    }
+}
+
+/// What a successful request answered, besides its body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub final_url: Url,
+    pub http_status: u16,
+    pub attempts: u32,
+    pub validators: Validators,
+    pub at: SystemTime,
+}
+
+/// A successful download.
+#[derive(Debug)]
+pub struct Fetched {
+    pub answer: Answer,
+    /// `None` when the server answered 304 Not Modified.
+    pub body: Option<Ingested>,
+}
+
+/// The answer to a [`Fetcher::probe`].
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub answer: Answer,
+    /// The server answered 304 to the conditional request.
+    pub not_modified: bool,
+    /// The body's sha256, when it was read.
+    pub sha256: Option<Sha256>,
+}
+
+/// One request to make.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    url: &'a Url,
+    head: bool,
+    validators: Option<&'a Validators>,
+    sink: Sink<'a>,
+}
+
+/// What one successful attempt got.
+struct Got {
+    final_url: Url,
+    http_status: u16,
+    validators: Validators,
+    /// `None` for 304 and HEAD.
+    body: Option<Received>,
+}
+
+/// The run's HTTP client with its limits and retry policy.
+pub struct Fetcher {
+    http: reqwest::Client,
+    options: NetOptions,
+    hosts: Hosts,
+    retry: RetryPolicy,
+}
+
+impl Fetcher {
+    pub fn new(options: NetOptions) -> Result<Self, SetupError> {
+        Ok(Fetcher {
+            http: client::build(&options)?,
+            hosts: Hosts::new(options.per_host),
+            retry: RetryPolicy::new(options.retries),
+            options,
+        })
+    }
+
+    pub fn options(&self) -> &NetOptions {
+        &self.options
+    }
+
+    /// Downloads `url` into a temporary file in `dir`, retrying transient
+    /// failures. With `validators`, the request is conditional and a 304
+    /// gives a [`Fetched`] without a body.
+    pub async fn download(
+        &self,
+        url: &Url,
+        dir: &Path,
+        validators: Option<&Validators>,
+    ) -> Result<Result<Fetched, Failure>, IoError> {
+        let request = Request {
+            url,
+            head: false,
+            validators,
+            sink: Sink::Store(dir),
+        };
+        Ok(self.with_retries(request).await?.map(|(got, attempts)| {
+            let answer = got.answer(attempts);
+            let body = match got.body {
+                Some(Received::Stored(ingested)) => Some(ingested),
+                _ => None,
+            };
+            Fetched { answer, body }
+        }))
+    }
+
+    /// Checks `url` without storing anything. With `validators` the GET is
+    /// conditional; with `hash` the body is streamed through sha256 (and
+    /// dropped); otherwise a HEAD is tried first, and a GET when the server
+    /// answers the HEAD with an error status (many refuse or mishandle HEAD).
+    pub async fn probe(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        hash: bool,
+    ) -> Result<Result<Probe, Failure>, IoError> {
+        let head_first = !hash && validators.is_none();
+        if head_first {
+            let head = Request {
+                url,
+                head: true,
+                validators: None,
+                sink: Sink::Discard,
+            };
+            match self.with_retries(head).await? {
+                Ok((got, attempts)) => return Ok(Ok(got.probe(attempts))),
+                Err(failure) if failure.http_status.is_none() => return Ok(Err(failure)),
+                Err(_) => {}
+            }
+        }
+        let get = Request {
+            url,
+            head: false,
+            validators,
+            sink: Sink::Discard,
+        };
+        Ok(self
+            .with_retries(get)
+            .await?
+            .map(|(got, attempts)| got.probe(attempts)))
+    }
+
+    async fn with_retries(
+        &self,
+        request: Request<'_>,
+    ) -> Result<Result<(Got, u32), Failure>, IoError> {
+        self.retry
+            .run(fastrand::f64, || self.attempt(request))
+            .await
+    }
+
+    /// One attempt: the request, its status, and its body.
+    async fn attempt(&self, req: Request<'_>) -> Result<Got, AttemptError<IoError>> {
+        // The slot is held for the request and its whole body.
+        let _slot = self.hosts.acquire(req.url).await;
+        let mut request = if req.head {
+            self.http.head(req.url.clone())
+        } else {
+            self.http.get(req.url.clone())
+        };
+        if let Some(v) = req.validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &v.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, date);
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| AttemptFailure::new(failure::from_send(&err)))?;
+        let status = response.status();
+        let got = |body| Got {
+            final_url: response.url().clone(),
+            http_status: status.as_u16(),
+            validators: Validators::of(response.headers()),
+            body,
+        };
+        if status == StatusCode::NOT_MODIFIED && req.validators.is_some() {
+            return Ok(got(None));
+        }
+        if status.is_redirection() {
+            // A redirect reqwest did not follow: it never offers a non-http
+            // Location to the policy.
+            let refusal = unfollowed_redirect(status, response.headers(), response.url());
+            return Err(AttemptFailure::with_status(
+                FailureKind::Redirect(refusal),
+                status.as_u16(),
+            )
+            .into());
+        }
+        if !status.is_success() {
+            let mut failure = AttemptFailure::new(FailureKind::from_status(status.as_u16()));
+            failure.retry_after = retry::retry_after(response.headers());
+            return Err(failure.into());
+        }
+        if req.head {
+            return Ok(got(None));
+        }
+        let max = self.options.max_bytes;
+        if response.content_length().is_some_and(|len| len > max) {
+            return Err(AttemptFailure::with_status(
+                FailureKind::TooLarge { max },
+                status.as_u16(),
+            )
+            .into());
+        }
+        let head = got(None);
+        let body = transfer::receive(response, req.sink, max).await?;
+        Ok(Got {
+            body: Some(body),
+            ..head
+        })
+    }
+}
+
+impl Got {
+    fn answer(&self, attempts: u32) -> Answer {
+        Answer {
+            final_url: self.final_url.clone(),
+            http_status: self.http_status,
+            attempts,
+            validators: self.validators.clone(),
+            at: SystemTime::now(),
+        }
+    }
+
+    fn probe(self, attempts: u32) -> Probe {
+        Probe {
+            answer: self.answer(attempts),
+            not_modified: self.http_status == 304,
+            sha256: self.body.map(|b| b.digest().sha256.clone()),
+        }
+    }
+}
+
+/// Why a 3xx that reached us was not followed.
+fn unfollowed_redirect(status: StatusCode, headers: &HeaderMap, from: &Url) -> RedirectRefusal {
+    let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok());
+    match location.map(|l| from.join(l)) {
+        Some(Ok(to)) if !matches!(to.scheme(), "http" | "https") => {
+            RedirectRefusal::Scheme(to.scheme().to_string())
+        }
+        Some(_) => RedirectRefusal::NotFollowed(status.as_u16()),
+        None => RedirectRefusal::NoLocation(status.as_u16()),
+    }
+}

@@ -1,0 +1,62 @@
+//! The async runtime, entered only for the concurrent stages, and stopped
+//! by Ctrl-C (SIGINT) or SIGTERM.
+//!
+//! Planning and writing post folders are blocking file work and run on the
+//! caller's thread; only fetching runs on the runtime. When a stop signal
+//! comes first, the stage's future is dropped: every in-flight download's
+//! temporary file is removed (they delete themselves when dropped), and
+//! nothing half-written is under a final name, since every file is written
+//! to a temporary name and renamed.
+
+use std::future::Future;
+
+/// Ctrl-C or SIGTERM while a command was working.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Runs futures to completion unless a stop signal comes first.
+pub struct Runner {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Runner {
+    pub fn new() -> std::io::Result<Runner> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        Ok(Runner { runtime })
+    }
+
+    /// Runs `work`, or stops it at Ctrl-C / SIGTERM.
+    pub fn run<T>(&self, work: impl Future<Output = T>) -> Result<T, Interrupted> {
+        self.runtime.block_on(async {
+            tokio::select! {
+                result = work => Ok(result),
+                _ = stop_signal() => Err(Interrupted),
+            }
+        })
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
