@@ -36,10 +36,9 @@ use std::time::{Duration, Instant};
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use rotproof::thumbnail;
-use tokio::net::TcpListener;
 
-mod support;
-use support::{median, rotproof_bin, serve, time_v, timed};
+pub mod support;
+use support::{latency, median, rotproof_bin, serve_routes, time_v, timed};
 
 const IMAGES: usize = 400;
 const LATENCY: Duration = Duration::from_millis(40);
@@ -324,13 +323,12 @@ fn main() {
 /// Starts the latency-emulating server on its own runtime; returns the
 /// base URL and the runtime, which must outlive the runs.
 fn start_server(routes: HashMap<String, Arc<Vec<u8>>>) -> (String, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    runtime.spawn(serve(listener, Arc::new(routes), LATENCY, LATENCY));
-    (format!("http://{addr}"), runtime)
+    let routes = routes
+        .into_iter()
+        .map(|(path, body)| (path, bytes::Bytes::from(Arc::unwrap_or_clone(body))))
+        .collect();
+    let (server, runtime) = serve_routes(routes, latency(LATENCY, LATENCY));
+    (server.base, runtime)
 }
 
 fn rotproof_archive(out: &Path, post: &Path, extra: &[&str]) -> (f64, Option<u64>) {

@@ -10,13 +10,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-
-mod support;
-use support::{median, rotproof_bin, serve, time_v, timed};
+pub mod support;
+use support::{latency, median, rotproof_bin, serve_routes, time_v, timed};
 
 const URLS: usize = 2000;
 const DELAY: Duration = Duration::from_millis(20);
@@ -26,20 +23,16 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let routes: HashMap<String, Arc<Vec<u8>>> = (0..URLS)
+    let routes: HashMap<String, bytes::Bytes> = (0..URLS)
         .map(|i| {
             (
                 format!("/article/{i}"),
-                Arc::new(format!("<html><body>article {i}</body></html>").into_bytes()),
+                format!("<html><body>article {i}</body></html>").into(),
             )
         })
         .collect();
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    runtime.spawn(serve(listener, Arc::new(routes), Duration::ZERO, DELAY));
+    let (server, _runtime) = serve_routes(routes, latency(Duration::ZERO, DELAY));
+    let base = server.base.clone();
 
     let work = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-check");
     let _ = std::fs::remove_dir_all(&work);

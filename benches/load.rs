@@ -6,14 +6,10 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-
-mod support;
-use support::{Counters, rotproof_bin, serve_counted, time_v, timed};
+pub mod support;
+use support::{latency, rotproof_bin, serve_routes, time_v, timed};
 
 const POSTS: usize = 500;
 const URLS: usize = 5000;
@@ -25,26 +21,16 @@ fn main() {
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .expect("png");
     // Distinct bytes per URL: a PNG followed by the URL's number.
-    let routes: HashMap<String, Arc<Vec<u8>>> = (0..URLS)
+    let routes: HashMap<String, bytes::Bytes> = (0..URLS)
         .map(|i| {
             let mut body = png.clone();
             body.extend_from_slice(format!("{i}").as_bytes());
-            (format!("/img/{i}"), Arc::new(body))
+            (format!("/img/{i}"), body.into())
         })
         .collect();
-    let counters = Arc::new(Counters::default());
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    runtime.spawn(serve_counted(
-        listener,
-        Arc::new(routes),
-        Duration::ZERO,
-        Duration::from_millis(5),
-        counters.clone(),
-    ));
+    let (server, _runtime) =
+        serve_routes(routes, latency(Duration::ZERO, Duration::from_millis(5)));
+    let base = server.base.clone();
 
     let work = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-load");
     let _ = std::fs::remove_dir_all(&work);
@@ -76,13 +62,13 @@ fn main() {
             ])
             .current_dir(&work),
     );
-    let hits = counters.hits.lock().map(|h| h.clone()).unwrap_or_default();
+    let hits = server.all_hits();
     let requested = hits.len();
     let max_per_url = hits.values().max().copied().unwrap_or(0);
     println!(
         "load: {POSTS} posts, {requested} distinct URLs requested (of {URLS}), at most {max_per_url} request(s) per URL; \
          most in flight to the host: {} (--per-host {per_host}); {secs:.1}s; peak RSS {:.1} MB",
-        counters.max_in_flight.load(Ordering::SeqCst),
+        server.max_in_flight(),
         rss.unwrap_or(0) as f64 / 1024.0
     );
 }

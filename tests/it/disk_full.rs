@@ -2,14 +2,12 @@
 //! as it was. Uses a tiny tmpfs, so it needs permission to mount (root);
 //! elsewhere it says so and does nothing.
 
-#![cfg(target_os = "linux")]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::harness::*;
+use crate::images::*;
+use crate::server::*;
 
 /// Unmounts when dropped, whatever the test's outcome.
 struct Mounted(PathBuf);
@@ -59,7 +57,7 @@ async fn a_full_disk_is_exit_1_with_the_path_and_the_archive_is_left_as_it_was()
     .await;
     site.write("d.md", &format!("![]({})\n", server.url("/small")));
     let first = rotproof(args(&["archive", "d.md", "--out", "out"]), site.path()).await;
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    first.code(0);
     let index = site.read("out/d/index.md");
     let manifest = site.read("out/d/manifest.json");
 
@@ -74,7 +72,7 @@ async fn a_full_disk_is_exit_1_with_the_path_and_the_archive_is_left_as_it_was()
     );
     let full = rotproof(args(&["archive", "d.md", "--out", "out"]), site.path()).await;
     let err = stderr(&full);
-    assert_eq!(full.status.code(), Some(1), "{err}");
+    full.code(1);
     assert!(
         err.contains("out/d/assets") && err.to_lowercase().contains("no space"),
         "{err}"

@@ -1,9 +1,12 @@
 //! The real binary: dry run listing, exit codes and error messages.
 
-use assert_cmd::Command;
+use std::process::Command;
 
+use crate::harness::{self, Run};
+
+/// The binary, run from this folder, with arguments to add.
 fn rotproof() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("rotproof"));
+    let mut cmd = harness::command(&[] as &[&str], std::path::Path::new("."));
     cmd.env_remove("RUST_LOG");
     cmd
 }
@@ -13,13 +16,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn stdout_of(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run rotproof");
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
+    harness::run(cmd).code(0).stdout()
 }
 
 #[test]
@@ -126,9 +123,9 @@ fn relative_paths_use_base_url_or_the_posts_folder() {
 }
 
 fn assert_fails(cmd: &mut Command, code: i32, stderr_has: &[&str]) {
-    let out = cmd.output().expect("run rotproof");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    let out: Run = harness::run(cmd);
+    out.code(code);
+    let stderr = out.stderr();
     for want in stderr_has {
         assert!(stderr.contains(want), "{want:?} not in {stderr:?}");
     }

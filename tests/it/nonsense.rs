@@ -1,21 +1,15 @@
 //! A manifest.json edited by hand into nonsense: check, bundle and verify
 //! give a clear error naming the file and the field, never a panic.
 
-mod common;
-
-use common::*;
+use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nonsense_manifests_are_clear_errors_everywhere() {
     let site = Site::new();
     site.write("n.md", "no links\n");
-    assert_eq!(
-        rotproof(args(&["archive", "n.md"]), site.path())
-            .await
-            .status
-            .code(),
-        Some(0)
-    );
+    rotproof(args(&["archive", "n.md"]), site.path())
+        .await
+        .code(0);
     let path = site.path().join("archive/n/manifest.json");
     let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let mut wrong_type = good.clone();
@@ -50,7 +44,7 @@ async fn nonsense_manifests_are_clear_errors_everywhere() {
         ] {
             let out = rotproof(args(&command), site.path()).await;
             let err = stderr(&out);
-            assert_eq!(out.status.code(), Some(1), "{what} / {command:?}: {err}");
+            out.code_with(1, format!("{what} / {command:?}"));
             assert!(
                 err.contains("manifest.json"),
                 "{what} / {command:?} names the file: {err}"

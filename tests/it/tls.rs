@@ -1,11 +1,10 @@
 //! `--ca-cert`: an extra trusted root, as with a proxy that re-signs TLS.
 //! The test makes its own CA and an HTTPS server on 127.0.0.1.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::harness::*;
+use crate::images::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -75,7 +74,7 @@ async fn ca_cert_adds_a_trusted_root() {
     std::fs::write(site.path().join("ca.pem"), ca_pem).expect("write ca");
 
     let untrusted = rotproof(args(&["archive", "s.md", "--retries", "0"]), site.path()).await;
-    assert_eq!(untrusted.status.code(), Some(3), "an unknown CA is refused");
+    untrusted.code_with(3, "an unknown CA is refused");
     let error = entry(&site.manifest("s"), &format!("{base}/img"))["error"]
         .as_str()
         .unwrap_or("")
@@ -87,12 +86,7 @@ async fn ca_cert_adds_a_trusted_root() {
         site.path(),
     )
     .await;
-    assert_eq!(
-        trusted.status.code(),
-        Some(0),
-        "stderr: {}",
-        stderr(&trusted)
-    );
+    trusted.code(0);
     assert_eq!(
         entry(&site.manifest("s"), &format!("{base}/img"))["status"],
         "archived"

@@ -1,8 +1,8 @@
 //! `rotproof verify` on an archive made from a local server.
 
-mod common;
-
-use common::*;
+use crate::harness::*;
+use crate::images::*;
+use crate::server::*;
 
 async fn archived_site() -> (Site, RawServer) {
     let server = RawServer::start(|path, _| match path {
@@ -22,7 +22,7 @@ async fn archived_site() -> (Site, RawServer) {
         ),
     );
     let out = rotproof(args(&["archive", "v.md"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.code(0);
     (site, server)
 }
 
@@ -30,13 +30,7 @@ async fn archived_site() -> (Site, RawServer) {
 async fn a_clean_archive_passes() {
     let (site, _server) = archived_site().await;
     let out = rotproof(args(&["verify"]), site.path()).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    out.code(0);
     assert!(
         stdout(&out).contains("ok: 5 files re-hashed"),
         "{}",
@@ -60,8 +54,8 @@ async fn flipped_byte_deleted_thumbnail_and_stray_file_are_caught() {
     std::fs::write(dir.join("assets/stray.bin"), b"who put this here").unwrap();
 
     let out = rotproof(args(&["verify", "archive/v", "--json"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    out.code(3);
+    let json = out.json();
     let findings: Vec<(String, String)> = json["posts"][0]["findings"]
         .as_array()
         .unwrap()
@@ -99,7 +93,7 @@ async fn nonsense_manifest_is_a_clear_error() {
     )
     .unwrap();
     let out = rotproof(args(&["verify"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(
         stderr(&out).contains("manifest.json") && stderr(&out).contains("missing field"),
         "{}",

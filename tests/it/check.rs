@@ -1,13 +1,13 @@
 //! `rotproof check` against servers whose answers the tests change between
 //! runs.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
+use crate::images::*;
+use crate::server::*;
 
 fn results(json: &serde_json::Value) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = json["results"]
@@ -55,11 +55,7 @@ async fn dead_changed_recovered_and_timeouts_then_stale_after_then_repair() {
         .collect();
     site.write("life.md", &body);
     let archived = rotproof(args(&["archive", "life.md"]), site.path()).await;
-    assert_eq!(
-        archived.status.code(),
-        Some(3),
-        "/back fails while archiving"
-    );
+    archived.code_with(3, "/back fails while archiving");
     let changes_sha = entry(&site.manifest("life"), &server.url("/changes"))["sha256"].clone();
 
     phase.store(1, Ordering::SeqCst);
@@ -68,13 +64,8 @@ async fn dead_changed_recovered_and_timeouts_then_stale_after_then_repair() {
         site.path(),
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "something is dead: {}",
-        stderr(&out)
-    );
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("--json");
+    out.code_with(3, "something is dead");
+    let json = out.json();
     let url = |n: &str| server.url(&format!("/{n}"));
     assert_eq!(
         results(&json),
@@ -111,12 +102,7 @@ async fn dead_changed_recovered_and_timeouts_then_stale_after_then_repair() {
     // Right afterwards, nothing is stale: nothing is requested.
     let before = server.total_hits();
     let out = rotproof(args(&["check", "--stale-after", "1h"]), site.path()).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "nothing checked: {}",
-        stdout(&out)
-    );
+    out.code_with(0, "nothing checked");
     assert_eq!(server.total_hits(), before);
 
     // --repair archives what came back; the changed file is kept as archived.
@@ -125,7 +111,7 @@ async fn dead_changed_recovered_and_timeouts_then_stale_after_then_repair() {
         site.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    out.code(3);
     let m = site.manifest("life");
     let back = entry(&m, &url("back"));
     assert_eq!(back["status"], "archived");
@@ -158,11 +144,11 @@ async fn head_refused_falls_back_to_get() {
     let site = Site::new();
     site.write("h.md", &format!("[src]({})\n", server.url("/page")));
     let out = rotproof(args(&["archive", "h.md", "--links", "check"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     let before = server.hits("/page");
     let out = rotproof(args(&["check", "--json"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    out.code(0);
+    let json = out.json();
     assert_eq!(json["results"][0]["result"], "alive");
     assert_eq!(server.hits("/page") - before, 2, "a HEAD, then a GET");
 }
@@ -183,7 +169,7 @@ async fn fifty_posts_sharing_urls_make_one_request_per_distinct_url() {
         site.write(&format!("posts/p{i:02}.md"), &body);
     }
     let out = rotproof(args(&["archive", "posts"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.code(0);
     let before: Vec<usize> = (0..10)
         .map(|k| server.hits(&format!("/shared/{k}")))
         .collect();
@@ -192,8 +178,8 @@ async fn fifty_posts_sharing_urls_make_one_request_per_distinct_url() {
         "archive fetched each once: {before:?}"
     );
     let out = rotproof(args(&["check", "--json"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    out.code(0);
+    let json = out.json();
     assert_eq!(json["results"].as_array().unwrap().len(), 150);
     assert_eq!(json["requested"], 10);
     for k in 0..10 {
@@ -217,15 +203,11 @@ async fn etag_makes_the_check_conditional() {
     .await;
     let site = Site::new();
     site.write("e.md", &format!("![]({})\n", server.url("/e")));
-    assert_eq!(
-        rotproof(args(&["archive", "e.md"]), site.path())
-            .await
-            .status
-            .code(),
-        Some(0)
-    );
+    rotproof(args(&["archive", "e.md"]), site.path())
+        .await
+        .code(0);
     let out = rotproof(args(&["check", "--json"]), site.path()).await;
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let json = out.json();
     assert_eq!(
         json["results"][0]["result"], "alive",
         "304 to If-None-Match is alive"
@@ -237,28 +219,19 @@ async fn etag_makes_the_check_conditional() {
 async fn locked_or_missing_archives_are_errors() {
     let site = Site::new();
     site.write("x.md", "text\n");
-    assert_eq!(
-        rotproof(args(&["archive", "x.md"]), site.path())
-            .await
-            .status
-            .code(),
-        Some(0)
-    );
+    rotproof(args(&["archive", "x.md"]), site.path())
+        .await
+        .code(0);
     let held = rotproof::store::PostDir::open(&site.path().join("archive/x")).expect("lock");
     let out = rotproof(args(&["check"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
     drop(held);
     let out = rotproof(args(&["check", "nowhere"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(stderr(&out).contains("nowhere"));
     let out = rotproof(args(&["check", "archive/x/manifest.json"]), site.path()).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "a manifest path works: {}",
-        stderr(&out)
-    );
+    out.code_with(0, "a manifest path works");
     assert!(!stdout(&out).contains('\x1b'));
 }
 
@@ -271,13 +244,9 @@ async fn repair_refresh_stores_new_content_as_a_version_and_keeps_the_original()
             .await;
     let site = Site::new();
     site.write("v.md", &format!("![]({})\n", server.url("/img")));
-    assert_eq!(
-        rotproof(args(&["archive", "v.md"]), site.path())
-            .await
-            .status
-            .code(),
-        Some(0)
-    );
+    rotproof(args(&["archive", "v.md"]), site.path())
+        .await
+        .code(0);
     let original = entry(&site.manifest("v"), &server.url("/img")).clone();
     let index_before = site.read("archive/v/index.md");
 
@@ -288,8 +257,8 @@ async fn repair_refresh_stores_new_content_as_a_version_and_keeps_the_original()
             site.path(),
         )
         .await;
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        out.code(0);
+        let json = out.json();
         assert_eq!(json["results"][0]["result"], "changed");
     }
     let e = entry(&site.manifest("v"), &server.url("/img")).clone();

@@ -1,13 +1,13 @@
 //! `rotproof bundle`: each form, unpacked and checked; reproducibility;
 //! errors.
 
-mod common;
-
 use std::io::Read;
 use std::path::Path;
 
+use crate::harness::*;
+use crate::images::*;
+use crate::server::*;
 use base64::Engine;
-use common::*;
 use rotproof::post::{Post, url_attributes};
 use sha2::Digest;
 
@@ -31,7 +31,7 @@ async fn archived_site() -> (Site, RawServer) {
     );
     site.write("post.md", &post);
     let out = rotproof(args(&["archive", "post.md"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.code(0);
     (site, server)
 }
 
@@ -99,10 +99,10 @@ async fn zip_and_tar_gz_unpack_to_a_complete_folder_and_are_reproducible() {
     let (site, _server) = archived_site().await;
     for name in ["b.zip", "b.tar.gz", "b.tgz"] {
         let out = rotproof(args(&["bundle", "archive/post", "-o", name]), site.path()).await;
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        out.code_with(0, name);
         let first = std::fs::read(site.path().join(name)).unwrap();
         let again = rotproof(args(&["bundle", "archive/post", "-o", name]), site.path()).await;
-        assert_eq!(again.status.code(), Some(0));
+        again.code(0);
         assert_eq!(
             std::fs::read(site.path().join(name)).unwrap(),
             first,
@@ -122,7 +122,7 @@ async fn zip_and_tar_gz_unpack_to_a_complete_folder_and_are_reproducible() {
     }
     // Without -o: <slug>.zip here.
     let out = rotproof(args(&["bundle", "archive/post"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     assert!(site.path().join("post.zip").is_file());
 }
 
@@ -134,7 +134,7 @@ async fn single_html_embeds_every_asset_and_needs_no_network() {
         site.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.code(0);
     let html = site.read("post.html");
     assert_eq!(html, {
         let again = rotproof(
@@ -142,7 +142,7 @@ async fn single_html_embeds_every_asset_and_needs_no_network() {
             site.path(),
         )
         .await;
-        assert_eq!(again.status.code(), Some(0));
+        again.code(0);
         site.read("post.html")
     });
     let m = site.manifest("post");
@@ -187,7 +187,7 @@ async fn bundle_errors() {
         site.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(2));
+    out.code(2);
     assert!(
         stderr(&out).contains(".zip, .tar.gz, .tgz, .html"),
         "{}",
@@ -196,7 +196,7 @@ async fn bundle_errors() {
 
     std::fs::create_dir_all(site.path().join("empty")).unwrap();
     let out = rotproof(args(&["bundle", "empty"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(
         stderr(&out).contains("not an archived post"),
         "{}",
@@ -208,7 +208,7 @@ async fn bundle_errors() {
         site.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(stderr(&out).contains("/proc/no"), "{}", stderr(&out));
 
     let m = site.manifest("post");
@@ -219,7 +219,7 @@ async fn bundle_errors() {
         site.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(
         stderr(&out).contains(&gone),
         "names the missing file: {}",

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use rotproof::post::{ParseError, Post};
-use rotproof::reference::{Kind, Syntax};
+use rotproof::reference::{Kind, Quote, Syntax};
 use rotproof::resource::{self, Origin, Resolve, Resource};
 use rotproof::rewrite::{self, Edit};
 
@@ -323,6 +323,31 @@ fn lines_are_where_the_url_text_stands() {
 
 /// URL spellings that stress the span finder; each is `(as written in a
 /// bare Markdown destination, decoded)`.
+/// What a srcset candidate must read back as: blanks, control characters
+/// and a comma at either end would split the candidate list, so they are
+/// percent-encoded; unquoted, so are the characters that would end the
+/// attribute.
+fn srcset_candidate(value: &str, quote: Quote) -> String {
+    let last = value.chars().count().saturating_sub(1);
+    value
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let splits = c.is_whitespace() || c.is_control() || (c == ',' && (i == 0 || i == last));
+            let ends = quote == Quote::None && "\"'<>`=".contains(c);
+            if splits || ends {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn url_strategy() -> impl Strategy<Value = (String, String)> {
     (0..6u8, 0..4u8).prop_map(|(host, form)| {
         let base = format!("https://cdn{host}.example/p/{host}");
@@ -472,8 +497,7 @@ proptest! {
         for (b, a) in post.references().iter().zip(again.references()) {
             if b.is_rewritable() {
                 let want = match b.syntax {
-                    // srcset candidates are percent-encoded where a blank or edge comma would split them.
-                    Syntax::Srcset(_) => a.url.clone(),
+                    Syntax::Srcset(quote) => srcset_candidate(&body_value, quote),
                     _ if b.span.start < post.body().start => fm_value.clone(),
                     _ => body_value.clone(),
                 };

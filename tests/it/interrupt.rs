@@ -1,39 +1,14 @@
 //! Ctrl-C: a clean stop. In-flight temporary files removed, locks released,
 //! exit 130, nothing half-written; the next run finishes the job.
 
-#![cfg(unix)]
-
-mod common;
-
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
-
-/// Waits for a condition, checking every few milliseconds, up to a limit.
-async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_exit(child: &mut Child) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status.code();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "rotproof did not stop"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::harness::*;
+use crate::images::*;
+use crate::server::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_cleanly_and_the_next_run_finishes() {
@@ -91,12 +66,8 @@ async fn sigint_stops_cleanly_and_the_next_run_finishes() {
     // The lock is released, and the next run finishes the job.
     slow.store(false, Ordering::SeqCst);
     let out = rotproof(args(&["archive", "c.md"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    out.code(0);
     assert_eq!(site.manifest("c")["resources"].as_array().unwrap().len(), 4);
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A large archived post: one local file of `mib` MiB of random bytes.
@@ -118,12 +89,7 @@ async fn big_archive(site: &Site, mib: u64) {
         site.path(),
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.code(0);
 }
 
 fn bundle_temp_files(dir: &std::path::Path) -> usize {
@@ -172,6 +138,6 @@ async fn bundle_interrupted_or_killed_leaves_nothing_under_the_final_name() {
         site.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     assert!(site.path().join("big.zip").is_file());
 }

@@ -1,8 +1,8 @@
 //! Thumbnails and image dimensions, through the real binary.
 
-mod common;
-
-use common::*;
+use crate::harness::*;
+use crate::images::*;
+use crate::server::*;
 
 async fn archive_one(reply_body: Vec<u8>, extra: &[&str]) -> (Site, serde_json::Value, RawServer) {
     let server = RawServer::start(move |_, _| Reply::ok(reply_body.clone())).await;
@@ -11,7 +11,7 @@ async fn archive_one(reply_body: Vec<u8>, extra: &[&str]) -> (Site, serde_json::
     let mut a = args(&["archive", "t.md"]);
     a.extend(extra.iter().map(|s| s.to_string()));
     let out = rotproof(a, site.path()).await;
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    out.code(0);
     let m = site.manifest("t");
     let e = entry(&m, &server.url("/img")).clone();
     (site, e, server)
@@ -148,7 +148,7 @@ async fn a_rerun_restores_a_deleted_thumbnail_and_a_corrupt_asset() {
     let thumb = dir.join(e["thumbnail"]["path"].as_str().unwrap());
     std::fs::remove_file(&thumb).unwrap();
     let out = rotproof(args(&["archive", "t.md"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     assert!(thumb.is_file(), "thumbnail made again");
     assert_eq!(server.hits("/img"), 2);
 
@@ -157,7 +157,7 @@ async fn a_rerun_restores_a_deleted_thumbnail_and_a_corrupt_asset() {
     bytes[100] ^= 0xff;
     std::fs::write(&asset, &bytes).unwrap();
     let out = rotproof(args(&["archive", "t.md"]), site.path()).await;
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     assert_eq!(server.hits("/img"), 3, "a corrupt file is fetched again");
     let fixed = std::fs::read(&asset).unwrap();
     use sha2::Digest;

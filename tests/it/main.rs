@@ -1,0 +1,24 @@
+//! The integration tests: one binary, a module per area (as ripgrep's
+//! tests are laid out). Every test runs the real rotproof binary against
+//! HTTP servers on 127.0.0.1 that it starts itself.
+
+mod harness;
+mod images;
+pub mod server;
+
+mod archive;
+mod bundle;
+mod check;
+mod cli;
+#[cfg(unix)]
+mod crash;
+#[cfg(target_os = "linux")]
+mod disk_full;
+mod hostile;
+#[cfg(unix)]
+mod interrupt;
+mod nonsense;
+mod post;
+mod thumbnails;
+mod tls;
+mod verify;
