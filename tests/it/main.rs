@@ -14,6 +14,7 @@ mod cli;
 mod crash;
 #[cfg(target_os = "linux")]
 mod disk_full;
+mod fetching;
 mod hostile;
 #[cfg(unix)]
 mod interrupt;
