@@ -22,7 +22,7 @@ use crate::store::{self, PostDir};
 
 /// Finishes every post; the run's report.
 pub(super) fn all(
-    planned: Vec<Planned>,
+    planned: Vec<(Planned, PostDir)>,
     outcomes: &HashMap<String, Outcome>,
     fetched: usize,
 ) -> Result<Report, ArchiveError> {
@@ -30,8 +30,8 @@ pub(super) fn all(
     let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
     let mut bytes_stored = 0;
     let mut counts = Counts::default();
-    for p in planned {
-        let (report, files) = post(p, outcomes)?;
+    for (p, lock) in planned {
+        let (report, files) = post(p, &lock, outcomes)?;
         let dir = PathBuf::from(&report.dir);
         for (sha, bytes) in files {
             if all_files.insert((dir.clone(), sha)) {
@@ -54,18 +54,14 @@ pub(super) fn all(
 /// files.
 fn post(
     p: Planned,
+    lock: &PostDir,
     outcomes: &HashMap<String, Outcome>,
 ) -> Result<(PostReport, Vec<(Sha256, u64)>), ArchiveError> {
     let Planned {
         draft,
-        lock,
         previous,
         decisions,
     } = p;
-    let lock = lock.ok_or_else(|| ArchiveError::Input {
-        path: draft.dir.clone(),
-        message: "a planned post folder must be locked before it is written".to_string(),
-    })?;
     let dir = lock.path().to_path_buf();
     let links = draft.options.links;
     let mut entries = Vec::new();
@@ -120,7 +116,7 @@ fn post(
         resources: entries,
     };
     manifest.write(&dir.join(store::MANIFEST))?;
-    Ok(report(&manifest, source, &draft.slug, &lock))
+    Ok(report(&manifest, source, &draft.slug, lock))
 }
 
 fn report(

@@ -120,9 +120,9 @@ pub fn run(
     let locked = plan::lock(drafts)?;
     let planned = locked
         .into_iter()
-        .map(|(draft, lock)| plan::decide(draft, Some(lock), settings.refresh))
-        .collect::<Result<Vec<_>, _>>()?;
-    let jobs = plan::jobs(&planned, settings.refresh);
+        .map(|(draft, lock)| Ok((plan::decide(draft, settings.refresh)?, lock)))
+        .collect::<Result<Vec<_>, ArchiveError>>()?;
+    let jobs = plan::jobs(planned.iter().map(|(p, _)| p), settings.refresh);
     let fetched = jobs.len();
     progress.start(fetched);
     let outcomes = runner.run(execute::fetch_all(jobs, &settings.net, progress))??;
@@ -135,6 +135,6 @@ pub fn run(
 pub fn dry_run(inputs: &[Input]) -> Result<Vec<PlannedPost>, ArchiveError> {
     plan::read(inputs)?
         .into_iter()
-        .map(|draft| Ok(plan::decide(draft, None, false)?.listing()))
+        .map(|draft| Ok(plan::decide(draft, false)?.listing()))
         .collect()
 }

@@ -44,11 +44,10 @@ pub(super) enum Decision {
     Fetch(String),
 }
 
-/// One post, planned: its draft, its folder's lock (none in a dry run),
-/// what the previous run recorded, and a decision per resource.
+/// One post, planned: its draft, what the previous run recorded, and a
+/// decision per resource.
 pub(super) struct Planned {
     pub draft: Draft,
-    pub lock: Option<PostDir>,
     pub previous: Previous,
     pub decisions: Vec<Decision>,
 }
@@ -148,12 +147,9 @@ fn slug_for(path: &Path, post: &Post, flag: Option<&str>) -> Option<String> {
     store::sanitise_slug(&raw)
 }
 
-/// Decides every resource of a post against its previous manifest.
-pub(super) fn decide(
-    draft: Draft,
-    lock: Option<PostDir>,
-    refresh: bool,
-) -> Result<Planned, ArchiveError> {
+/// Decides every resource of a post against its previous manifest (read
+/// under the folder's lock in a real run).
+pub(super) fn decide(draft: Draft, refresh: bool) -> Result<Planned, ArchiveError> {
     let previous = Previous::read(&draft.dir, &draft.path)?;
     let decisions = draft
         .resources
@@ -162,7 +158,6 @@ pub(super) fn decide(
         .collect();
     Ok(Planned {
         draft,
-        lock,
         previous,
         decisions,
     })
@@ -188,7 +183,7 @@ fn decision(
 }
 
 /// The distinct resources this run fetches, in order of first appearance.
-pub(super) fn jobs(planned: &[Planned], refresh: bool) -> Vec<Job> {
+pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>, refresh: bool) -> Vec<Job> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for p in planned {

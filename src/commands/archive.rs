@@ -36,7 +36,7 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
     if args.output.json {
         // Through a JSON value: its keys come out sorted, as they always have.
         let json = serde_json::to_value(&report).context("writing JSON")?;
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        say!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_summary(&report);
     }
@@ -50,16 +50,23 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
 fn print_summary(report: &Report) {
     for p in &report.posts {
         let c = &p.counts;
-        println!(
+        say!(
             "{} -> {}: {} archived, {} failed, {} skipped ({} images, {} links; {} files)",
-            p.source, p.dir, c.archived, c.failed, c.skipped, c.images, c.links, p.files
+            p.source,
+            p.dir,
+            c.archived,
+            c.failed,
+            c.skipped,
+            c.images,
+            c.links,
+            p.files
         );
         for f in &p.failures {
-            println!("  failed  {}  {}", f.url, f.error);
+            say!("  failed  {}  {}", f.url, f.error);
         }
     }
     let c = &report.counts;
-    println!(
+    say!(
         "{} resources: {} archived, {} failed, {} skipped; {} stored, {} duplicates saved, {} fetched this run",
         c.total,
         c.archived,
@@ -75,7 +82,7 @@ fn dry_run(args: &ArchiveArgs, inputs: &[Input]) -> anyhow::Result<Exit> {
     let listings = archive::dry_run(inputs)?;
     if args.output.json {
         let json = serde_json::to_string_pretty(&listings).context("writing JSON")?;
-        println!("{json}");
+        say!("{json}");
     } else {
         for l in &listings {
             print_listing(l);
@@ -85,7 +92,7 @@ fn dry_run(args: &ArchiveArgs, inputs: &[Input]) -> anyhow::Result<Exit> {
 }
 
 fn print_listing(l: &PlannedPost) {
-    println!(
+    say!(
         "{}: {} references, {} resources",
         l.source,
         l.references.len(),
@@ -117,6 +124,6 @@ fn print_listing(l: &PlannedPost) {
         } else {
             format!("  ({})", notes.join("; "))
         };
-        println!("{:>6}  {:<5}  {}{}", r.line, r.kind.as_str(), r.url, notes);
+        say!("{:>6}  {:<5}  {}{}", r.line, r.kind.as_str(), r.url, notes);
     }
 }

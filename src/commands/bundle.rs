@@ -54,6 +54,6 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
         }
     }
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-    println!("{}: {} bytes", out.display(), size);
+    say!("{}: {} bytes", out.display(), size);
     Ok(Exit::Ok)
 }

@@ -37,11 +37,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
                 .map(|(dir, n)| serde_json::json!({"dir": dir, "archived": n}))
                 .collect::<Vec<_>>()
         );
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        say!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report);
         for (dir, n) in &repaired {
-            println!("repaired {dir}: {n} resources archived now");
+            say!("repaired {dir}: {n} resources archived now");
         }
     }
     Ok(if report.any_dead() {
@@ -112,14 +112,14 @@ fn print_report(report: &Report) {
             .as_deref()
             .unwrap_or("content differs from the archived copy");
         match &r.dead_since {
-            Some(since) => println!(
+            Some(since) => say!(
                 "{:<9} {}  {}  {} (dead since {since})",
                 r.result.as_str(),
                 r.post,
                 r.url,
                 reason
             ),
-            None => println!("{:<9} {}  {}  {}", r.result.as_str(), r.post, r.url, reason),
+            None => say!("{:<9} {}  {}  {}", r.result.as_str(), r.post, r.url, reason),
         }
     }
     for r in report
@@ -127,10 +127,10 @@ fn print_report(report: &Report) {
         .iter()
         .filter(|r| r.result == Verdict::Recovered)
     {
-        println!("{:<9} {}  {}", "recovered", r.post, r.url);
+        say!("{:<9} {}  {}", "recovered", r.post, r.url);
     }
     let c = &report.counts;
-    println!(
+    say!(
         "{} checked ({} URLs requested): {} alive, {} changed, {} dead, {} recovered; {} checked recently, skipped",
         report.results.len(),
         report.requested,

@@ -1,6 +1,15 @@
 //! Commands: each one orchestrates the library's stages and decides the exit
 //! code once, at the end.
 
+/// `println!` that does not panic when stdout is closed (`rotproof check |
+/// head`): a reader that has stopped reading is not an error.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod archive;
 mod bar;
 mod bundle;

@@ -9,7 +9,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let report = verify::run(&dirs)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for post in &report.posts {
             let status = if post.findings.is_empty() {
@@ -17,7 +17,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
             } else {
                 "PROBLEMS"
             };
-            println!(
+            say!(
                 "{}: {status}: {} files re-hashed ({} bytes), {} problems",
                 post.dir,
                 post.files,
@@ -30,7 +30,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
                     Problem::Corrupt => "corrupt",
                     Problem::Unreferenced => "unreferenced",
                 };
-                println!("  {kind:<12} {}  {}", f.path, f.detail);
+                say!("  {kind:<12} {}  {}", f.path, f.detail);
             }
         }
     }

@@ -176,3 +176,27 @@ fn usage_errors_are_exit_2() {
         &[],
     );
 }
+
+#[test]
+fn a_reader_that_stops_reading_is_not_a_panic() {
+    // More than a pipe buffer of listing, so the run writes into a closed
+    // pipe whatever the timing.
+    let dir = tempfile::tempdir().unwrap();
+    let post = dir.path().join("many.md");
+    let body: String = (0..4000)
+        .map(|i| format!("![](https://h.example/a/long/path/to/image/{i})\n"))
+        .collect();
+    std::fs::write(&post, body).unwrap();
+    let mut child = rotproof()
+        .args(["archive", "--dry-run"])
+        .arg(&post)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
