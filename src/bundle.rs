@@ -15,7 +15,7 @@ use base64::Engine;
 use crate::manifest::{Manifest, ManifestError, Status};
 use crate::post::Post;
 use crate::rewrite;
-use crate::store::{self, IoError, PostDir};
+use crate::store::{self, IoError, Layout, PostDir};
 
 /// A bundle's form, from the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,19 +76,15 @@ pub fn bundle(
     form: Form,
     on_temp: &dyn Fn(&Path),
 ) -> Result<(), BundleError> {
-    let _lock = PostDir::open_existing(dir)?;
-    let manifest = Manifest::read(&dir.join(store::MANIFEST))?
+    let lock = PostDir::read_only(dir)?;
+    let layout = lock.layout();
+    let manifest = Manifest::read(&lock.manifest_path())?
         .ok_or_else(|| BundleError::NotArchived(dir.to_path_buf()))?;
     let files = named_files(&manifest);
+    let own = [store::INDEX, layout.source()].map(str::to_string);
     let missing: Vec<String> = files
         .iter()
-        .chain(
-            ["index.md", "source.md"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .iter(),
-        )
+        .chain(&own)
         .filter(|rel| !dir.join(rel).is_file())
         .cloned()
         .collect();
@@ -105,6 +101,7 @@ pub fn bundle(
         reason: e.to_string(),
     })?;
     let page = crate::render::page(&post, &manifest);
+    let slug = store::sanitise_slug(&manifest.post.slug).unwrap_or_else(|| "post".to_string());
 
     let mut temp = store::temp_in(store::parent_or_dot(out))?;
     on_temp(temp.path());
@@ -116,12 +113,12 @@ pub fn bundle(
         Form::Zip => write_zip(
             temp.as_file_mut(),
             dir,
-            &Layout::new(dir, &manifest.post.slug, &page, &files),
+            &Tree::new(dir, layout, &slug, &page, &files),
         )?,
         Form::TarGz => write_tar_gz(
             temp.as_file_mut(),
             dir,
-            &Layout::new(dir, &manifest.post.slug, &page, &files),
+            &Tree::new(dir, layout, &slug, &page, &files),
         )?,
     }
     temp.as_file().sync_all().map_err(io_at(out))?;
@@ -153,18 +150,24 @@ enum Content<'a> {
 
 /// The bundle folder `<slug>/`: its folders and files, each sorted, so
 /// every form lists them in the same order.
-struct Layout<'a> {
+struct Tree<'a> {
     /// `<slug>/`, `<slug>/assets/`, ...
     folders: BTreeSet<String>,
     /// (`<slug>/name`, content)
     files: Vec<(String, Content<'a>)>,
 }
 
-impl<'a> Layout<'a> {
-    fn new(dir: &Path, slug: &str, page: &'a str, stored: &BTreeSet<String>) -> Layout<'a> {
+impl<'a> Tree<'a> {
+    fn new(
+        dir: &Path,
+        layout: Layout,
+        slug: &str,
+        page: &'a str,
+        stored: &BTreeSet<String>,
+    ) -> Tree<'a> {
         let mut files: Vec<(String, Content<'a>)> =
             vec![("index.html".to_string(), Content::Bytes(page.as_bytes()))];
-        for name in [store::INDEX, store::SOURCE, store::MANIFEST] {
+        for name in [store::INDEX, layout.source(), layout.manifest()] {
             files.push((name.to_string(), Content::File(dir.join(name))));
         }
         for rel in stored {
@@ -181,7 +184,7 @@ impl<'a> Layout<'a> {
             .into_iter()
             .map(|(name, c)| (format!("{slug}/{name}"), c))
             .collect();
-        Layout { folders, files }
+        Tree { folders, files }
     }
 }
 
@@ -199,7 +202,7 @@ fn compressed(name: &str) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
-fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Layout<'_>) -> Result<(), BundleError> {
+fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Tree<'_>) -> Result<(), BundleError> {
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, DateTime, ZipWriter};
     let zip_err = |e: zip::result::ZipError| io_at(dir)(io::Error::other(e));
@@ -226,11 +229,7 @@ fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Layout<'_>) -> Result
     Ok(())
 }
 
-fn write_tar_gz(
-    out: &mut std::fs::File,
-    dir: &Path,
-    layout: &Layout<'_>,
-) -> Result<(), BundleError> {
+fn write_tar_gz(out: &mut std::fs::File, dir: &Path, layout: &Tree<'_>) -> Result<(), BundleError> {
     // A fixed gzip header: no name, no time, "unknown" OS.
     let gz = flate2::GzBuilder::new()
         .mtime(0)

@@ -21,7 +21,7 @@ use crate::net::{self, Failure, Fetcher, NetOptions, Probe, SetupError, Validato
 use crate::progress::Progress;
 use crate::runner::{Interrupted, Runner};
 use crate::sniff;
-use crate::store::{self, IoError, OpenError, PostDir};
+use crate::store::{self, IoError, Layout, OpenError, PostDir};
 
 /// Check records kept per resource.
 pub const MAX_CHECKS: usize = 100;
@@ -77,6 +77,8 @@ pub struct Counts {
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub dir: PathBuf,
+    /// The post's original bytes, in its folder.
+    pub source: PathBuf,
     /// The manifest's `post`, as it was read: how the post was archived.
     pub post: PostInfo,
     /// Resources archived in the manifest.
@@ -112,15 +114,15 @@ pub fn post_dirs(args: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
     for arg in args {
         let meta = std::fs::metadata(arg).map_err(store::at(arg))?;
         if meta.is_file() {
-            out.push(store::parent_or_dot(arg).to_path_buf());
-        } else if arg.join(store::MANIFEST).is_file() {
+            out.push(store::folder_of_manifest(arg));
+        } else if Layout::detect(arg).is_some() {
             out.push(arg.clone());
         } else {
             let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
                 .map_err(store::at(arg))?
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.join(store::MANIFEST).is_file())
+                .filter(|p| Layout::detect(p).is_some())
                 .collect();
             if found.is_empty() {
                 return Err(CheckError::NothingArchived(arg.clone()));
@@ -152,7 +154,7 @@ pub fn run(
     for dir in dirs {
         let lock = PostDir::open_existing(dir)?;
         lock.remove_leftovers();
-        let manifest = Manifest::read(&dir.join(store::MANIFEST))?
+        let manifest = Manifest::read(&lock.manifest_path())?
             .ok_or_else(|| CheckError::NothingArchived(dir.clone()))?;
         posts.push((lock, manifest));
     }
@@ -207,9 +209,10 @@ pub fn run(
         if stored_here {
             lock.sync_contents();
         }
-        manifest.write(&lock.path().join(store::MANIFEST))?;
+        manifest.write(&lock.manifest_path())?;
         checked.push(Checked {
             dir: lock.path().to_path_buf(),
+            source: lock.path().join(lock.layout().source()),
             archived: manifest
                 .resources
                 .iter()
@@ -335,14 +338,15 @@ async fn store_changed(
             if !changed(entry, probe) || out.contains_key(url.as_str()) {
                 continue;
             }
-            let assets = lock.path().join(store::ASSETS);
-            let Ok(fetched) = fetcher.download(&url, &assets, None).await? else {
+            let folder = lock.layout().folder_for(entry.kind);
+            let into = lock.path().join(folder);
+            let Ok(fetched) = fetcher.download(&url, &into, None).await? else {
                 continue;
             };
             let Some(body) = fetched.body else { continue };
             let format = sniff::sniff(&body.digest.head);
             let (sha256, bytes) = (body.digest.sha256.clone(), body.digest.bytes);
-            let path = format!("{}/{}.{}", store::ASSETS, sha256, format.ext);
+            let path = format!("{folder}/{sha256}.{}", format.ext);
             let target = lock.path().join(&path);
             tokio::task::spawn_blocking(move || store::persist_content(body, &target))
                 .await

@@ -5,16 +5,17 @@
 
 use std::ops::Range;
 
-/// Whether a reference shows or embeds something (image) or points away (link).
-///
-/// Embedded media (`<video src>`, `<source>`) counts as an image: it is part
-/// of what the reader sees, so it is always mirrored.
+/// Whether a reference shows an image, embeds video or audio (media), or
+/// points away (link). Images and media are part of what the reader sees:
+/// they are always stored and rewritten.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Image,
+    /// `<video src>`, `<audio src>`, their `<source src>`, `<track src>`.
+    Media,
     Link,
 }
 
@@ -22,7 +23,29 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Image => "image",
+            Kind::Media => "media",
             Kind::Link => "link",
+        }
+    }
+
+    /// Whether the reader sees it in the post (an image or media): stored
+    /// in `assets/` and rewritten.
+    pub fn is_embedded(self) -> bool {
+        matches!(self, Kind::Image | Kind::Media)
+    }
+
+    /// The kind of a URL referenced both ways: embedded anywhere makes it
+    /// embedded everywhere, and an image wins over media.
+    pub fn merge(self, other: Kind) -> Kind {
+        let rank = |k: Kind| match k {
+            Kind::Image => 2,
+            Kind::Media => 1,
+            Kind::Link => 0,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
         }
     }
 }

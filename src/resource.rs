@@ -72,9 +72,7 @@ pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
         match index.get(&key) {
             Some(&i) => {
                 let resource = &mut out[i];
-                if reference.kind == Kind::Image {
-                    resource.kind = Kind::Image;
-                }
+                resource.kind = resource.kind.merge(reference.kind);
                 resource.occurrences.push(reference.clone());
             }
             None => {

@@ -59,13 +59,15 @@ pub fn sniff(head: &[u8]) -> Format {
         return Format::new("image/webp", "webp", Raster);
     }
     if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE" {
-        return Format::new("audio/wav", "bin", Media);
+        return Format::new("audio/wav", "wav", Media);
     }
     if head.len() >= 12 && &head[4..8] == b"ftyp" {
         return match &head[8..12] {
             b"avif" | b"avis" => Format::new("image/avif", "avif", OtherImage),
             b"heic" | b"heix" | b"mif1" => Format::new("image/heic", "bin", OtherImage),
-            _ => Format::new("video/mp4", "bin", Media),
+            b"qt  " => Format::new("video/quicktime", "mov", Media),
+            b"M4A " | b"M4B " => Format::new("audio/mp4", "m4a", Media),
+            _ => Format::new("video/mp4", "mp4", Media),
         };
     }
     if starts(b"BM") && head.len() >= 14 {
@@ -81,13 +83,13 @@ pub fn sniff(head: &[u8]) -> Format {
         return Format::new("application/pdf", "pdf", Other);
     }
     if starts(b"\x1a\x45\xdf\xa3") {
-        return Format::new("video/webm", "bin", Media);
+        return Format::new("video/webm", "webm", Media);
     }
     if starts(b"OggS") {
-        return Format::new("audio/ogg", "bin", Media);
+        return Format::new("audio/ogg", "ogg", Media);
     }
     if starts(b"ID3") || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0) {
-        return Format::new("audio/mpeg", "bin", Media);
+        return Format::new("audio/mpeg", "mp3", Media);
     }
     sniff_text(head)
 }
@@ -102,6 +104,10 @@ fn sniff_text(head: &[u8]) -> Format {
         .map(u8::to_ascii_lowercase)
         .collect();
     let has = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    // Subtitles and captions for <track>.
+    if text.starts_with(b"WEBVTT") {
+        return Format::new("text/vtt", "vtt", Class::Media);
+    }
     if lower.starts_with(b"<svg")
         || ((lower.starts_with(b"<?xml") || lower.starts_with(b"<!--")) && has(b"<svg"))
     {
@@ -176,6 +182,14 @@ mod tests {
             (b"  <!DOCTYPE html><html>", "html"),
             (b"\xef\xbb\xbf<html lang=zh>", "html"),
             (b"\0\x01\x02garbage", "bin"),
+            (b"\0\0\0\x18ftypmp42\0\0", "mp4"),
+            (b"\0\0\0\x14ftypqt  \0\0", "mov"),
+            (b"\0\0\0\x20ftypM4A \0\0", "m4a"),
+            (b"\x1a\x45\xdf\xa3\x01\0", "webm"),
+            (b"OggS\0\x02", "ogg"),
+            (b"ID3\x04\0", "mp3"),
+            (b"RIFF\0\0\0\0WAVEfmt ", "wav"),
+            (b"WEBVTT\n\n00:00.000 --> 00:01.000\nhi", "vtt"),
         ];
         for (head, ext) in table {
             assert_eq!(sniff(head).ext, *ext, "{:?}", String::from_utf8_lossy(head));

@@ -86,12 +86,12 @@ pub enum Decision {
 
 /// Decides for a stored file of `format`, referenced as `kind`.
 pub fn decide(format: &Format, kind: Kind) -> Decision {
-    if format.class == Class::Raster {
-        Decision::Render
-    } else if kind == Kind::Image {
-        Decision::Without(format!("no thumbnail for {}", format.media_type))
-    } else {
-        Decision::NotAnImage
+    match kind {
+        // Video, audio and captions are never thumbnailed, whatever the
+        // bytes; nor are links' copies.
+        Kind::Media | Kind::Link => Decision::NotAnImage,
+        Kind::Image if format.class == Class::Raster => Decision::Render,
+        Kind::Image => Decision::Without(format!("no thumbnail for {}", format.media_type)),
     }
 }
 

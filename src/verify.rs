@@ -75,8 +75,9 @@ fn expected(manifest: &Manifest) -> BTreeMap<String, (Sha256, String)> {
 
 /// Verifies one archived post folder.
 pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
-    let _lock = PostDir::open_existing(dir)?;
-    let manifest = Manifest::read(&dir.join(store::MANIFEST))?
+    let lock = PostDir::read_only(dir)?;
+    let layout = lock.layout();
+    let manifest = Manifest::read(&lock.manifest_path())?
         .ok_or_else(|| VerifyError::NotArchived(dir.to_path_buf()))?;
     let expected = expected(&manifest);
 
@@ -101,7 +102,7 @@ pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
                     // An asset's name is its own hash; a thumbnail is named
                     // after the asset it shows.
                     let named =
-                        rel.starts_with(store::THUMBS) || file_stem(rel) == Some(actual.as_str());
+                        rel.starts_with(layout.thumbs()) || file_stem(rel) == Some(actual.as_str());
                     let finding = (!named).then(|| Finding {
                         problem: Problem::Corrupt,
                         path: rel.clone(),
@@ -138,7 +139,7 @@ pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
         findings.extend(finding.clone());
     }
     let named: BTreeSet<&String> = expected.keys().collect();
-    for sub in [store::ASSETS, store::THUMBS] {
+    for sub in layout.stores() {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
             continue;
         };

@@ -18,7 +18,7 @@ use crate::manifest::Kind;
 use crate::net::{self, Answer, Failure, FailureKind, Fetcher, NetOptions};
 use crate::progress::Progress;
 use crate::sniff::{self, Class};
-use crate::store::{self, Incoming, IngestError, Ingested, IoError};
+use crate::store::{self, Incoming, IngestError, Ingested, IoError, Layout};
 use crate::thumbnail::{self, ImageInfo};
 
 /// A stored file, in its home folder.
@@ -35,9 +35,11 @@ pub(super) struct Stored {
 }
 
 impl Stored {
-    /// `assets/<sha256>.<ext>`, relative to a post folder.
-    pub fn asset(&self) -> String {
-        format!("{}/{}.{}", store::ASSETS, self.sha256, self.ext)
+    /// `assets/<sha256>.<ext>` for images and media, `.rotproof/pages/...`
+    /// for links: relative to a post folder.
+    pub fn path(&self) -> String {
+        let folder = Layout::CURRENT.folder_for(self.kind);
+        format!("{folder}/{}.{}", self.sha256, self.ext)
     }
 }
 
@@ -104,7 +106,9 @@ pub(super) async fn fetch_all(
 type JobResult = Result<(Outcome, Option<JoinHandle<ImageInfo>>), ArchiveError>;
 
 async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> JobResult {
-    let assets = job.home.join(store::ASSETS);
+    // Where the body lands first: where the kind's files are kept, so the
+    // rename that stores it stays in one folder.
+    let assets = job.home.join(Layout::CURRENT.folder_for(job.kind));
     let max = fetcher.options().max_bytes;
     let (body, answer) = match &job.source {
         Source::Remote(url) if job.check_only => {
@@ -146,22 +150,30 @@ async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> Job
         }
     };
     let format = sniff::sniff(&body.digest.head);
-    if job.kind == Kind::Image && !format.is_image() && format.class != Class::Media {
-        let failure = Failure {
-            kind: FailureKind::NotAnImage {
+    // What is shown must be what it claims: a hotlink-protection page
+    // served with 200 is not the image.
+    let wrong = match job.kind {
+        Kind::Image if !format.is_image() && format.class != Class::Media => {
+            Some(FailureKind::NotAnImage {
                 media_type: format.media_type,
-            },
+            })
+        }
+        Kind::Media if format.class != Class::Media && !format.is_image() => {
+            Some(FailureKind::NotMedia {
+                media_type: format.media_type,
+            })
+        }
+        _ => None,
+    };
+    if let Some(kind) = wrong {
+        let failure = Failure {
+            kind,
             http_status: answer.as_ref().map(|a| a.http_status),
             attempts: answer.as_ref().map_or(0, |a| a.attempts),
         };
         return Ok((Outcome::Failed(failure), None));
     }
-    // A link whose bytes are an image is an image.
-    let kind = if format.is_image() {
-        Kind::Image
-    } else {
-        job.kind
-    };
+    let kind = job.kind;
     let stored = Stored {
         sha256: body.digest.sha256.clone(),
         ext: format.ext,
@@ -171,7 +183,7 @@ async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> Job
         home: job.home.clone(),
         image: None,
     };
-    let asset = job.home.join(stored.asset());
+    let asset = job.home.join(stored.path());
     // Re-hashing an existing file, syncing and renaming block: off the
     // async workers.
     let path = asset.clone();
@@ -180,7 +192,8 @@ async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> Job
         .map_err(|e| IoError::new(&asset, std::io::Error::other(e)))??;
     let (stored, thumb) = match thumbnail::decide(&format, kind) {
         thumbnail::Decision::Render => {
-            let (sha, thumbs_dir) = (stored.sha256.clone(), job.home.join(store::THUMBS));
+            let thumbs_dir = job.home.join(Layout::CURRENT.thumbs());
+            let sha = stored.sha256.clone();
             let settings = job.thumbs;
             let handle =
                 tokio::spawn(async move { pool.make(asset, sha, thumbs_dir, settings).await });

@@ -8,17 +8,17 @@ use std::path::{Path, PathBuf};
 
 use super::ArchiveError;
 use super::execute::{Outcome, Stored};
-use super::merge;
 use super::plan::{Decision, Planned};
 use super::report::{Counts, FailureReport, PostReport, Report};
+use super::{merge, migrate};
 use crate::digest::Sha256;
 use crate::manifest::{
-    self, Check, Entry, Kind, LinksMode, Manifest, Occurrence, PostInfo, Status, Timestamp, Verdict,
+    self, Check, Entry, Manifest, Occurrence, PostInfo, Referer, Status, Timestamp, Verdict,
 };
 use crate::net::Answer;
 use crate::resource::Resource;
 use crate::rewrite;
-use crate::store::{self, PostDir};
+use crate::store::{self, Layout, PostDir};
 
 /// Finishes every post; the run's report.
 pub(super) fn all(
@@ -76,7 +76,11 @@ fn post(
                 e.error = Some(reason.clone());
                 e
             }
-            Decision::Reuse(prev) => merge::kept(prev, occurrences),
+            Decision::Reuse(prev) => {
+                let mut e = merge::kept(prev, occurrences);
+                migrate::relocate(&mut e, &dir)?;
+                e
+            }
             Decision::Fetch(key) => match outcomes.get(key) {
                 Some(outcome) => entry_from(outcome, prev, resource, occurrences, &dir)?,
                 None => {
@@ -87,8 +91,9 @@ fn post(
             },
         };
         merge::carry_history(&mut entry, prev);
-        let rewrite_it = entry.status == Status::Archived
-            && (entry.kind == Kind::Image || links == LinksMode::Mirror);
+        // Images and media point at assets/; links keep their URL while
+        // they are alive (their copies serve bundles and repairs).
+        let rewrite_it = entry.status == Status::Archived && entry.kind.is_embedded();
         if rewrite_it && let Some(path) = &entry.path {
             replacements.insert(resource.key.clone(), path.clone());
         }
@@ -96,27 +101,31 @@ fn post(
     }
 
     let index = rewrite::rewrite(&draft.post, &draft.resources, &replacements);
+    let layout = lock.layout();
     lock.sync_contents();
-    lock.write(store::SOURCE, &draft.bytes)?;
+    lock.write(layout.source(), &draft.bytes)?;
     lock.write(store::INDEX, index.as_bytes())?;
-    let source = previous.source_label(&draft.path);
+    let out = store::parent_or_dot(&dir);
     let manifest = Manifest {
         format: manifest::FORMAT.to_string(),
-        version: manifest::VERSION,
+        version: layout.version(),
         tool: manifest::tool(),
         post: PostInfo {
-            source: source.clone(),
+            source: previous.source_label(&draft.path, out),
             slug: draft.slug.clone(),
-            title: draft.post.meta("title").map(str::to_string),
+            title: draft.post.title(),
             archived_at: Timestamp::now(),
+            source_url: draft.post.source_url(),
             base_url: draft.options.base_url.clone(),
             links: Some(links),
             thumbnails: Some(draft.options.thumbs),
         },
         resources: entries,
     };
-    manifest.write(&dir.join(store::MANIFEST))?;
-    Ok(report(&manifest, source, &draft.slug, lock))
+    manifest.write(&lock.manifest_path())?;
+    migrate::remove_v1(&dir, &manifest);
+    let shown = draft.path.display().to_string();
+    Ok(report(&manifest, shown, &draft.slug, lock))
 }
 
 fn report(
@@ -177,6 +186,9 @@ fn apply(entry: &mut Entry, answer: &Answer) {
     entry.etag = answer.validators.etag.clone();
     entry.last_modified = answer.validators.last_modified.clone();
     entry.fetched_at = Some(Timestamp::from(answer.at));
+    entry.fetched_url = Some(answer.requested.to_string());
+    // No Referer is sent unless a policy asks for one.
+    entry.referer = Some(Referer::None);
 }
 
 /// The manifest entry for a fetched resource; places shared files into
@@ -211,6 +223,7 @@ fn entry_from(
                 Some(prev) => merge::kept(prev, entry.occurrences),
                 None => entry,
             };
+            migrate::relocate(&mut entry, dir)?;
             entry.attempts = answer.attempts;
             entry.fetched_at = Some(Timestamp::from(answer.at));
         }
@@ -230,7 +243,7 @@ fn entry_from(
 /// Puts a stored file (and its thumbnail) into the post folder and records
 /// them in the entry.
 fn place(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveError> {
-    let asset = stored.asset();
+    let asset = stored.path();
     store::copy_into(&stored.home.join(&asset), &dir.join(&asset), &stored.sha256)?;
     entry.sha256 = Some(stored.sha256.clone());
     entry.bytes = Some(stored.bytes);
@@ -243,7 +256,7 @@ fn place(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveEr
     entry.height = info.height;
     match &info.thumb {
         Ok(thumb) => {
-            let path = format!("{}/{}", store::THUMBS, thumb.file_name);
+            let path = format!("{}/{}", Layout::CURRENT.thumbs(), thumb.file_name);
             store::copy_into(&stored.home.join(&path), &dir.join(&path), &thumb.sha256)?;
             entry.thumbnail = Some(manifest::Thumbnail {
                 path,

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::digest::hash_reader;
 use crate::manifest::{Entry, Manifest, Occurrence, Status};
 use crate::net::Validators;
-use crate::store;
+use crate::store::{self, Layout};
 
 /// What the previous run recorded for a post folder.
 #[derive(Debug, Default)]
@@ -23,13 +23,16 @@ pub(super) struct Previous {
 }
 
 impl Previous {
-    /// Reads `dir`'s manifest, if there is one; `post` is the post being
-    /// archived into it.
+    /// Reads `dir`'s manifest, in whichever layout it is, if there is one;
+    /// `post` is the post being archived into it.
     pub fn read(dir: &Path, post: &Path) -> Result<Previous, crate::manifest::ManifestError> {
-        let Some(manifest) = Manifest::read(&dir.join(store::MANIFEST))? else {
+        let Some(layout) = Layout::detect(dir) else {
             return Ok(Previous::default());
         };
-        let own = dir.join(store::SOURCE).canonicalize().ok();
+        let Some(manifest) = Manifest::read(&dir.join(layout.manifest()))? else {
+            return Ok(Previous::default());
+        };
+        let own = dir.join(layout.source()).canonicalize().ok();
         let from_own_source = own.is_some() && post.canonicalize().ok() == own;
         Ok(Previous {
             own_source: from_own_source.then_some(manifest.post.source),
@@ -45,11 +48,13 @@ impl Previous {
         self.entries.get(key)
     }
 
-    /// The manifest's `post.source` for a post read from `path`.
-    pub fn source_label(&self, path: &Path) -> String {
+    /// The manifest's `post.source` for a post read from `path` into an
+    /// archive rooted at `out`: the path relative to `out`, the same from
+    /// whatever folder rotproof runs and never an absolute path.
+    pub fn source_label(&self, path: &Path, out: &Path) -> String {
         self.own_source
             .clone()
-            .unwrap_or_else(|| path.display().to_string())
+            .unwrap_or_else(|| store::relative_path(out, path))
     }
 
     /// The previous entry for `key` when it was archived and its file (and

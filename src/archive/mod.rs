@@ -19,6 +19,7 @@
 mod execute;
 mod finish;
 mod merge;
+mod migrate;
 mod plan;
 mod report;
 

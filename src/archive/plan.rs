@@ -123,7 +123,7 @@ pub(super) fn lock(drafts: Vec<Draft>) -> Result<Vec<(Draft, PostDir)>, ArchiveE
     for draft in drafts {
         let out = parent_or_dot(&draft.dir);
         std::fs::create_dir_all(out).map_err(store::at(out))?;
-        let lock = PostDir::open(&draft.dir)?;
+        let lock = PostDir::create(&draft.dir)?;
         locked.push((draft, lock));
     }
     Ok(locked)
@@ -193,11 +193,9 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>, refresh: 
                 continue;
             };
             if let Some(&i) = seen.get(key.as_str()) {
-                // Embedded anywhere makes it an image everywhere.
-                if resource.kind == Kind::Image {
-                    jobs[i].kind = Kind::Image;
-                    jobs[i].check_only = false;
-                }
+                let job: &mut Job = &mut jobs[i];
+                job.kind = job.kind.merge(resource.kind);
+                job.check_only &= !resource.kind.is_embedded();
                 continue;
             }
             let source = match &resource.origin {

@@ -22,6 +22,8 @@ pub struct Counts {
     pub failed: usize,
     pub skipped: usize,
     pub images: usize,
+    /// Video, audio and captions.
+    pub media: usize,
     pub links: usize,
 }
 
@@ -57,6 +59,7 @@ impl Counts {
             counts.total += 1;
             match e.kind {
                 Kind::Image => counts.images += 1,
+                Kind::Media => counts.media += 1,
                 Kind::Link => counts.links += 1,
             }
             match e.status {
@@ -74,6 +77,7 @@ impl Counts {
         self.failed += other.failed;
         self.skipped += other.skipped;
         self.images += other.images;
+        self.media += other.media;
         self.links += other.links;
     }
 }

@@ -50,8 +50,13 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
 fn print_summary(report: &Report) {
     for p in &report.posts {
         let c = &p.counts;
+        let media = if c.media > 0 {
+            format!("{} media, ", c.media)
+        } else {
+            String::new()
+        };
         say!(
-            "{} -> {}: {} archived, {} failed, {} skipped ({} images, {} links; {} files)",
+            "{} -> {}: {} archived, {} failed, {} skipped ({} images, {media}{} links; {} files)",
             p.source,
             p.dir,
             c.archived,

@@ -9,24 +9,28 @@ use super::Exit;
 use crate::bundle::{self, Form};
 use crate::cli::BundleArgs;
 use crate::manifest::Manifest;
-use crate::store;
+use crate::store::{self, Layout};
 
 pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
-    let dir = if args.dir.file_name().is_some_and(|n| n == store::MANIFEST) {
-        store::parent_or_dot(&args.dir).to_path_buf()
+    let dir = if args.dir.is_file() {
+        store::folder_of_manifest(&args.dir)
     } else {
         args.dir.clone()
     };
-    let manifest = Manifest::read(&dir.join(store::MANIFEST))?.with_context(|| {
+    let not_archived = || {
         format!(
             "{}: not an archived post folder (no manifest.json)",
             dir.display()
         )
-    })?;
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.zip", manifest.post.slug)));
+    };
+    let layout = Layout::detect(&dir).with_context(not_archived)?;
+    let manifest = Manifest::read(&dir.join(layout.manifest()))?.with_context(not_archived)?;
+    // The slug comes from a file that may have been edited: only ever a
+    // name in the current folder.
+    let out = args.output.clone().unwrap_or_else(|| {
+        let slug = store::sanitise_slug(&manifest.post.slug).unwrap_or_else(|| "post".into());
+        PathBuf::from(format!("{slug}.zip"))
+    });
     let form = Form::of(&out).with_context(|| format!("{}: unknown bundle form", out.display()))?;
     // The work runs on its own thread so that Ctrl-C can be answered: the
     // temporary output is removed and nothing is left under the final name.

@@ -74,7 +74,7 @@ fn repair(
             .and_then(|n| n.to_str())
             .with_context(|| format!("{}: not a post folder", p.dir.display()))?;
         inputs.push(Input {
-            path: p.dir.join(store::SOURCE),
+            path: p.source.clone(),
             out: store::parent_or_dot(&p.dir).to_path_buf(),
             slug: Some(slug.to_string()),
             options: PostOptions {

@@ -37,6 +37,8 @@ pub enum FailureKind {
     TooLarge { max: u64 },
     /// An image reference answered with something that is not an image.
     NotAnImage { media_type: &'static str },
+    /// A video or audio reference answered with something that is neither.
+    NotMedia { media_type: &'static str },
     /// A redirect rotproof will not follow.
     Redirect(RedirectRefusal),
     /// Anything else reqwest reports while sending the request.
@@ -94,6 +96,7 @@ impl FailureKind {
             | FailureKind::Gone
             | FailureKind::TooLarge { .. }
             | FailureKind::NotAnImage { .. }
+            | FailureKind::NotMedia { .. }
             | FailureKind::Redirect(_) => false,
         }
     }
@@ -126,6 +129,9 @@ impl fmt::Display for FailureKind {
             }
             FailureKind::TooLarge { max } => write!(f, "too large (over --max-bytes {max})"),
             FailureKind::NotAnImage { media_type } => write!(f, "not an image ({media_type})"),
+            FailureKind::NotMedia { media_type } => {
+                write!(f, "not video or audio ({media_type})")
+            }
             FailureKind::Redirect(refusal) => refusal.fmt(f),
             FailureKind::Request { cause } => write!(f, "request failed: {cause}"),
         }

@@ -117,6 +117,8 @@ impl Validators {
 /// What a successful request answered, besides its body.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// The URL asked for.
+    pub requested: Url,
     pub final_url: Url,
     pub http_status: u16,
     pub attempts: u32,
@@ -153,6 +155,7 @@ struct Request<'a> {
 
 /// What one successful attempt got.
 struct Got {
+    requested: Url,
     final_url: Url,
     http_status: u16,
     validators: Validators,
@@ -275,6 +278,7 @@ impl Fetcher {
             .map_err(|err| AttemptFailure::new(failure::from_send(&err)))?;
         let status = response.status();
         let got = |body| Got {
+            requested: req.url.clone(),
             final_url: response.url().clone(),
             http_status: status.as_u16(),
             validators: Validators::of(response.headers()),
@@ -321,6 +325,7 @@ impl Fetcher {
 impl Got {
     fn answer(&self, attempts: u32) -> Answer {
         Answer {
+            requested: self.requested.clone(),
             final_url: self.final_url.clone(),
             http_status: self.http_status,
             attempts,

@@ -70,11 +70,19 @@ impl HtmlChunk {
         let mut tag = Vec::new();
         let mut attr = Vec::new();
         let mut seen: Vec<Vec<u8>> = Vec::new();
+        // Inside <video> or <audio>, a <source> is media; inside <picture>,
+        // an image.
+        let mut in_media = false;
         let emitter = CallbackEmitter::new(|event: CallbackEvent<'_>, span: Span<usize>| {
             match event {
                 CallbackEvent::OpenStartTag { name } => {
                     tag = name.to_ascii_lowercase();
                     seen.clear();
+                    match tag.as_slice() {
+                        b"video" | b"audio" => in_media = true,
+                        b"picture" => in_media = false,
+                        _ => {}
+                    }
                 }
                 CallbackEvent::AttributeName { name } => {
                     attr = name.to_ascii_lowercase();
@@ -86,7 +94,7 @@ impl HtmlChunk {
                     }
                 }
                 CallbackEvent::AttributeValue { value } => {
-                    if let Some((kind, srcset)) = url_attribute(&tag, &attr) {
+                    if let Some((kind, srcset)) = url_attribute(&tag, &attr, in_media) {
                         found.push((
                             kind,
                             srcset,
@@ -95,7 +103,12 @@ impl HtmlChunk {
                         ));
                     }
                 }
-                CallbackEvent::EndTag { .. } => tag.clear(),
+                CallbackEvent::EndTag { name } => {
+                    if matches!(name.to_ascii_lowercase().as_slice(), b"video" | b"audio") {
+                        in_media = false;
+                    }
+                    tag.clear();
+                }
                 _ => {}
             }
             None::<std::convert::Infallible>
@@ -134,16 +147,18 @@ impl HtmlChunk {
     }
 }
 
-/// Which attributes hold URLs: `(kind, is_srcset)`.
-fn url_attribute(tag: &[u8], attr: &[u8]) -> Option<(Kind, bool)> {
+/// Which attributes hold URLs: `(kind, is_srcset)`. `in_media`: inside a
+/// `<video>` or `<audio>` element.
+fn url_attribute(tag: &[u8], attr: &[u8], in_media: bool) -> Option<(Kind, bool)> {
     match (tag, attr) {
         (b"a", b"href") => Some((Kind::Link, false)),
         // data-src / data-original: lazy-loading markup, common in reposted
         // articles (WeChat, many CDN themes), where `src` is a placeholder.
-        (b"img", b"src" | b"data-src" | b"data-original")
-        | (b"source", b"src")
-        | (b"video", b"src" | b"poster")
-        | (b"audio", b"src") => Some((Kind::Image, false)),
+        (b"img", b"src" | b"data-src" | b"data-original") | (b"video", b"poster") => {
+            Some((Kind::Image, false))
+        }
+        (b"source", b"src") if !in_media => Some((Kind::Image, false)),
+        (b"video" | b"audio" | b"source" | b"track", b"src") => Some((Kind::Media, false)),
         (b"img" | b"source", b"srcset" | b"data-srcset") => Some((Kind::Image, true)),
         _ => None,
     }
@@ -221,6 +236,27 @@ mod tests {
         assert_eq!(got[1].3, Syntax::HtmlAttribute(Quote::Single));
         assert_eq!(got[1].0, Kind::Link);
         assert_eq!(got[2].3, Syntax::HtmlAttribute(Quote::None));
+        assert_eq!(got[2].0, Kind::Image, "a poster is an image");
+        assert_eq!(got[3].0, Kind::Media, "a video's src is media");
+        assert_eq!(got[4].0, Kind::Image, "a <source> outside media");
+    }
+
+    #[test]
+    fn sources_and_tracks_inside_video_and_audio_are_media() {
+        let got = urls(
+            "<video><source src=a.webm><track src=a.vtt></video><picture><source srcset=b.webp><source src=c.jpg></picture><audio src=d.mp3></audio>",
+        );
+        let kinds: Vec<_> = got.iter().map(|g| (g.1.as_str(), g.0)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("a.webm", Kind::Media),
+                ("a.vtt", Kind::Media),
+                ("b.webp", Kind::Image),
+                ("c.jpg", Kind::Image),
+                ("d.mp3", Kind::Media)
+            ]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! rewriter can splice new text into those spans and leave every other byte
 //! alone.
 
+mod about;
 mod destination;
 mod front_matter;
 mod html;
@@ -15,6 +16,7 @@ mod yaml;
 
 use std::ops::Range;
 
+pub use about::SOURCE_KEYS;
 pub use front_matter::{FrontMatter, FrontMatterFormat, Scalar};
 pub use html::{HtmlUrl, url_attributes};
 pub use markdown::options as markdown_options;

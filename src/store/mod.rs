@@ -22,12 +22,97 @@ mod slug;
 pub use ingest::{Incoming, IngestError, Ingested, copy_into, persist_content};
 pub use slug::sanitise_slug;
 
+/// The images and media the post shows: published with it.
 pub const ASSETS: &str = "assets";
-pub const THUMBS: &str = "thumbs";
+/// The post, rewritten.
 pub const INDEX: &str = "index.md";
-pub const SOURCE: &str = "source.md";
-pub const MANIFEST: &str = "manifest.json";
-pub const LOCK: &str = ".rotproof.lock";
+/// Everything rotproof keeps for itself (site generators skip dot-folders).
+pub const OWN: &str = ".rotproof";
+
+/// How a post folder is laid out: version 2 (`index.md`, `assets/`, and
+/// `.rotproof/` for the rest), or version 1 (manifest.json, source.md and
+/// thumbs/ beside index.md, links' copies in assets/), still read by every
+/// command and moved to version 2 by `archive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    V1,
+    V2,
+}
+
+impl Layout {
+    /// The layout this version writes.
+    pub const CURRENT: Layout = Layout::V2;
+
+    /// The layout of an archived post folder: the one whose manifest is
+    /// there (version 2 first: a migration writes it before the version-1
+    /// files go). `None` when the folder holds no manifest.
+    pub fn detect(dir: &Path) -> Option<Layout> {
+        [Layout::V2, Layout::V1]
+            .into_iter()
+            .find(|layout| dir.join(layout.manifest()).is_file())
+    }
+
+    /// The manifest's `version` for this layout.
+    pub fn version(self) -> u32 {
+        match self {
+            Layout::V1 => 1,
+            Layout::V2 => 2,
+        }
+    }
+
+    pub fn manifest(self) -> &'static str {
+        match self {
+            Layout::V1 => "manifest.json",
+            Layout::V2 => ".rotproof/manifest.json",
+        }
+    }
+
+    /// The original post, untouched.
+    pub fn source(self) -> &'static str {
+        match self {
+            Layout::V1 => "source.md",
+            Layout::V2 => ".rotproof/source.md",
+        }
+    }
+
+    pub fn thumbs(self) -> &'static str {
+        match self {
+            Layout::V1 => "thumbs",
+            Layout::V2 => ".rotproof/thumbs",
+        }
+    }
+
+    /// Copies of linked pages and other links' targets.
+    pub fn pages(self) -> &'static str {
+        match self {
+            Layout::V1 => ASSETS,
+            Layout::V2 => ".rotproof/pages",
+        }
+    }
+
+    pub fn lock(self) -> &'static str {
+        match self {
+            Layout::V1 => ".rotproof.lock",
+            Layout::V2 => ".rotproof/lock",
+        }
+    }
+
+    /// The folder a stored file of this kind goes to.
+    pub fn folder_for(self, kind: crate::manifest::Kind) -> &'static str {
+        if kind.is_embedded() {
+            ASSETS
+        } else {
+            self.pages()
+        }
+    }
+
+    /// The folders that hold stored files.
+    pub fn stores(self) -> Vec<&'static str> {
+        let mut folders = vec![ASSETS, self.thumbs(), self.pages()];
+        folders.dedup();
+        folders
+    }
+}
 
 /// An I/O error with the path it concerns: the one error type for reading
 /// and writing files. Its message is the path; the cause is its source,
@@ -61,12 +146,45 @@ pub fn parent_or_dot(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// `to` as a path relative to the folder `from` (`../posts/x.md`), with
+/// `/` separators. Both are resolved first; when they cannot be, `to` as it
+/// was given, less any leading `/`.
+pub fn relative_path(from: &Path, to: &Path) -> String {
+    use std::path::Component;
+    let (Ok(from), Ok(to)) = (from.canonicalize(), to.canonicalize()) else {
+        return to.to_string_lossy().trim_start_matches('/').to_string();
+    };
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+/// The post folder a manifest.json belongs to: its folder, or, for
+/// `.rotproof/manifest.json`, the folder above.
+pub fn folder_of_manifest(manifest: &Path) -> PathBuf {
+    let parent = parent_or_dot(manifest);
+    if parent.file_name().is_some_and(|n| n == OWN) {
+        parent_or_dot(parent).to_path_buf()
+    } else {
+        parent.to_path_buf()
+    }
+}
+
 /// An archived post's folder, locked for the lifetime of this value.
 #[derive(Debug)]
 pub struct PostDir {
     dir: PathBuf,
-    /// Holds the advisory lock; released when dropped (or the process dies).
-    _lock: File,
+    layout: Layout,
+    /// Hold the advisory locks; released when dropped (or the process
+    /// dies).
+    _locks: Vec<File>,
 }
 
 /// Why a post folder could not be opened.
@@ -78,30 +196,86 @@ pub enum OpenError {
         "{0}: is a symbolic link; refusing to write through it (it could lead outside the output folder)"
     )]
     Symlink(PathBuf),
+    #[error("{}: no archived post here (no manifest.json)", .0.display())]
+    NotArchived(PathBuf),
     #[error(transparent)]
     Io(#[from] IoError),
 }
 
+/// How a lock is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// For writing: exclusive, the lock file created if missing.
+    Write,
+    /// For reading: shared, and none at all where the lock file cannot be
+    /// opened (a read-only archive).
+    Read,
+}
+
 impl PostDir {
-    /// Creates (if needed) and locks `dir`. A second run on the same post
+    /// For `archive`: creates (if needed) the current layout's folders and
+    /// locks the post. A version-1 folder's own lock is held too, until
+    /// `archive` has moved it to version 2. A second run on the same post
     /// fails at once instead of waiting.
-    pub fn open(dir: &Path) -> Result<PostDir, OpenError> {
+    pub fn create(dir: &Path) -> Result<PostDir, OpenError> {
         refuse_symlink(dir)?;
         fs::create_dir_all(dir).map_err(at(dir))?;
-        for sub in [ASSETS, THUMBS] {
-            refuse_symlink(&dir.join(sub))?;
+        let layout = Layout::CURRENT;
+        for sub in [OWN, ASSETS, layout.thumbs(), layout.pages()] {
             let path = dir.join(sub);
+            refuse_symlink(&path)?;
             fs::create_dir_all(&path).map_err(at(&path))?;
         }
-        let post = PostDir::open_existing(dir)?;
+        let mut locks = vec![lock(dir, layout, Access::Write)?];
+        if Layout::detect(dir) == Some(Layout::V1) {
+            locks.push(lock(dir, Layout::V1, Access::Write)?);
+        }
+        let post = PostDir {
+            dir: dir.to_path_buf(),
+            layout,
+            _locks: locks.into_iter().flatten().collect(),
+        };
         post.remove_leftovers();
         Ok(post)
+    }
+
+    /// For `check`: locks an archived post folder, in its own layout,
+    /// creating nothing but the lock.
+    pub fn open_existing(dir: &Path) -> Result<PostDir, OpenError> {
+        PostDir::existing(dir, Access::Write)
+    }
+
+    /// For `verify` and `bundle`, which only read: a shared lock, so they
+    /// run beside each other but not beside a run that writes; none where
+    /// the lock cannot be opened, so a read-only archive works.
+    pub fn read_only(dir: &Path) -> Result<PostDir, OpenError> {
+        PostDir::existing(dir, Access::Read)
+    }
+
+    fn existing(dir: &Path, access: Access) -> Result<PostDir, OpenError> {
+        let not_archived = || OpenError::NotArchived(dir.to_path_buf());
+        let layout = Layout::detect(dir).ok_or_else(not_archived)?;
+        let held = lock(dir, layout, access)?;
+        // A migration may have finished between looking and locking.
+        let now = Layout::detect(dir).ok_or_else(not_archived)?;
+        if now != layout {
+            return PostDir::existing(dir, access);
+        }
+        Ok(PostDir {
+            dir: dir.to_path_buf(),
+            layout,
+            _locks: held.into_iter().collect(),
+        })
     }
 
     /// Removes temporary files an interrupted or killed run left behind.
     /// Safe: this run holds the lock, so no other run is writing here.
     pub fn remove_leftovers(&self) {
-        for sub in [Path::new(""), Path::new(ASSETS), Path::new(THUMBS)] {
+        let folders = [Path::new(""), Path::new(OWN)]
+            .into_iter()
+            .chain(Layout::V1.stores().into_iter().map(Path::new))
+            .chain(Layout::V2.stores().into_iter().map(Path::new));
+        for sub in folders {
             let Ok(entries) = fs::read_dir(self.dir.join(sub)) else {
                 continue;
             };
@@ -115,48 +289,76 @@ impl PostDir {
         }
     }
 
-    /// Locks an existing archived post folder (for `check`, `bundle`,
-    /// `verify`), without creating anything.
-    pub fn open_existing(dir: &Path) -> Result<PostDir, OpenError> {
-        let lock_path = dir.join(LOCK);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(at(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => Ok(PostDir {
-                dir: dir.to_path_buf(),
-                _lock: lock,
-            }),
-            Err(fs::TryLockError::WouldBlock) => Err(OpenError::Locked(dir.to_path_buf())),
-            Err(fs::TryLockError::Error(err)) => Err(at(&lock_path)(err).into()),
-        }
-    }
-
     pub fn path(&self) -> &Path {
         &self.dir
     }
 
-    pub fn assets(&self) -> PathBuf {
-        self.dir.join(ASSETS)
+    /// The layout this folder is read and written in.
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
-    pub fn thumbs(&self) -> PathBuf {
-        self.dir.join(THUMBS)
+    pub fn manifest_path(&self) -> PathBuf {
+        self.dir.join(self.layout.manifest())
     }
 
-    /// Writes a file of the post folder atomically.
+    /// Writes a file of the post folder atomically; `name` is relative to
+    /// the folder.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
         write_atomic(&self.dir.join(name), bytes)
     }
 
-    /// Makes the renames in `assets/` and `thumbs/` durable: call before
-    /// writing a manifest that names their files.
+    /// Makes the renames in the folders of stored files durable: call
+    /// before writing a manifest that names their files.
     pub fn sync_contents(&self) {
-        sync_dir(&self.assets());
-        sync_dir(&self.thumbs());
+        for sub in self.layout.stores() {
+            sync_dir(&self.dir.join(sub));
+        }
+    }
+}
+
+/// Takes `layout`'s lock of `dir`. The lock file is never followed through
+/// a symlink (one planted there could make rotproof create a file anywhere).
+fn lock(dir: &Path, layout: Layout, access: Access) -> Result<Option<File>, OpenError> {
+    let path = dir.join(layout.lock());
+    let mut options = File::options();
+    match access {
+        Access::Write => options.read(true).write(true).create(true).truncate(false),
+        Access::Read => options.read(true),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = match options.open(&path) {
+        Ok(file) => file,
+        Err(err) if is_symlink_loop(&err) => return Err(OpenError::Symlink(path)),
+        Err(_) if access == Access::Read => return Ok(None),
+        Err(err) => return Err(at(&path)(err).into()),
+    };
+    let locked = match access {
+        Access::Write => file.try_lock(),
+        Access::Read => file.try_lock_shared(),
+    };
+    match locked {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Err(OpenError::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(_)) if access == Access::Read => Ok(None),
+        Err(fs::TryLockError::Error(err)) => Err(at(&path)(err).into()),
+    }
+}
+
+/// `O_NOFOLLOW` on a symlink fails with `ELOOP`.
+fn is_symlink_loop(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        err.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = err;
+        false
     }
 }
 
@@ -212,14 +414,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn opening_removes_leftover_temporary_files() {
+    fn creating_removes_leftover_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join(ASSETS)).unwrap();
         fs::write(dir.path().join(ASSETS).join(".rotproof-abc.part"), b"half").unwrap();
         fs::write(dir.path().join(ASSETS).join("keep.jpg"), b"kept").unwrap();
-        let _post = PostDir::open(dir.path()).unwrap();
+        let _post = PostDir::create(dir.path()).unwrap();
         assert!(!dir.path().join(ASSETS).join(".rotproof-abc.part").exists());
         assert!(dir.path().join(ASSETS).join("keep.jpg").exists());
+    }
+
+    #[test]
+    fn the_current_layout_keeps_rotproofs_files_in_one_dot_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let post = PostDir::create(dir.path()).unwrap();
+        assert_eq!(post.layout(), Layout::V2);
+        let mut top: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        top.sort();
+        assert_eq!(top, [".rotproof", "assets"]);
+        for sub in [".rotproof/thumbs", ".rotproof/pages", ".rotproof/lock"] {
+            assert!(dir.path().join(sub).exists(), "{sub}");
+        }
+    }
+
+    #[test]
+    fn layouts_are_told_by_their_manifest_version_two_first() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Layout::detect(dir.path()), None);
+        fs::write(dir.path().join("manifest.json"), "{}").unwrap();
+        assert_eq!(Layout::detect(dir.path()), Some(Layout::V1));
+        fs::create_dir_all(dir.path().join(OWN)).unwrap();
+        fs::write(dir.path().join(".rotproof/manifest.json"), "{}").unwrap();
+        assert_eq!(Layout::detect(dir.path()), Some(Layout::V2));
     }
 
     #[cfg(unix)]
@@ -229,13 +458,13 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), out.path().join("post")).unwrap();
         assert!(matches!(
-            PostDir::open(&out.path().join("post")),
+            PostDir::create(&out.path().join("post")),
             Err(OpenError::Symlink(_))
         ));
         fs::create_dir_all(out.path().join("b")).unwrap();
         std::os::unix::fs::symlink(outside.path(), out.path().join("b").join(ASSETS)).unwrap();
         assert!(matches!(
-            PostDir::open(&out.path().join("b")),
+            PostDir::create(&out.path().join("b")),
             Err(OpenError::Symlink(_))
         ));
         assert_eq!(
@@ -245,16 +474,44 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
-    fn second_open_is_locked() {
+    fn a_planted_lock_symlink_is_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let first = PostDir::open(dir.path()).unwrap();
+        fs::create_dir_all(dir.path().join(OWN)).unwrap();
+        fs::write(dir.path().join(".rotproof/manifest.json"), "{}").unwrap();
+        let target = outside.path().join("created");
+        std::os::unix::fs::symlink(&target, dir.path().join(".rotproof/lock")).unwrap();
+        for open in [PostDir::open_existing, PostDir::read_only, PostDir::create] {
+            assert!(matches!(open(dir.path()), Err(OpenError::Symlink(_))));
+        }
+        assert!(!target.exists(), "no file created through the link");
+    }
+
+    #[test]
+    fn writers_exclude_each_other_and_readers_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = PostDir::create(dir.path()).unwrap();
         assert!(matches!(
-            PostDir::open(dir.path()),
+            PostDir::create(dir.path()),
+            Err(OpenError::Locked(_))
+        ));
+        fs::write(dir.path().join(".rotproof/manifest.json"), "{}").unwrap();
+        assert!(matches!(
+            PostDir::read_only(dir.path()),
             Err(OpenError::Locked(_))
         ));
         drop(first);
-        assert!(PostDir::open(dir.path()).is_ok());
+        let reader = PostDir::read_only(dir.path()).unwrap();
+        let _another = PostDir::read_only(dir.path()).unwrap();
+        assert!(matches!(
+            PostDir::open_existing(dir.path()),
+            Err(OpenError::Locked(_))
+        ));
+        drop(reader);
+        drop(_another);
+        assert!(PostDir::open_existing(dir.path()).is_ok());
     }
 
     #[test]
@@ -274,5 +531,28 @@ mod tests {
         assert_eq!(source.as_deref(), Some("boom"));
         assert_eq!(parent_or_dot(Path::new("x.md")), Path::new("."));
         assert_eq!(parent_or_dot(Path::new("p/x.md")), Path::new("p"));
+    }
+
+    #[test]
+    fn relative_paths_climb_out_of_the_archive_root() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("archive")).unwrap();
+        fs::create_dir_all(root.path().join("content/posts")).unwrap();
+        fs::write(root.path().join("content/posts/x.md"), "").unwrap();
+        assert_eq!(
+            relative_path(
+                &root.path().join("archive"),
+                &root.path().join("content/posts/x.md")
+            ),
+            "../content/posts/x.md"
+        );
+        assert_eq!(
+            folder_of_manifest(Path::new("archive/x/.rotproof/manifest.json")),
+            Path::new("archive/x")
+        );
+        assert_eq!(
+            folder_of_manifest(Path::new("archive/x/manifest.json")),
+            Path::new("archive/x")
+        );
     }
 }

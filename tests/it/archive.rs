@@ -19,7 +19,7 @@ async fn serve(server: &MockServer, at: &str, body: Vec<u8>) {
 
 /// index.md with every reference put back to its source text is source.md.
 fn assert_index_round_trips(site: &Site, slug: &str) {
-    let source = site.read(&format!("archive/{slug}/source.md"));
+    let source = site.read(&format!("archive/{slug}/.rotproof/source.md"));
     let index = site.read(&format!("archive/{slug}/index.md"));
     let src = Post::parse(source.clone().into_bytes()).expect("source.md parses");
     let idx = Post::parse(index.clone().into_bytes()).expect("index.md parses");
@@ -107,17 +107,36 @@ async fn realistic_post_archives_completely() {
             .ends_with(".png")
     );
 
-    let source = entry(&m, &format!("{base}/rain/a/20261018A01ABC00"));
+    let source_url = format!("{base}/rain/a/20261018A01ABC00");
+    let source = entry(&m, &source_url);
     assert_eq!(source["kind"], "link");
     assert_eq!(source["media_type"], "text/html");
-    assert!(source["path"].as_str().unwrap().ends_with(".html"));
+    let copy = source["path"].as_str().unwrap();
+    assert!(
+        copy.starts_with(".rotproof/pages/") && copy.ends_with(".html"),
+        "a link's copy is rotproof's own: {copy}"
+    );
+    assert_eq!(m["post"]["source_url"], source_url.as_str());
+    assert_eq!(m["post"]["source"], "../posts/autumn.md");
+    assert_eq!(m["version"], 2);
+
+    // The folder holds the post and its images, and rotproof's own folder.
+    let top = |rel: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(site.path().join(rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(top("archive/autumn"), [".rotproof", "assets", "index.md"]);
+    let mut own = top("archive/autumn/.rotproof");
+    own.retain(|n| n != "lock");
+    assert_eq!(own, ["manifest.json", "pages", "source.md", "thumbs"]);
 
     // Every asset is named after its content; identical bytes stored once.
-    let assets: Vec<_> = std::fs::read_dir(site.path().join("archive/autumn/assets"))
-        .unwrap()
-        .flatten()
-        .collect();
-    assert_eq!(assets.len(), 6);
+    assert_eq!(top("archive/autumn/assets").len(), 5, "5 distinct images");
+    assert_eq!(top("archive/autumn/.rotproof/pages").len(), 1);
     for e in resources {
         let bytes = std::fs::read(
             site.path()
@@ -138,12 +157,14 @@ async fn realistic_post_archives_completely() {
         );
     }
 
-    assert_eq!(site.read("archive/autumn/source.md"), post);
+    assert_eq!(site.read("archive/autumn/.rotproof/source.md"), post);
     let index = site.read("archive/autumn/index.md");
-    assert!(
-        !index.contains(&base),
-        "every reference was archived and rewritten:\n{index}"
+    assert_eq!(
+        index.matches(&base).count(),
+        1,
+        "every image was rewritten; the source link keeps its URL:\n{index}"
     );
+    assert!(index.contains(&format!("[source]({source_url})")));
     assert!(index.contains("title: \"深圳湾公园的秋天\"\ndate: 2026-10-18\n"));
     assert_index_round_trips(&site, "autumn");
     assert!(site.leftover_temp_files().is_empty());
@@ -181,7 +202,7 @@ async fn rerun_fetches_only_what_is_not_archived_and_keeps_checks() {
     );
 
     // A check record written by `check` survives re-archiving.
-    let manifest_path = site.path().join("archive/p/manifest.json");
+    let manifest_path = site.path().join("archive/p/.rotproof/manifest.json");
     let mut m = site.manifest("p");
     m["resources"][0]["checks"] = serde_json::json!([{"at": "2026-01-01T00:00:00Z", "result": "alive", "http_status": 200, "error": null}]);
     std::fs::write(&manifest_path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
@@ -285,7 +306,7 @@ async fn a_url_shared_by_posts_is_fetched_once_and_each_folder_is_complete() {
 async fn a_second_run_on_a_locked_post_fails_at_once() {
     let site = Site::new();
     site.write("l.md", "no links\n");
-    let _held = rotproof::store::PostDir::open(&site.path().join("archive/l")).expect("lock");
+    let _held = rotproof::store::PostDir::create(&site.path().join("archive/l")).expect("lock");
     let out = rotproof(args(&["archive", "l.md"]), site.path()).await;
     out.code(1);
     assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
@@ -449,8 +470,16 @@ async fn slugs_come_from_flag_front_matter_or_file_and_never_escape() {
     site.write("bundle/index.md", "x\n");
     let out = rotproof(args(&["archive", "a.md", "bundle/index.md"]), site.path()).await;
     out.code(0);
-    assert!(site.path().join("archive/escape/manifest.json").is_file());
-    assert!(site.path().join("archive/bundle/manifest.json").is_file());
+    assert!(
+        site.path()
+            .join("archive/escape/.rotproof/manifest.json")
+            .is_file()
+    );
+    assert!(
+        site.path()
+            .join("archive/bundle/.rotproof/manifest.json")
+            .is_file()
+    );
     assert!(!site.path().join("escape").exists());
 }
 
@@ -461,7 +490,7 @@ async fn an_empty_post_archives_to_an_empty_post() {
     let out = rotproof(args(&["archive", "empty.txt"]), site.path()).await;
     out.code(0);
     assert_eq!(site.read("archive/empty/index.md"), "");
-    assert_eq!(site.read("archive/empty/source.md"), "");
+    assert_eq!(site.read("archive/empty/.rotproof/source.md"), "");
     assert!(
         site.manifest("empty")["resources"]
             .as_array()

@@ -115,7 +115,12 @@ async fn zip_and_tar_gz_unpack_to_a_complete_folder_and_are_reproducible() {
             untar(&first, unpacked.path());
         }
         let root = unpacked.path().join("post");
-        for f in ["index.html", "index.md", "source.md", "manifest.json"] {
+        for f in [
+            "index.html",
+            "index.md",
+            ".rotproof/source.md",
+            ".rotproof/manifest.json",
+        ] {
             assert!(root.join(f).is_file(), "{name}: {f}");
         }
         assert_references_resolve(&root);

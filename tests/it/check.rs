@@ -130,7 +130,10 @@ async fn dead_changed_recovered_and_timeouts_then_stale_after_then_repair() {
         2,
         "history kept through repair"
     );
-    assert_eq!(m["post"]["source"], "life.md", "the recorded source stays");
+    assert_eq!(
+        m["post"]["source"], "../life.md",
+        "the recorded source stays"
+    );
     assert!(site.leftover_temp_files().is_empty());
 }
 
@@ -222,7 +225,7 @@ async fn locked_or_missing_archives_are_errors() {
     rotproof(args(&["archive", "x.md"]), site.path())
         .await
         .code(0);
-    let held = rotproof::store::PostDir::open(&site.path().join("archive/x")).expect("lock");
+    let held = rotproof::store::PostDir::create(&site.path().join("archive/x")).expect("lock");
     let out = rotproof(args(&["check"]), site.path()).await;
     out.code(1);
     assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
@@ -230,7 +233,11 @@ async fn locked_or_missing_archives_are_errors() {
     let out = rotproof(args(&["check", "nowhere"]), site.path()).await;
     out.code(1);
     assert!(stderr(&out).contains("nowhere"));
-    let out = rotproof(args(&["check", "archive/x/manifest.json"]), site.path()).await;
+    let out = rotproof(
+        args(&["check", "archive/x/.rotproof/manifest.json"]),
+        site.path(),
+    )
+    .await;
     out.code_with(0, "a manifest path works");
     assert!(!stdout(&out).contains('\x1b'));
 }

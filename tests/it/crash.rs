@@ -69,7 +69,7 @@ async fn sigkill_never_leaves_a_partial_file_under_a_final_name() {
         .code(0);
     let dir = site.path().join("archive/k");
     let index_before = std::fs::read(dir.join("index.md")).unwrap();
-    let manifest_before = std::fs::read(dir.join("manifest.json")).unwrap();
+    let manifest_before = std::fs::read(dir.join(".rotproof/manifest.json")).unwrap();
 
     let new: String = (0..12)
         .map(|i| format!("![]({})\n", server.url(&format!("/new/{i}"))))
@@ -77,7 +77,7 @@ async fn sigkill_never_leaves_a_partial_file_under_a_final_name() {
     site.write("k.md", &format!("{old}{new}"));
     slow.store(true, Ordering::SeqCst);
     let assets_before = count(&dir.join("assets"), |n| !n.ends_with(".part"));
-    let thumbs_before = count(&dir.join("thumbs"), |n| !n.ends_with(".part"));
+    let thumbs_before = count(&dir.join(".rotproof/thumbs"), |n| !n.ends_with(".part"));
 
     type Point = Box<dyn Fn(&Path) -> bool>;
     let points: Vec<(&str, Point)> = vec![
@@ -94,7 +94,7 @@ async fn sigkill_never_leaves_a_partial_file_under_a_final_name() {
         (
             "new thumbnails written",
             Box::new(move |d: &Path| {
-                count(&d.join("thumbs"), |n| !n.ends_with(".part")) > thumbs_before + 2
+                count(&d.join(".rotproof/thumbs"), |n| !n.ends_with(".part")) > thumbs_before + 2
             }),
         ),
     ];
@@ -115,7 +115,7 @@ async fn sigkill_never_leaves_a_partial_file_under_a_final_name() {
         child.kill().expect("SIGKILL");
         let _ = child.wait();
 
-        let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
+        let manifest = std::fs::read(dir.join(".rotproof/manifest.json")).unwrap();
         let parsed: serde_json::Value =
             serde_json::from_slice(&manifest).expect("manifest.json is always valid JSON");
         if manifest == manifest_before {

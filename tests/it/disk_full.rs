@@ -59,7 +59,7 @@ async fn a_full_disk_is_exit_1_with_the_path_and_the_archive_is_left_as_it_was()
     let first = rotproof(args(&["archive", "d.md", "--out", "out"]), site.path()).await;
     first.code(0);
     let index = site.read("out/d/index.md");
-    let manifest = site.read("out/d/manifest.json");
+    let manifest = site.read("out/d/.rotproof/manifest.json");
 
     site.write(
         "d.md",
@@ -74,12 +74,12 @@ async fn a_full_disk_is_exit_1_with_the_path_and_the_archive_is_left_as_it_was()
     let err = stderr(&full);
     full.code(1);
     assert!(
-        err.contains("out/d/assets") && err.to_lowercase().contains("no space"),
+        err.contains("out/d/.rotproof/pages") && err.to_lowercase().contains("no space"),
         "{err}"
     );
     assert_eq!(site.read("out/d/index.md"), index, "index.md as it was");
     assert_eq!(
-        site.read("out/d/manifest.json"),
+        site.read("out/d/.rotproof/manifest.json"),
         manifest,
         "manifest.json as it was"
     );

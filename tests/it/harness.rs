@@ -186,7 +186,7 @@ impl Site {
                 .path()
                 .join("archive")
                 .join(slug)
-                .join("manifest.json"),
+                .join(".rotproof/manifest.json"),
         )
         .expect("manifest.json");
         serde_json::from_str(&text).expect("manifest is JSON")

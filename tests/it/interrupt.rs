@@ -55,7 +55,10 @@ async fn sigint_stops_cleanly_and_the_next_run_finishes() {
         site.leftover_temp_files()
     );
     assert!(
-        !site.path().join("archive/c/manifest.json").exists(),
+        !site
+            .path()
+            .join("archive/c/.rotproof/manifest.json")
+            .exists(),
         "no manifest from an unfinished run"
     );
     assert!(

@@ -10,7 +10,7 @@ async fn nonsense_manifests_are_clear_errors_everywhere() {
     rotproof(args(&["archive", "n.md"]), site.path())
         .await
         .code(0);
-    let path = site.path().join("archive/n/manifest.json");
+    let path = site.path().join("archive/n/.rotproof/manifest.json");
     let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let mut wrong_type = good.clone();
     wrong_type["resources"] = serde_json::json!(5);

@@ -118,7 +118,7 @@ async fn thumb_size_and_no_thumbs() {
     let (site, e, _server) = archive_one(png(1000, 500, 3), &["--no-thumbs"]).await;
     assert!(e["thumbnail"].is_null());
     assert_eq!(e["width"], 1000, "dimensions are still recorded");
-    let thumbs: Vec<_> = std::fs::read_dir(site.path().join("archive/t/thumbs"))
+    let thumbs: Vec<_> = std::fs::read_dir(site.path().join("archive/t/.rotproof/thumbs"))
         .unwrap()
         .flatten()
         .collect();

@@ -88,7 +88,7 @@ async fn flipped_byte_deleted_thumbnail_and_stray_file_are_caught() {
 async fn nonsense_manifest_is_a_clear_error() {
     let (site, _server) = archived_site().await;
     std::fs::write(
-        site.path().join("archive/v/manifest.json"),
+        site.path().join("archive/v/.rotproof/manifest.json"),
         "{\"format\": \"rotproof-manifest\", \"version\": 1}",
     )
     .unwrap();
