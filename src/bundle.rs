@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 
-use crate::manifest::{Manifest, ManifestError, Status};
+use crate::manifest::{Kind, Manifest, ManifestError, Status};
 use crate::post::Post;
+use crate::render;
 use crate::rewrite;
 use crate::store::{self, IoError, Layout, PostDir};
 
@@ -100,7 +101,26 @@ pub fn bundle(
         dir: dir.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let page = crate::render::page(&post, &manifest);
+    // A version-1 manifest does not record the source: its source.md says.
+    let source_url = manifest.post.source_url.clone().or_else(|| {
+        std::fs::read(dir.join(layout.source()))
+            .ok()
+            .and_then(|bytes| Post::parse(bytes).ok())
+            .and_then(|p| p.source_url())
+    });
+    let (links, policy) = match form {
+        Form::Html => (render::Links::ToOriginals, render::POLICY_SELF_CONTAINED),
+        Form::Zip | Form::TarGz => (render::Links::ToCopies, render::POLICY_FILES),
+    };
+    let page = render::page(
+        &post,
+        &render::Page {
+            manifest: &manifest,
+            source_url: source_url.as_deref(),
+            links,
+            policy,
+        },
+    );
     let slug = store::sanitise_slug(&manifest.post.slug).unwrap_or_else(|| "post".to_string());
 
     let mut temp = store::temp_in(store::parent_or_dot(out))?;
@@ -266,21 +286,18 @@ fn write_tar_gz(out: &mut std::fs::File, dir: &Path, layout: &Tree<'_>) -> Resul
     Ok(())
 }
 
-/// The single-file form: every local asset as a `data:` URI. A mirrored
-/// web page (a link archived as `.html`) is not embedded: browsers refuse
-/// to open `data:text/html` links, so the link goes back to its original
-/// URL.
+/// The single-file form: every archived image and media file as a `data:`
+/// URI (each content encoded once), so the page shows everything with the
+/// network off. An image or media file that was never archived gets an
+/// offline placeholder naming its original URL, never a live request. A
+/// copy of a linked page is not embedded: browsers refuse to open
+/// `data:text/html` links, so links keep their original URL.
 fn embed(page: &str, dir: &Path, manifest: &Manifest) -> Result<String, BundleError> {
-    let by_path: HashMap<&str, (&str, &str)> = manifest
+    let by_path: HashMap<&str, &str> = manifest
         .resources
         .iter()
-        .filter(|e| e.status == Status::Archived)
-        .filter_map(|e| {
-            Some((
-                e.path.as_deref()?,
-                (e.media_type.as_deref()?, e.url.as_str()),
-            ))
-        })
+        .filter(|e| e.status == Status::Archived && e.kind.is_embedded())
+        .filter_map(|e| Some((e.path.as_deref()?, e.media_type.as_deref()?)))
         .collect();
     let mut edits = Vec::new();
     let mut cache: HashMap<String, String> = HashMap::new();
@@ -288,24 +305,50 @@ fn embed(page: &str, dir: &Path, manifest: &Manifest) -> Result<String, BundleEr
         let Some(span) = found.span.clone() else {
             continue;
         };
-        let Some((media_type, original)) = by_path.get(found.url.as_str()) else {
+        if found.kind == Kind::Link || found.url.starts_with("data:") {
             continue;
-        };
-        let value = if *media_type == "text/html" {
-            original.to_string()
-        } else if let Some(uri) = cache.get(&found.url) {
-            uri.clone()
-        } else {
-            let path = dir.join(&found.url);
-            let bytes = std::fs::read(&path).map_err(io_at(&path))?;
-            let uri = format!(
-                "data:{media_type};base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(bytes)
-            );
-            cache.insert(found.url.clone(), uri.clone());
-            uri
+        }
+        let value = match by_path.get(found.url.as_str()) {
+            Some(media_type) => match cache.get(&found.url) {
+                Some(uri) => uri.clone(),
+                None => {
+                    let path = dir.join(&found.url);
+                    let bytes = std::fs::read(&path).map_err(io_at(&path))?;
+                    let uri = format!(
+                        "data:{media_type};base64,{}",
+                        base64::engine::general_purpose::STANDARD.encode(bytes)
+                    );
+                    cache.insert(found.url.clone(), uri.clone());
+                    uri
+                }
+            },
+            None if found.kind == Kind::Image => offline_placeholder(&found.url),
+            // An empty media source: the player shows nothing, and asks
+            // nothing of the network.
+            None => "data:,".to_string(),
         };
         edits.extend(rewrite::encode(&found.syntax, span, &value));
     }
     Ok(rewrite::splice(page, edits))
+}
+
+/// A grey box saying the image was not archived, with its URL, as an SVG
+/// `data:` URI: still an image that loads, with nothing to fetch.
+fn offline_placeholder(url: &str) -> String {
+    let shown: String = if url.chars().count() > 64 {
+        url.chars().take(63).chain(['…']).collect()
+    } else {
+        url.to_string()
+    };
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='480' height='90' viewBox='0 0 480 90'>\
+         <rect width='480' height='90' fill='#eee' stroke='#bbb'/>\
+         <text x='12' y='36' font-family='sans-serif' font-size='15' fill='#555'>Image not archived (offline)</text>\
+         <text x='12' y='64' font-family='monospace' font-size='11' fill='#777'>{}</text></svg>",
+        html_escape::encode_text(&shown)
+    );
+    format!(
+        "data:image/svg+xml,{}",
+        percent_encoding::utf8_percent_encode(&svg, percent_encoding::NON_ALPHANUMERIC)
+    )
 }

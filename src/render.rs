@@ -1,19 +1,45 @@
 //! index.html for bundles: the rewritten post rendered with pulldown-cmark
 //! in a small self-contained page (inline stylesheet; no fonts, scripts or
-//! CSS from any other host). Images get `loading="lazy"` and their width and
-//! height from the manifest, so the page does not jump as they load.
+//! CSS from any other host, and a Content-Security-Policy that forbids
+//! them). Images load eagerly, so a screenshot, a print or a capture tool
+//! sees them all, with their width and height from the manifest. Links
+//! carry Robust Links attributes: the original URL, and the archived copy
+//! with its date.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, LinkType, Parser, Tag, TagEnd};
 
-use crate::manifest::{Manifest, Status};
+use crate::manifest::{Kind, Manifest, Status};
 use crate::post::{Post, markdown_options};
+use crate::urls::{self, Target};
 
-/// Front matter keys that name the original article.
-const SOURCE_KEYS: &[&str] = &["source", "source_url", "original_url", "canonical", "link"];
+/// Where a link with an archived copy leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// To the copy in the bundle (zip, tar: the copy is a file beside the
+    /// page).
+    ToCopies,
+    /// To the original URL (one HTML file, where a copy cannot be opened).
+    ToOriginals,
+}
+
+/// What the page needs besides the post.
+pub struct Page<'a> {
+    pub manifest: &'a Manifest,
+    /// The post's source, for the "Original" link.
+    pub source_url: Option<&'a str>,
+    pub links: Links,
+    /// The Content-Security-Policy: what the page may load.
+    pub policy: &'a str,
+}
+
+/// For pages whose images are files beside them (zip, tar).
+pub const POLICY_FILES: &str = "default-src 'none'; img-src 'self' data:; media-src 'self' data:; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'";
+/// For one self-contained file: nothing but what is inside it.
+pub const POLICY_SELF_CONTAINED: &str = "default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'";
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; }
@@ -32,21 +58,22 @@ footer { color: #999; font-size: 0.8rem; margin-top: 3rem; }
 "#;
 
 /// Renders a rewritten post (index.md) into a standalone HTML page.
-pub fn page(post: &Post, manifest: &Manifest) -> String {
+pub fn page(post: &Post, options: &Page<'_>) -> String {
+    let manifest = options.manifest;
     let sizes: HashMap<&str, (u32, u32)> = manifest
         .resources
         .iter()
         .filter_map(|e| Some((e.path.as_deref()?, (e.width?, e.height?))))
         .collect();
+    let copies = link_copies(manifest);
     let title = post
-        .meta("title")
-        .or(manifest.post.title.as_deref())
-        .unwrap_or(&manifest.post.slug)
-        .to_string();
+        .title()
+        .or_else(|| manifest.post.title.clone())
+        .unwrap_or_else(|| manifest.post.slug.clone());
     let date = post
         .meta("date")
         .map(|d| d.get(..10).unwrap_or(d).to_string());
-    let source = original_source(post, manifest);
+    let source = options.source_url;
 
     let body = &post.text()[post.body()];
     let mut html = String::with_capacity(body.len() * 2);
@@ -80,6 +107,20 @@ pub fn page(post: &Post, manifest: &Manifest) -> String {
                     sizes.get(dest_url.as_ref()),
                 ))));
             }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            }) if !matches!(link_type, LinkType::Email) => {
+                let copy = copy_of(&dest_url, &copies);
+                out.push(Event::InlineHtml(CowStr::from(link_tag(
+                    &dest_url,
+                    &title,
+                    copy,
+                    options.links,
+                ))));
+            }
             other => out.push(other),
         }
     }
@@ -87,12 +128,13 @@ pub fn page(post: &Post, manifest: &Manifest) -> String {
 
     let mut page = String::with_capacity(html.len() + 4096);
     page.push_str("<!DOCTYPE html>\n<html");
-    if let Some(lang) = post.meta("lang").or(post.meta("language")) {
+    if let Some(lang) = post.lang() {
         let _ = write!(page, " lang=\"{}\"", attr(lang));
     }
     let _ = write!(
         page,
-        ">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<article>\n<header>\n<h1>{}</h1>\n",
+        ">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<article>\n<header>\n<h1>{}</h1>\n",
+        attr(options.policy),
         text(&title),
         text(&title)
     );
@@ -100,7 +142,7 @@ pub fn page(post: &Post, manifest: &Manifest) -> String {
     if let Some(date) = &date {
         meta.push(format!("<time>{}</time>", text(date)));
     }
-    if let Some(source) = &source {
+    if let Some(source) = source {
         meta.push(format!(
             "<a href=\"{}\" rel=\"noopener\">Original</a>",
             attr(source)
@@ -128,30 +170,61 @@ fn img_tag(src: &str, alt: &str, title: &str, size: Option<&(u32, u32)>) -> Stri
     if let Some((w, h)) = size {
         let _ = write!(tag, " width=\"{w}\" height=\"{h}\"");
     }
-    tag.push_str(" loading=\"lazy\" decoding=\"async\">");
+    tag.push('>');
     tag
 }
 
-/// The original article: a front matter source field (mapped back to its
-/// URL if the field was archived), else the post's last link.
-fn original_source(post: &Post, manifest: &Manifest) -> Option<String> {
-    let original_of = |value: &str| {
-        manifest
-            .resources
-            .iter()
-            .find(|e| e.path.as_deref() == Some(value))
-            .map_or(value.to_string(), |e| e.url.clone())
-    };
-    if let Some(value) = SOURCE_KEYS.iter().find_map(|k| post.meta(k)) {
-        return Some(original_of(value));
-    }
+/// An archived copy of a link: its path in the post folder and when it was
+/// fetched.
+struct Copy<'a> {
+    path: &'a str,
+    date: Option<String>,
+}
+
+/// Links' archived copies by normalised URL.
+fn link_copies(manifest: &Manifest) -> HashMap<&str, Copy<'_>> {
     manifest
         .resources
         .iter()
-        .rev()
-        .find(|e| {
-            e.kind == crate::manifest::Kind::Link
-                && (e.status != Status::Skipped || e.http_status.is_some())
+        .filter(|e| e.kind == Kind::Link && e.status == Status::Archived)
+        .filter_map(|e| {
+            let copy = Copy {
+                path: e.path.as_deref()?,
+                date: e.fetched_at.map(|t| t.to_string()),
+            };
+            Some((e.url.as_str(), copy))
         })
-        .map(|e| e.url.clone())
+        .collect()
+}
+
+/// The copy of a link as written in the post, if it was archived.
+fn copy_of<'a>(dest: &str, copies: &'a HashMap<&str, Copy<'a>>) -> Option<&'a Copy<'a>> {
+    match urls::classify(dest, None)? {
+        Target::Remote(url) => copies.get(url.as_str()),
+        _ => None,
+    }
+}
+
+/// `<a>` with Robust Links attributes (`data-originalurl`,
+/// `data-versionurl`, `data-versiondate`) when the link has a copy.
+fn link_tag(dest: &str, title: &str, copy: Option<&Copy<'_>>, links: Links) -> String {
+    let href = match (copy, links) {
+        (Some(copy), Links::ToCopies) => copy.path,
+        _ => dest,
+    };
+    let mut tag = format!("<a href=\"{}\"", attr(href));
+    if !title.is_empty() {
+        let _ = write!(tag, " title=\"{}\"", attr(title));
+    }
+    if let Some(copy) = copy {
+        let _ = write!(tag, " data-originalurl=\"{}\"", attr(dest));
+        if links == Links::ToCopies {
+            let _ = write!(tag, " data-versionurl=\"{}\"", attr(copy.path));
+        }
+        if let Some(date) = &copy.date {
+            let _ = write!(tag, " data-versiondate=\"{}\"", attr(date));
+        }
+    }
+    tag.push('>');
+    tag
 }

@@ -130,8 +130,10 @@ impl Rendered {
     fn write(self, sha256: &Sha256, thumbs_dir: &Path) -> ImageInfo {
         let thumb = self.thumb.and_then(|encoded| {
             let file_name = format!("{sha256}.{}", encoded.ext);
+            // The cause only: a path would name this machine's folders in
+            // the manifest.
             store::write_content(&thumbs_dir.join(&file_name), &encoded.bytes)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot write the thumbnail: {}", e.source))?;
             Ok(Thumb {
                 file_name,
                 sha256: Sha256::of(&encoded.bytes),
@@ -153,8 +155,11 @@ fn make_inner(asset: &Path, settings: Settings) -> Rendered {
         height,
         thumb: Err(reason),
     };
-    let reader = match std::fs::File::open(asset) {
-        Ok(file) => ImageReader::new(BufReader::new(file)),
+    let (reader, asset_bytes) = match std::fs::File::open(asset) {
+        Ok(file) => {
+            let len = file.metadata().map_or(u64::MAX, |m| m.len());
+            (ImageReader::new(BufReader::new(file)), len)
+        }
         Err(err) => return fail(None, None, format!("cannot read the asset: {err}")),
     };
     let mut reader = match reader.with_guessed_format() {
@@ -210,10 +215,22 @@ fn make_inner(asset: &Path, settings: Settings) -> Rendered {
         Err(err) => return fail(w, h, format!("cannot decode: {err}")),
     };
     img.apply_orientation(orientation);
+    // A thumbnail is for showing something lighter: one that is not smaller
+    // than the image itself (a small or flat image) is not kept.
+    let thumb = thumbnail(img, settings.size).and_then(|encoded| {
+        let bytes = encoded.bytes.len() as u64;
+        if bytes >= asset_bytes {
+            Err(format!(
+                "not kept: the thumbnail ({bytes} bytes) is not smaller than the image ({asset_bytes} bytes)"
+            ))
+        } else {
+            Ok(encoded)
+        }
+    });
     Rendered {
         width: w,
         height: h,
-        thumb: thumbnail(img, settings.size),
+        thumb,
     }
 }
 
@@ -372,7 +389,9 @@ mod tests {
         let bytes = std::fs::read(dir.path().join(&thumb.file_name)).unwrap();
         assert_eq!(Sha256::of(&bytes), thumb.sha256);
 
-        let mut rgba = RgbaImage::from_pixel(50, 100, Rgba([0, 0, 0, 255]));
+        let mut rgba = RgbaImage::from_fn(500, 1000, |x, y| {
+            Rgba([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8, 255])
+        });
         rgba.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
         let transparent = write_image(
             dir.path(),
@@ -384,7 +403,28 @@ mod tests {
             .thumb
             .unwrap();
         assert_eq!(thumb.file_name, format!("{}.png", Sha256::of(b"bb")));
-        assert_eq!((thumb.width, thumb.height), (50, 100), "never upscaled");
+        assert_eq!((thumb.width, thumb.height), (160, 320));
+    }
+
+    #[test]
+    fn a_thumbnail_no_smaller_than_its_image_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rgba = RgbaImage::from_pixel(50, 100, Rgba([0, 0, 0, 255]));
+        rgba.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
+        let small = write_image(
+            dir.path(),
+            "s.png",
+            DynamicImage::ImageRgba8(rgba),
+            image::ImageFormat::Png,
+        );
+        let info = make(&small, "ss", dir.path(), Settings::default());
+        assert_eq!((info.width, info.height), (Some(50), Some(100)));
+        assert!(info.thumb.unwrap_err().contains("not smaller"));
+        assert!(
+            !dir.path()
+                .join(format!("{}.png", Sha256::of(b"ss")))
+                .exists()
+        );
     }
 
     #[test]

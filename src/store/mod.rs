@@ -108,8 +108,10 @@ impl Layout {
 
     /// The folders that hold stored files.
     pub fn stores(self) -> Vec<&'static str> {
-        let mut folders = vec![ASSETS, self.thumbs(), self.pages()];
-        folders.dedup();
+        let mut folders = vec![ASSETS, self.thumbs()];
+        if !folders.contains(&self.pages()) {
+            folders.push(self.pages());
+        }
         folders
     }
 }
@@ -395,9 +397,17 @@ pub fn temp_in(dir: &Path) -> Result<NamedTempFile, IoError> {
 }
 
 /// Temporary names: `.rotproof-<random>.part`, swept by [`PostDir::open`].
+/// Created readable by all, less the umask, as `cp` makes files (tempfile's
+/// own default is 0600, which a web server running as another user cannot
+/// read).
 pub(crate) fn temp_names() -> tempfile::Builder<'static, 'static> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".rotproof-").suffix(".part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
     builder
 }
 

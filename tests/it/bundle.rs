@@ -81,7 +81,10 @@ fn assert_references_resolve(root: &Path) {
         }
     }
     assert!(in_html >= 4, "only {in_html} local URLs in index.html");
-    assert!(html.contains("loading=\"lazy\""));
+    assert!(
+        !html.contains("loading=\"lazy\""),
+        "images load eagerly: a screenshot or a print sees them all"
+    );
     assert!(
         html.contains("width=\"640\" height=\"480\""),
         "sizes from the manifest"

@@ -93,20 +93,35 @@ pub fn spawn_rotproof(args: &[&str], cwd: &Path) -> Child {
 pub fn command(args: &[impl AsRef<std::ffi::OsStr>], cwd: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
     cmd.args(args).current_dir(cwd);
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for var in PROXY_VARIABLES {
         cmd.env_remove(var);
     }
     cmd
 }
+
+/// Runs a shell script in `cwd` (for a umask, say), without the machine's
+/// proxy variables.
+pub fn shell(script: &str, cwd: &Path) -> Run {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", script]).current_dir(cwd);
+    for var in PROXY_VARIABLES {
+        cmd.env_remove(var);
+    }
+    run(&mut cmd)
+}
+
+/// Removed from every child: loopback traffic must never be captured by a
+/// CI proxy.
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 /// Waits for a condition, checking every few milliseconds, up to a limit:
 /// the one way tests wait for another process.

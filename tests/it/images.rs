@@ -5,13 +5,24 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
-/// An opaque image with a gradient, encoded.
+/// A little noise, the same for every run: a photo's texture, without
+/// which a synthetic image compresses so well that a thumbnail of it is
+/// no smaller (and is not kept).
+fn grain(x: u32, y: u32, seed: u8) -> u8 {
+    let mut h = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663) ^ u32::from(seed))
+        .wrapping_mul(0x9e37_79b9);
+    h ^= h >> 15;
+    (h % 24) as u8
+}
+
+/// An opaque image with a gradient and some grain, encoded.
 pub fn image_bytes(width: u32, height: u32, seed: u8, format: ImageFormat) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
+        let n = grain(x, y, seed);
         Rgb([
-            (x as u8).wrapping_add(seed),
-            (y as u8).wrapping_mul(3),
-            seed,
+            (x as u8).wrapping_add(seed).wrapping_add(n),
+            (y as u8).wrapping_mul(3).wrapping_add(n),
+            seed.wrapping_add(n),
         ])
     });
     encode(DynamicImage::ImageRgb8(img), format)
@@ -25,12 +36,19 @@ pub fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
     image_bytes(width, height, seed, ImageFormat::Jpeg)
 }
 
-/// A PNG with some transparent pixels.
+/// A PNG whose left half is transparent.
 pub fn transparent_png(width: u32, height: u32) -> Vec<u8> {
-    let img = RgbaImage::from_fn(width, height, |x, _| {
-        Rgba([200, 10, 10, if x < width / 2 { 0 } else { 255 }])
+    transparent(width, height, ImageFormat::Png)
+}
+
+/// An image with a transparent left half, in `format` (BMP: uncompressed,
+/// so a thumbnail of even a small one is smaller).
+pub fn transparent(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+    let img = RgbaImage::from_fn(width, height, |x, y| {
+        let n = grain(x, y, 7);
+        Rgba([200 + n, 10 + n, 10, if x < width / 2 { 0 } else { 255 }])
     });
-    encode(DynamicImage::ImageRgba8(img), ImageFormat::Png)
+    encode(DynamicImage::ImageRgba8(img), format)
 }
 
 fn encode(img: DynamicImage, format: ImageFormat) -> Vec<u8> {

@@ -18,6 +18,7 @@ mod fetching;
 mod hostile;
 #[cfg(unix)]
 mod interrupt;
+mod layout;
 mod nonsense;
 mod post;
 mod thumbnails;

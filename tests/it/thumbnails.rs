@@ -51,7 +51,9 @@ async fn progressive_exif_rotated_jpeg_thumbnail_is_upright() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let (site, e, _server) = archive_one(fixture, &[]).await;
+    // A small thumbnail: the fixture itself is small, and a thumbnail no
+    // smaller than its image is not kept.
+    let (site, e, _server) = archive_one(fixture, &["--thumb-size", "80"]).await;
     assert_eq!(
         (e["width"].as_u64(), e["height"].as_u64()),
         (Some(200), Some(400))
@@ -63,9 +65,9 @@ async fn progressive_exif_rotated_jpeg_thumbnail_is_upright() {
     )
     .unwrap()
     .to_rgb8();
-    assert_eq!(thumb.dimensions(), (160, 320));
-    let top = thumb.get_pixel(80, 40).0;
-    let bottom = thumb.get_pixel(80, 280).0;
+    assert_eq!(thumb.dimensions(), (40, 80));
+    let top = thumb.get_pixel(20, 10).0;
+    let bottom = thumb.get_pixel(20, 70).0;
     assert!(top[0] > 150 && top[2] < 100, "top is red: {top:?}");
     assert!(
         bottom[2] > 150 && bottom[0] < 100,
@@ -75,12 +77,12 @@ async fn progressive_exif_rotated_jpeg_thumbnail_is_upright() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn animated_gif_thumbnail_is_its_first_frame() {
-    let gif = animated_gif(60, 40, &[[250, 0, 0], [0, 250, 0], [0, 0, 250]]);
-    let (site, e, _server) = archive_one(gif, &[]).await;
+    let gif = animated_gif(600, 400, &[[250, 0, 0], [0, 250, 0], [0, 0, 250]]);
+    let (site, e, _server) = archive_one(gif, &["--thumb-size", "60"]).await;
     assert_eq!(e["media_type"], "image/gif");
     assert_eq!(
         (e["width"].as_u64(), e["height"].as_u64()),
-        (Some(60), Some(40))
+        (Some(600), Some(400))
     );
     let path = site
         .path()
@@ -127,7 +129,9 @@ async fn thumb_size_and_no_thumbs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_images_are_never_upscaled() {
-    let (_site, e, _server) = archive_one(transparent_png(40, 30), &[]).await;
+    // Uncompressed, so that the thumbnail, as large as the image, is
+    // smaller than it and kept.
+    let (_site, e, _server) = archive_one(transparent(40, 30, image::ImageFormat::Bmp), &[]).await;
     assert_eq!(
         (
             e["thumbnail"]["width"].as_u64(),
