@@ -11,7 +11,7 @@
 //! version-2 manifest when both exist), and the next run finishes.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::manifest::{Entry, Manifest};
 use crate::store::{self, ASSETS, IoError, Layout};
@@ -63,28 +63,50 @@ fn is_plain_name(name: &str) -> bool {
 /// run. Only plain names inside `assets/` and `thumbs/` are ever removed,
 /// whatever the old manifest says.
 pub(super) fn remove_v1(dir: &Path, current: &Manifest) {
+    for path in v1_leftovers(dir, current) {
+        let _ = if path.is_dir() {
+            std::fs::remove_dir(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
+    store::sync_dir(dir);
+}
+
+/// What [`remove_v1`] removes, in its order: nothing when there is no
+/// version-1 manifest.
+fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<PathBuf> {
     let old = Layout::V1;
     let old_manifest = dir.join(old.manifest());
     if !old_manifest.is_file() {
-        return;
+        return Vec::new();
     }
     let kept: BTreeSet<&str> = named(current).collect();
+    let mut leftovers = Vec::new();
     if let Ok(Some(previous)) = Manifest::read(&old_manifest) {
         for path in named(&previous) {
             let Some((folder, name)) = path.split_once('/') else {
                 continue;
             };
             let ours = (folder == ASSETS || folder == old.thumbs()) && is_plain_name(name);
-            if ours && !kept.contains(path) {
-                let _ = std::fs::remove_file(dir.join(path));
+            if ours && !kept.contains(path) && dir.join(path).is_file() {
+                leftovers.push(dir.join(path));
             }
         }
     }
-    let _ = std::fs::remove_dir(dir.join(old.thumbs()));
-    let _ = std::fs::remove_file(dir.join(old.source()));
-    let _ = std::fs::remove_file(&old_manifest);
-    let _ = std::fs::remove_file(dir.join(old.lock()));
-    store::sync_dir(dir);
+    leftovers.sort();
+    leftovers.dedup();
+    let thumbs = dir.join(old.thumbs());
+    if thumbs.is_dir() {
+        leftovers.push(thumbs);
+    }
+    leftovers.extend(
+        [old.source(), old.manifest(), old.lock()]
+            .iter()
+            .map(|name| dir.join(name))
+            .filter(|p| p.exists()),
+    );
+    leftovers
 }
 
 /// Every file path a manifest names.
@@ -96,4 +118,98 @@ fn named(manifest: &Manifest) -> impl Iterator<Item = &str> {
             .chain(e.thumbnail.as_ref().map(|t| t.path.as_str()))
             .chain(e.versions.iter().map(|v| v.path.as_str()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Kind;
+
+    /// A copy of the committed version-1 folder (made by rotproof 0.1.0).
+    fn version_one() -> tempfile::TempDir {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-archive/fx");
+        let to = tempfile::tempdir().unwrap();
+        for sub in ["", "assets", "thumbs"] {
+            std::fs::create_dir_all(to.path().join(sub)).unwrap();
+            for entry in std::fs::read_dir(from.join(sub)).unwrap().flatten() {
+                if entry.path().is_file() {
+                    std::fs::copy(entry.path(), to.path().join(sub).join(entry.file_name()))
+                        .unwrap();
+                }
+            }
+        }
+        to
+    }
+
+    /// What `finish` does for a folder whose entries are all reused: each
+    /// moved to its new place, the version-2 manifest written.
+    fn write_version_two(dir: &Path) -> Manifest {
+        let mut m = Manifest::read(&dir.join("manifest.json")).unwrap().unwrap();
+        // As `PostDir::create` makes them.
+        for sub in [Layout::V2.thumbs(), Layout::V2.pages()] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for e in &mut m.resources {
+            relocate(e, dir).unwrap();
+        }
+        m.version = 2;
+        std::fs::copy(dir.join("source.md"), dir.join(".rotproof/source.md")).unwrap();
+        m.write(&dir.join(Layout::V2.manifest())).unwrap();
+        m
+    }
+
+    #[test]
+    fn relocated_entries_point_where_version_two_keeps_them() {
+        let dir = version_one();
+        let m = write_version_two(dir.path());
+        for e in m.resources.iter().filter(|e| e.path.is_some()) {
+            let path = e.path.as_deref().unwrap();
+            let want = if e.kind == Kind::Link {
+                ".rotproof/pages/"
+            } else {
+                "assets/"
+            };
+            assert!(path.starts_with(want), "{path}");
+            assert!(dir.path().join(path).is_file());
+            if let Some(t) = &e.thumbnail {
+                assert!(t.path.starts_with(".rotproof/thumbs/"), "{}", t.path);
+            }
+        }
+    }
+
+    #[test]
+    fn a_kill_at_any_point_of_the_clean_up_leaves_version_two_complete() {
+        let probe = version_one();
+        let m = write_version_two(probe.path());
+        let steps = v1_leftovers(probe.path(), &m).len();
+        assert!(steps >= 6, "{steps} steps");
+        for killed_after in 0..=steps {
+            let dir = version_one();
+            let m = write_version_two(dir.path());
+            for path in v1_leftovers(dir.path(), &m).into_iter().take(killed_after) {
+                if path.is_dir() {
+                    std::fs::remove_dir(&path).unwrap();
+                } else {
+                    std::fs::remove_file(&path).unwrap();
+                }
+            }
+            assert_eq!(Layout::detect(dir.path()), Some(Layout::V2));
+            let report = crate::verify::verify_post(dir.path()).unwrap();
+            let broken: Vec<_> = report
+                .findings
+                .iter()
+                .filter(|f| f.problem != crate::verify::Problem::Unreferenced)
+                .collect();
+            assert!(
+                broken.is_empty(),
+                "after {killed_after} removals: {broken:?}"
+            );
+            // The next run removes the rest.
+            remove_v1(dir.path(), &m);
+            assert!(!dir.path().join("manifest.json").exists());
+            assert!(!dir.path().join("thumbs").exists());
+            let report = crate::verify::verify_post(dir.path()).unwrap();
+            assert!(report.findings.is_empty(), "{:?}", report.findings);
+        }
+    }
 }

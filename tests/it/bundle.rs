@@ -236,3 +236,86 @@ async fn bundle_errors() {
     assert!(!site.path().join("y.zip").exists(), "no partial output");
     assert!(site.leftover_temp_files().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_single_html_file_loads_eagerly_and_asks_no_other_host() {
+    let server = RawServer::start(|path, _| match path {
+        "/ok" => Reply::ok(jpeg(320, 240, 4)),
+        "/page" => Reply::ok(b"<!doctype html><html><body>the article</body></html>".to_vec()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "o.md",
+        &format!(
+            "# Offline\n\n![here]({ok}) ![gone]({gone})\n\n<img srcset=\"{ok} 1x, {gone} 2x\">\n\n\
+             <video src=\"{clip}\"></video>\n\n[原文]({page})\n",
+            ok = server.url("/ok"),
+            gone = server.url("/gone.jpg"),
+            clip = server.url("/clip.mp4"),
+            page = server.url("/page"),
+        ),
+    );
+    rotproof(args(&["archive", "o.md"]), site.path())
+        .await
+        .code(3);
+    rotproof(args(&["bundle", "archive/o", "-o", "o.html"]), site.path())
+        .await
+        .code(0);
+    let html = site.read("o.html");
+    assert!(!html.contains("loading=\"lazy\""));
+    assert!(
+        html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'")
+    );
+    assert!(
+        html.contains("<title>Offline</title>"),
+        "the first heading titles it"
+    );
+    let mut placeholders = 0;
+    for u in url_attributes(&html) {
+        if u.kind == rotproof::reference::Kind::Link {
+            continue;
+        }
+        assert!(u.url.starts_with("data:"), "a live request: {}", u.url);
+        if u.url.starts_with("data:image/svg+xml,") {
+            let svg = percent_encoding::percent_decode_str(&u.url).decode_utf8_lossy();
+            assert!(
+                svg.contains("not archived") && svg.contains("/gone.jpg"),
+                "{svg}"
+            );
+            placeholders += 1;
+        }
+    }
+    assert_eq!(placeholders, 2, "the lost image, and its srcset candidate");
+    assert!(
+        html.contains(&format!(
+            "href=\"{}\" rel=\"noopener\">Original</a>",
+            server.url("/page")
+        )),
+        "the post's source is linked"
+    );
+
+    // In a zip, a link with a copy opens the copy, and says where it was.
+    rotproof(args(&["bundle", "archive/o", "-o", "o.zip"]), site.path())
+        .await
+        .code(0);
+    let unpacked = site.path().join("unzipped");
+    unzip(
+        &std::fs::read(site.path().join("o.zip")).unwrap(),
+        &unpacked,
+    );
+    let index = std::fs::read_to_string(unpacked.join("o/index.html")).unwrap();
+    let copy = entry(&site.manifest("o"), &server.url("/page"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        index.contains(&format!(
+            "<a href=\"{copy}\" data-originalurl=\"{}\" data-versionurl=\"{copy}\"",
+            server.url("/page")
+        )),
+        "{index}"
+    );
+    assert!(unpacked.join("o").join(&copy).is_file());
+}
