@@ -15,6 +15,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod digest;
+pub mod errors;
 pub mod lines;
 pub mod manifest;
 pub mod net;

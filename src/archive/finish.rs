@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use super::ArchiveError;
 use super::execute::{Outcome, Stored};
 use super::plan::{Decision, Planned};
-use super::report::{Counts, FailureReport, PostReport, Report};
+use super::report::{Counts, FailureReport, PostError, PostReport, Report};
 use super::{merge, migrate};
 use crate::digest::Sha256;
+use crate::errors;
 use crate::manifest::{
     self, Check, Entry, Manifest, Occurrence, PostInfo, Referer, Status, Timestamp, Verdict,
 };
@@ -20,18 +21,28 @@ use crate::resource::Resource;
 use crate::rewrite;
 use crate::store::{self, Layout, PostDir};
 
-/// Finishes every post; the run's report.
+/// Finishes every post; the run's report. A post whose folder cannot be
+/// written is reported with the posts refused earlier (`refused`), and the
+/// others are finished.
 pub(super) fn all(
     planned: Vec<(Planned, PostDir)>,
     outcomes: &HashMap<String, Outcome>,
     fetched: usize,
-) -> Result<Report, ArchiveError> {
+    mut refused: Vec<PostError>,
+) -> Report {
     let mut posts = Vec::new();
     let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
     let mut bytes_stored = 0;
     let mut counts = Counts::default();
     for (p, lock) in planned {
-        let (report, files) = post(p, &lock, outcomes)?;
+        let path = p.draft.path.clone();
+        let (report, files) = match post(p, &lock, outcomes) {
+            Ok(done) => done,
+            Err(err) => {
+                refused.push(PostError::new(&path, errors::one_line(&err)));
+                continue;
+            }
+        };
         let dir = PathBuf::from(&report.dir);
         for (sha, bytes) in files {
             if all_files.insert((dir.clone(), sha)) {
@@ -41,13 +52,14 @@ pub(super) fn all(
         counts.add(&report.counts);
         posts.push(report);
     }
-    Ok(Report {
+    Report {
         duplicates: counts.archived.saturating_sub(all_files.len()),
         posts,
+        errors: refused,
         counts,
         bytes_stored,
         fetched,
-    })
+    }
 }
 
 /// Writes one post's folder. Returns the report and the post's distinct

@@ -20,6 +20,9 @@ pub(super) struct Previous {
     /// The previous manifest's `post.source`, kept when the post is
     /// re-archived from the folder's own source.md (`check --repair`).
     own_source: Option<String>,
+    /// The previous manifest's `post.source`: the post the folder belongs
+    /// to.
+    owner: Option<String>,
 }
 
 impl Previous {
@@ -35,6 +38,7 @@ impl Previous {
         let own = dir.join(layout.source()).canonicalize().ok();
         let from_own_source = own.is_some() && post.canonicalize().ok() == own;
         Ok(Previous {
+            owner: Some(manifest.post.source.clone()),
             own_source: from_own_source.then_some(manifest.post.source),
             entries: manifest
                 .resources
@@ -46,6 +50,30 @@ impl Previous {
 
     pub fn get(&self, key: &str) -> Option<&Entry> {
         self.entries.get(key)
+    }
+
+    /// The post the folder belongs to, when it is not the one read from
+    /// `path` into an archive rooted at `out`. A folder belongs to the post
+    /// it was made from: its recorded `post.source`, relative to `out`
+    /// (version 1 recorded the path as given, relative to where it ran, or
+    /// absolute: those are matched too). Re-archiving from the folder's own
+    /// source.md is the folder's own post.
+    pub fn other_owner(&self, path: &Path, out: &Path) -> Option<&str> {
+        let owner = self.owner.as_deref()?;
+        if self.own_source.is_some() {
+            return None;
+        }
+        let same_file = |candidate: &Path| {
+            let (Ok(a), Ok(b)) = (candidate.canonicalize(), path.canonicalize()) else {
+                return false;
+            };
+            a == b
+        };
+        let ours = owner == store::relative_path(out, path)
+            || owner == path.display().to_string()
+            || same_file(&out.join(owner))
+            || same_file(Path::new(owner));
+        (!ours).then_some(owner)
     }
 
     /// The manifest's `post.source` for a post read from `path` into an

@@ -28,8 +28,9 @@ use std::path::PathBuf;
 use url::Url;
 
 pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
-pub use report::{Counts, FailureReport, PostReport, Report};
+pub use report::{Counts, FailureReport, PostError, PostReport, Report};
 
+use crate::errors;
 use crate::manifest::{LinksMode, ManifestError};
 use crate::net::{NetOptions, SetupError};
 use crate::progress::Progress;
@@ -117,25 +118,36 @@ pub fn run(
     progress: &dyn Progress,
     runner: &Runner,
 ) -> Result<Report, ArchiveError> {
-    let drafts = plan::read(inputs)?;
-    let locked = plan::lock(drafts)?;
-    let planned = locked
-        .into_iter()
-        .map(|(draft, lock)| Ok((plan::decide(draft, settings.refresh)?, lock)))
-        .collect::<Result<Vec<_>, ArchiveError>>()?;
+    let mut refused = Vec::new();
+    let drafts = plan::read(inputs, &mut refused);
+    let mut planned = Vec::new();
+    for (draft, lock) in plan::lock(drafts, &mut refused) {
+        let path = draft.path.clone();
+        match plan::decide(draft, settings.refresh) {
+            Ok(p) => planned.push((p, lock)),
+            Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
+        }
+    }
     let jobs = plan::jobs(planned.iter().map(|(p, _)| p), settings.refresh);
     let fetched = jobs.len();
     progress.start(fetched);
     let outcomes = runner.run(execute::fetch_all(jobs, &settings.net, progress))??;
     progress.finish();
-    finish::all(planned, &outcomes, fetched)
+    Ok(finish::all(planned, &outcomes, fetched, refused))
 }
 
 /// What a run would do, without the network and without writing or
-/// locking anything: the same plan [`run`] makes.
-pub fn dry_run(inputs: &[Input]) -> Result<Vec<PlannedPost>, ArchiveError> {
-    plan::read(inputs)?
-        .into_iter()
-        .map(|draft| Ok(plan::decide(draft, false)?.listing()))
-        .collect()
+/// locking anything: the same plan [`run`] makes, and the posts it would
+/// refuse.
+pub fn dry_run(inputs: &[Input]) -> (Vec<PlannedPost>, Vec<PostError>) {
+    let mut refused = Vec::new();
+    let mut listings = Vec::new();
+    for draft in plan::read(inputs, &mut refused) {
+        let path = draft.path.clone();
+        match plan::decide(draft, false) {
+            Ok(p) => listings.push(p.listing()),
+            Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
+        }
+    }
+    (listings, refused)
 }

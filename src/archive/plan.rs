@@ -11,7 +11,9 @@ use serde::Serialize;
 use url::Url;
 
 use super::merge::Previous;
+use super::report::PostError;
 use super::{ArchiveError, Input, PostOptions};
+use crate::errors;
 use crate::manifest::{Entry, Kind, LinksMode, Section};
 use crate::net::Validators;
 use crate::post::Post;
@@ -75,58 +77,70 @@ pub(super) struct Job {
     pub validators: Option<Validators>,
 }
 
-/// Reads every post and gives it a slug. Nothing is written.
-pub(super) fn read(inputs: &[Input]) -> Result<Vec<Draft>, ArchiveError> {
+/// Reads every post and gives it a slug. Nothing is written. A post that
+/// cannot be read, parsed or given a folder of its own is refused, and the
+/// others go on.
+pub(super) fn read(inputs: &[Input], refused: &mut Vec<PostError>) -> Vec<Draft> {
     let mut drafts: Vec<Draft> = Vec::new();
     let mut folders: HashMap<PathBuf, PathBuf> = HashMap::new();
     for input in inputs {
-        let path = &input.path;
-        let failed = |message: String| ArchiveError::Input {
-            path: path.clone(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
-        let post = Post::parse(bytes.clone()).map_err(|e| failed(e.to_string()))?;
-        let slug = slug_for(path, &post, input.slug.as_deref())
-            .ok_or_else(|| failed("no usable slug: give --slug".to_string()))?;
-        let dir = input.out.join(&slug);
-        if let Some(other) = folders.insert(dir.clone(), path.clone()) {
-            return Err(failed(format!(
-                "same slug `{slug}` as {}: give one of them a `slug:` in its front matter",
-                other.display()
-            )));
+        match draft(input, &mut folders) {
+            Ok(d) => drafts.push(d),
+            Err(message) => refused.push(PostError::new(&input.path, message)),
         }
-        let resources = resource::resources(
-            &post,
-            &Resolve {
-                base_url: input.options.base_url.as_ref(),
-                post_dir: Some(parent_or_dot(path)),
-            },
-        );
-        drafts.push(Draft {
-            path: path.clone(),
-            bytes,
-            post,
-            slug,
-            dir,
-            options: input.options.clone(),
-            resources,
-        });
     }
-    Ok(drafts)
+    drafts
+}
+
+fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft, String> {
+    let path = &input.path;
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let post = Post::parse(bytes.clone()).map_err(|e| e.to_string())?;
+    let slug = slug_for(path, &post, input.slug.as_deref())
+        .ok_or_else(|| "no usable slug: give --slug".to_string())?;
+    let dir = input.out.join(&slug);
+    if let Some(other) = folders.get(&dir) {
+        return Err(format!(
+            "{} is {}'s folder in this run: give this post another slug (--slug, or `slug:` in its front matter)",
+            dir.display(),
+            other.display()
+        ));
+    }
+    folders.insert(dir.clone(), path.clone());
+    let resources = resource::resources(
+        &post,
+        &Resolve {
+            base_url: input.options.base_url.as_ref(),
+            post_dir: Some(parent_or_dot(path)),
+        },
+    );
+    Ok(Draft {
+        path: path.clone(),
+        bytes,
+        post,
+        slug,
+        dir,
+        options: input.options.clone(),
+        resources,
+    })
 }
 
 /// Creates and locks every post folder: from here on no other run writes
-/// there.
-pub(super) fn lock(drafts: Vec<Draft>) -> Result<Vec<(Draft, PostDir)>, ArchiveError> {
+/// there. A post whose folder cannot be had (locked by another run, a
+/// symlink, unwritable) is refused, and the others go on.
+pub(super) fn lock(drafts: Vec<Draft>, refused: &mut Vec<PostError>) -> Vec<(Draft, PostDir)> {
     let mut locked = Vec::with_capacity(drafts.len());
     for draft in drafts {
         let out = parent_or_dot(&draft.dir);
-        std::fs::create_dir_all(out).map_err(store::at(out))?;
-        let lock = PostDir::create(&draft.dir)?;
-        locked.push((draft, lock));
+        let opened = std::fs::create_dir_all(out)
+            .map_err(|e| ArchiveError::Io(store::at(out)(e)))
+            .and_then(|()| Ok(PostDir::create(&draft.dir)?));
+        match opened {
+            Ok(lock) => locked.push((draft, lock)),
+            Err(err) => refused.push(PostError::new(&draft.path, errors::one_line(&err))),
+        }
     }
-    Ok(locked)
+    locked
 }
 
 /// `--slug`, else the front matter's `slug`, else the file stem (for a Hugo
@@ -151,6 +165,15 @@ fn slug_for(path: &Path, post: &Post, flag: Option<&str>) -> Option<String> {
 /// under the folder's lock in a real run).
 pub(super) fn decide(draft: Draft, refresh: bool) -> Result<Planned, ArchiveError> {
     let previous = Previous::read(&draft.dir, &draft.path)?;
+    if let Some(owner) = previous.other_owner(&draft.path, parent_or_dot(&draft.dir)) {
+        return Err(ArchiveError::Input {
+            path: draft.path.clone(),
+            message: format!(
+                "{} holds the archive of another post ({owner}); refusing to replace it: give this post another slug (--slug, or `slug:` in its front matter), or remove the folder to give it to this post",
+                draft.dir.display()
+            ),
+        });
+    }
     let decisions = draft
         .resources
         .iter()

@@ -8,6 +8,9 @@ use crate::manifest::{Kind, Manifest, Status};
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub posts: Vec<PostReport>,
+    /// Posts that were not archived (unreadable, malformed, their folder
+    /// locked or another post's): the run went on without them.
+    pub errors: Vec<PostError>,
     pub counts: Counts,
     pub bytes_stored: u64,
     pub duplicates: usize,
@@ -43,6 +46,22 @@ pub struct PostReport {
 pub struct FailureReport {
     pub url: String,
     pub error: String,
+}
+
+/// A post the run could not archive, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostError {
+    pub source: String,
+    pub error: String,
+}
+
+impl PostError {
+    pub fn new(post: &std::path::Path, error: impl Into<String>) -> PostError {
+        PostError {
+            source: post.display().to_string(),
+            error: error.into(),
+        }
+    }
 }
 
 impl Report {

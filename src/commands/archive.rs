@@ -7,8 +7,11 @@ use indicatif::HumanBytes;
 
 use super::bar::Bar;
 use super::{Exit, inputs};
-use crate::archive::{self, Action, Input, PlannedPost, PostOptions, Provenance, Report, Settings};
+use crate::archive::{
+    self, Action, Input, PlannedPost, PostError, PostOptions, Provenance, Report, Settings,
+};
 use crate::cli::ArchiveArgs;
+use crate::errors::printable;
 use crate::thumbnail;
 
 pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
@@ -40,11 +43,26 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
     } else {
         print_summary(&report);
     }
-    Ok(if report.any_failed() {
+    Ok(if !report.errors.is_empty() {
+        refusals(&report.errors)
+    } else if report.any_failed() {
         Exit::Partial
     } else {
         Exit::Ok
     })
+}
+
+/// Each post the run could not archive, on stderr: the run went on without
+/// them, and exits 1.
+fn refusals(errors: &[PostError]) -> Exit {
+    for e in errors {
+        eprintln!(
+            "rotproof: {}: {}",
+            printable(&e.source),
+            printable(&e.error)
+        );
+    }
+    Exit::Error
 }
 
 fn print_summary(report: &Report) {
@@ -84,7 +102,7 @@ fn print_summary(report: &Report) {
 }
 
 fn dry_run(args: &ArchiveArgs, inputs: &[Input]) -> anyhow::Result<Exit> {
-    let listings = archive::dry_run(inputs)?;
+    let (listings, errors) = archive::dry_run(inputs);
     if args.output.json {
         let json = serde_json::to_string_pretty(&listings).context("writing JSON")?;
         say!("{json}");
@@ -93,7 +111,11 @@ fn dry_run(args: &ArchiveArgs, inputs: &[Input]) -> anyhow::Result<Exit> {
             print_listing(l);
         }
     }
-    Ok(Exit::Ok)
+    Ok(if errors.is_empty() {
+        Exit::Ok
+    } else {
+        refusals(&errors)
+    })
 }
 
 fn print_listing(l: &PlannedPost) {

@@ -89,6 +89,9 @@ fn repair(
         net: args.net.options(),
     };
     let report = archive::run(&inputs, &settings, &Silent, runner)?;
+    if let Some(first) = report.errors.first() {
+        anyhow::bail!("repairing {}: {}", first.source, first.error);
+    }
     Ok(repairable
         .iter()
         .zip(&report.posts)

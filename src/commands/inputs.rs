@@ -13,8 +13,9 @@ const POST_EXTENSIONS: &[&str] = &["md", "markdown"];
 pub fn posts(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).with_context(|| format!("{}", input.display()))?;
-        if meta.is_dir() {
+        // A file that cannot be read is reported by the run, which goes on
+        // with the others.
+        if std::fs::metadata(input).is_ok_and(|m| m.is_dir()) {
             let before = out.len();
             for entry in walkdir::WalkDir::new(input).sort_by_file_name() {
                 let entry = entry.with_context(|| format!("reading {}", input.display()))?;

@@ -3,10 +3,17 @@
 
 /// `println!` that does not panic when stdout is closed (`rotproof check |
 /// head`): a reader that has stopped reading is not an error.
+/// Control characters from posts (a URL with an escape sequence) are
+/// shown escaped, never sent to the terminal.
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let line = format!($($arg)*);
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            $crate::errors::printable(&line)
+        );
     }};
 }
 
@@ -42,11 +49,10 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// The whole cause chain on one line. Each error's message leaves its
-/// cause to `source()`, so each cause is printed once.
+/// The whole cause chain on one line, each cause once, control characters
+/// escaped.
 fn one_line(err: &anyhow::Error) -> String {
-    let causes: Vec<String> = err.chain().map(|cause| cause.to_string()).collect();
-    causes.join(": ").replace('\n', " ")
+    crate::errors::one_line(err.as_ref())
 }
 
 /// Whether the command stopped at Ctrl-C: its error is [`Interrupted`],

@@ -438,7 +438,7 @@ async fn local_assets_are_copied_and_relative_escapes_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_is_exit_1_and_writes_nothing() {
+async fn bad_input_is_exit_1_naming_it_and_the_other_posts_are_archived() {
     let site = Site::new();
     site.write("good.md", "ok\n");
     site.write("bad.md", "---\ntitle: [unclosed\n---\n");
@@ -449,9 +449,10 @@ async fn bad_input_is_exit_1_and_writes_nothing() {
         "{}",
         stderr(&out)
     );
+    assert!(site.path().join("archive/good/index.md").is_file());
     assert!(
-        !site.path().join("archive").exists(),
-        "nothing written when an input is bad"
+        !site.path().join("archive/bad").exists(),
+        "nothing written for the bad post"
     );
 
     let out = rotproof(

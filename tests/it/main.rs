@@ -21,6 +21,7 @@ mod interrupt;
 mod layout;
 mod nonsense;
 mod post;
+mod safety;
 mod thumbnails;
 mod tls;
 mod verify;
