@@ -253,7 +253,7 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], shown: &str) -> Result<T,
     })
 }
 
-/// `rotproof 0.1.0`, for the manifest's `tool` field.
+/// `rotproof 0.2.0`, for the manifest's `tool` field.
 pub fn tool() -> String {
     format!("rotproof {}", env!("CARGO_PKG_VERSION"))
 }
