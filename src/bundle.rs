@@ -6,12 +6,13 @@
 //! permissions, so the same archived post always gives the same bytes.
 //! Output is written to a temporary file beside it and renamed.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 
+use crate::digest::{Sha256, hash_reader};
 use crate::manifest::{Kind, Manifest, ManifestError, Status};
 use crate::post::Post;
 use crate::render;
@@ -52,6 +53,8 @@ pub enum BundleError {
     Missing { dir: PathBuf, missing: Vec<String> },
     #[error("{}: index.md is not a readable post: {reason}", .dir.display())]
     Index { dir: PathBuf, reason: String },
+    #[error("the manifest names {path}, which is refused: {reason}")]
+    Untrusted { path: String, reason: String },
     #[error(transparent)]
     Io(#[from] IoError),
     #[error(transparent)]
@@ -81,10 +84,10 @@ pub fn bundle(
     let layout = lock.layout();
     let manifest = Manifest::read(&lock.manifest_path())?
         .ok_or_else(|| BundleError::NotArchived(dir.to_path_buf()))?;
-    let files = named_files(&manifest);
+    let named = named_files(&manifest);
     let own = [store::INDEX, layout.source()].map(str::to_string);
-    let missing: Vec<String> = files
-        .iter()
+    let missing: Vec<String> = named
+        .keys()
         .chain(&own)
         .filter(|rel| !dir.join(rel).is_file())
         .cloned()
@@ -95,6 +98,13 @@ pub fn bundle(
             missing,
         });
     }
+    for (rel, sha) in &named {
+        check_file(dir, rel, Some(sha))?;
+    }
+    for rel in [store::INDEX, layout.source(), layout.manifest()] {
+        check_file(dir, rel, None)?;
+    }
+    let files: BTreeSet<String> = named.into_keys().collect();
     let index_path = dir.join(store::INDEX);
     let index = std::fs::read(&index_path).map_err(io_at(&index_path))?;
     let post = Post::parse(index).map_err(|e| BundleError::Index {
@@ -147,19 +157,69 @@ pub fn bundle(
 }
 
 /// Every stored file the manifest names (assets, thumbnails, versions),
-/// sorted.
-fn named_files(manifest: &Manifest) -> BTreeSet<String> {
-    let mut files = BTreeSet::new();
+/// with the sha256 each must have, sorted.
+fn named_files(manifest: &Manifest) -> BTreeMap<String, Sha256> {
+    let mut files = BTreeMap::new();
     for e in manifest
         .resources
         .iter()
         .filter(|e| e.status == Status::Archived)
     {
-        files.extend(e.path.clone());
-        files.extend(e.thumbnail.as_ref().map(|t| t.path.clone()));
-        files.extend(e.versions.iter().map(|v| v.path.clone()));
+        if let (Some(path), Some(sha)) = (&e.path, &e.sha256) {
+            files.insert(path.clone(), sha.clone());
+        }
+        if let Some(t) = &e.thumbnail {
+            files.insert(t.path.clone(), t.sha256.clone());
+        }
+        for v in &e.versions {
+            files.insert(v.path.clone(), v.sha256.clone());
+        }
     }
     files
+}
+
+/// Checks that a path a manifest names is a plain relative path inside the
+/// post folder, reached through no symlink, and (with `sha256`) holds those
+/// bytes. A manifest is a file anyone may have edited: it must not make a
+/// bundle carry `/etc/hostname`, `../secret`, or what a planted link points
+/// at, nor give an archive entry a `..` name.
+fn check_file(dir: &Path, rel: &str, sha256: Option<&Sha256>) -> Result<(), BundleError> {
+    let untrusted = |reason: &str| BundleError::Untrusted {
+        path: rel.to_string(),
+        reason: reason.to_string(),
+    };
+    let path = Path::new(rel);
+    let plain = !rel.is_empty()
+        && !rel.contains('\\')
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        return Err(untrusted("not a path inside the post folder"));
+    }
+    let mut at = dir.to_path_buf();
+    for part in path.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(untrusted("reached through a symbolic link"));
+            }
+            Ok(_) => {}
+            Err(_) => return Err(untrusted("missing")),
+        }
+    }
+    if !at.is_file() {
+        return Err(untrusted("not a file"));
+    }
+    if let Some(want) = sha256 {
+        let file = std::fs::File::open(&at).map_err(io_at(&at))?;
+        let got =
+            hash_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(io_at(&at))?;
+        if &got != want {
+            return Err(untrusted("its bytes are not the ones the manifest names"));
+        }
+    }
+    Ok(())
 }
 
 /// Where an entry's bytes come from.

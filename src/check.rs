@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use url::Url;
 
+use crate::archive::{PostError, merge};
+use crate::errors;
 use crate::manifest::{
     self, Check, Entry, Manifest, ManifestError, PostInfo, Status, Timestamp, Verdict,
 };
@@ -98,6 +100,11 @@ pub struct Report {
     pub requested: usize,
     #[serde(skip)]
     pub posts: Vec<Checked>,
+    /// Post folders another run held locked: not checked this time.
+    pub locked: Vec<PathBuf>,
+    /// Post folders that could not be checked (a manifest that does not
+    /// read): the others were.
+    pub errors: Vec<PostError>,
 }
 
 impl Report {
@@ -151,12 +158,16 @@ pub fn run(
     runner: &Runner,
 ) -> Result<Report, CheckError> {
     let mut posts = Vec::new();
+    let mut locked = Vec::new();
+    let mut errors = Vec::new();
     for dir in dirs {
-        let lock = PostDir::open_existing(dir)?;
-        lock.remove_leftovers();
-        let manifest = Manifest::read(&lock.manifest_path())?
-            .ok_or_else(|| CheckError::NothingArchived(dir.clone()))?;
-        posts.push((lock, manifest));
+        match open(dir) {
+            Ok(post) => posts.push(post),
+            // Another run (an archive, a check) is working on it: a cron job
+            // checks the others, and this one next time.
+            Err(CheckError::Open(OpenError::Locked(dir))) => locked.push(dir),
+            Err(err) => errors.push(PostError::new(dir, errors::one_line(&err))),
+        }
     }
     let (targets, fresh) = targets(&posts, settings.stale_after);
     let requested = targets.len();
@@ -191,8 +202,8 @@ pub fn run(
             if row.result == Verdict::Changed
                 && let Some(stored) = versions.get(entry.url.as_str())
             {
-                add_version(entry, stored, lock.path())?;
-                stored_here = true;
+                stored_here |=
+                    merge::add_version(entry, &stored.version, &stored.home, lock.path())?;
             }
             entry.checks.push(Check {
                 at,
@@ -245,7 +256,18 @@ pub fn run(
         fresh,
         requested,
         posts: checked,
+        locked,
+        errors,
     })
+}
+
+/// Locks a post folder and reads its manifest.
+fn open(dir: &Path) -> Result<(PostDir, Manifest), CheckError> {
+    let lock = PostDir::open_existing(dir)?;
+    lock.remove_leftovers();
+    let manifest = Manifest::read(&lock.manifest_path())?
+        .ok_or_else(|| CheckError::NothingArchived(dir.to_path_buf()))?;
+    Ok((lock, manifest))
 }
 
 /// The distinct URLs to request, and how many resources were checked too
@@ -367,20 +389,6 @@ async fn store_changed(
         }
     }
     Ok(out)
-}
-
-/// Records a new version in an entry (once per content) and places its
-/// file in the entry's post folder.
-fn add_version(entry: &mut Entry, stored: &NewVersion, dir: &Path) -> Result<(), CheckError> {
-    let v = &stored.version;
-    if entry.sha256.as_ref() == Some(&v.sha256)
-        || entry.versions.iter().any(|e| e.sha256 == v.sha256)
-    {
-        return Ok(());
-    }
-    store::copy_into(&stored.home.join(&v.path), &dir.join(&v.path), &v.sha256)?;
-    entry.versions.push(v.clone());
-    Ok(())
 }
 
 /// The URL to request for an entry: remote http(s) resources that were

@@ -207,6 +207,11 @@ pub struct NetArgs {
     /// Extra trusted root certificate(s), PEM: for proxies that re-sign TLS.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
+
+    /// Refuse every request, first or redirected, to a loopback, private,
+    /// link-local, shared or unspecified address (for untrusted posts).
+    #[arg(long)]
+    pub deny_private: bool,
 }
 
 impl NetArgs {
@@ -222,6 +227,7 @@ impl NetArgs {
             headers: self.headers.clone(),
             proxy: self.proxy.clone(),
             ca_cert: self.ca_cert.clone(),
+            deny_private: self.deny_private,
         }
     }
 }

@@ -190,7 +190,12 @@ async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> Job
     tokio::task::spawn_blocking(move || store::persist_content(body, &path))
         .await
         .map_err(|e| IoError::new(&asset, std::io::Error::other(e)))??;
-    let (stored, thumb) = match thumbnail::decide(&format, kind) {
+    let decision = if job.thumbnail {
+        thumbnail::decide(&format, kind)
+    } else {
+        thumbnail::Decision::NotAnImage
+    };
+    let (stored, thumb) = match decision {
         thumbnail::Decision::Render => {
             let thumbs_dir = job.home.join(Layout::CURRENT.thumbs());
             let sha = stored.sha256.clone();

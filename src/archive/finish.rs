@@ -15,6 +15,7 @@ use crate::digest::Sha256;
 use crate::errors;
 use crate::manifest::{
     self, Check, Entry, Manifest, Occurrence, PostInfo, Referer, Status, Timestamp, Verdict,
+    Version,
 };
 use crate::net::Answer;
 use crate::resource::Resource;
@@ -91,6 +92,12 @@ fn post(
             Decision::Reuse(prev) => {
                 let mut e = merge::kept(prev, occurrences);
                 migrate::relocate(&mut e, &dir)?;
+                e
+            }
+            Decision::Revalidate(prev) => {
+                let mut e = merge::kept(prev, occurrences);
+                migrate::relocate(&mut e, &dir)?;
+                revalidated(&mut e, outcomes.get(&resource.key), &dir)?;
                 e
             }
             Decision::Fetch(key) => match outcomes.get(key) {
@@ -250,6 +257,47 @@ fn entry_from(
         }
     }
     Ok(entry)
+}
+
+/// What `--refresh` found for an archived entry, in the entry: new bytes
+/// as a version beside the archived copy, confirmed bytes as a newer
+/// fetch; a failure leaves the entry as it was.
+fn revalidated(
+    entry: &mut Entry,
+    outcome: Option<&Outcome>,
+    dir: &Path,
+) -> Result<(), ArchiveError> {
+    match outcome {
+        Some(Outcome::Stored { stored, answer })
+            if Some(&stored.sha256) != entry.sha256.as_ref() =>
+        {
+            let version = Version {
+                sha256: stored.sha256.clone(),
+                bytes: stored.bytes,
+                media_type: stored.media_type.to_string(),
+                path: stored.path(),
+                fetched_at: answer
+                    .as_ref()
+                    .map_or_else(Timestamp::now, |a| Timestamp::from(a.at)),
+            };
+            merge::add_version(entry, &version, &stored.home, dir)?;
+        }
+        Some(Outcome::Stored {
+            answer: Some(answer),
+            ..
+        })
+        | Some(Outcome::NotModified(answer)) => {
+            entry.fetched_at = Some(Timestamp::from(answer.at));
+            entry.attempts = answer.attempts;
+            if !answer.validators.is_empty() {
+                entry.etag = answer.validators.etag.clone();
+                entry.last_modified = answer.validators.last_modified.clone();
+            }
+        }
+        Some(Outcome::Stored { answer: None, .. } | Outcome::Alive(_) | Outcome::Failed(_))
+        | None => {}
+    }
+    Ok(())
 }
 
 /// Puts a stored file (and its thumbnail) into the post folder and records

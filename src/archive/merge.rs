@@ -9,9 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::digest::hash_reader;
-use crate::manifest::{Entry, Manifest, Occurrence, Status};
-use crate::net::Validators;
-use crate::store::{self, Layout};
+use crate::manifest::{Entry, Manifest, Occurrence, Status, Version};
+use crate::store::{self, IoError, Layout};
 
 /// What the previous run recorded for a post folder.
 #[derive(Debug, Default)]
@@ -91,16 +90,6 @@ impl Previous {
         self.get(key)
             .filter(|e| e.status == Status::Archived && is_intact(dir, e))
     }
-
-    /// Validators of an intact archived copy, for `--refresh`.
-    pub fn validators(&self, key: &str, dir: &Path) -> Option<Validators> {
-        let entry = self.intact(key, dir)?;
-        let validators = Validators {
-            etag: entry.etag.clone(),
-            last_modified: entry.last_modified.clone(),
-        };
-        (!validators.is_empty()).then_some(validators)
-    }
 }
 
 /// Whether an archived entry's file is there with the bytes it names, and
@@ -147,4 +136,29 @@ pub(super) fn carry_history(entry: &mut Entry, previous: Option<&Entry>) {
             entry.versions = prev.versions.clone();
         }
     }
+}
+
+/// Records a later content of an entry's URL as a version (once per
+/// content), its file placed into the entry's post folder `dir` from where
+/// it was stored (`home`). The entry itself, and index.md, keep the first
+/// archived copy: nothing archived is ever replaced. Returns whether a
+/// version was added.
+pub fn add_version(
+    entry: &mut Entry,
+    version: &Version,
+    home: &Path,
+    dir: &Path,
+) -> Result<bool, IoError> {
+    if entry.sha256.as_ref() == Some(&version.sha256)
+        || entry.versions.iter().any(|v| v.sha256 == version.sha256)
+    {
+        return Ok(false);
+    }
+    store::copy_into(
+        &home.join(&version.path),
+        &dir.join(&version.path),
+        &version.sha256,
+    )?;
+    entry.versions.push(version.clone());
+    Ok(true)
 }

@@ -18,7 +18,7 @@
 
 mod execute;
 mod finish;
-mod merge;
+pub(crate) mod merge;
 mod migrate;
 mod plan;
 mod report;
@@ -128,7 +128,7 @@ pub fn run(
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }
     }
-    let jobs = plan::jobs(planned.iter().map(|(p, _)| p), settings.refresh);
+    let jobs = plan::jobs(planned.iter().map(|(p, _)| p));
     let fetched = jobs.len();
     progress.start(fetched);
     let outcomes = runner.run(execute::fetch_all(jobs, &settings.net, progress))??;

@@ -42,6 +42,10 @@ pub(super) enum Decision {
     Omit,
     /// The archived file is intact: keep the previous entry.
     Reuse(Box<Entry>),
+    /// `--refresh` of an intact archived entry: asked again (conditionally
+    /// when it has validators); new bytes become a version beside the
+    /// archived copy, never its replacement, and a failure changes nothing.
+    Revalidate(Box<Entry>),
     /// Fetch (or copy, for a local file); the key of the run-wide job.
     Fetch(String),
 }
@@ -73,6 +77,9 @@ pub(super) struct Job {
     /// The post folder where the file is first stored.
     pub home: PathBuf,
     pub thumbs: thumbnail::Settings,
+    /// Whether a thumbnail is made (not for a revalidated copy's new
+    /// version).
+    pub thumbnail: bool,
     /// For `--refresh`: the archived copy's validators.
     pub validators: Option<Validators>,
 }
@@ -199,26 +206,39 @@ fn decision(
     if resource.kind == Kind::Link && links == LinksMode::Ignore {
         return Decision::Omit;
     }
-    if !refresh && let Some(entry) = previous.intact(&resource.key, dir) {
-        return Decision::Reuse(Box::new(entry.clone()));
+    match previous.intact(&resource.key, dir) {
+        Some(entry) if refresh => Decision::Revalidate(Box::new(entry.clone())),
+        Some(entry) => Decision::Reuse(Box::new(entry.clone())),
+        None => Decision::Fetch(resource.key.clone()),
     }
-    Decision::Fetch(resource.key.clone())
 }
 
 /// The distinct resources this run fetches, in order of first appearance.
-pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>, refresh: bool) -> Vec<Job> {
+pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Job> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for p in planned {
         let links = p.draft.options.links;
         for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
-            let Decision::Fetch(key) = decision else {
-                continue;
+            let (key, validators) = match decision {
+                Decision::Fetch(key) => (key, None),
+                Decision::Revalidate(entry) => {
+                    let v = Validators {
+                        etag: entry.etag.clone(),
+                        last_modified: entry.last_modified.clone(),
+                    };
+                    (&resource.key, (!v.is_empty()).then_some(v))
+                }
+                Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) => continue,
             };
+            // A new version gets no thumbnail: thumbnails show the
+            // archived copy.
+            let thumbnail = matches!(decision, Decision::Fetch(_));
             if let Some(&i) = seen.get(key.as_str()) {
                 let job: &mut Job = &mut jobs[i];
                 job.kind = job.kind.merge(resource.kind);
                 job.check_only &= !resource.kind.is_embedded();
+                job.thumbnail |= thumbnail;
                 continue;
             }
             let source = match &resource.origin {
@@ -227,9 +247,6 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>, refresh: 
                 // Decided `Skip`, never `Fetch`.
                 Origin::Skipped { .. } => continue,
             };
-            let validators = refresh
-                .then(|| p.previous.validators(key, &p.draft.dir))
-                .flatten();
             seen.insert(key, jobs.len());
             jobs.push(Job {
                 key: key.clone(),
@@ -238,6 +255,7 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>, refresh: 
                 check_only: resource.kind == Kind::Link && links == LinksMode::Check,
                 home: p.draft.dir.clone(),
                 thumbs: p.draft.options.thumbs,
+                thumbnail,
                 validators,
             });
         }
@@ -253,6 +271,8 @@ pub enum Action {
     Fetch,
     /// Archived before, its file intact: kept as it is.
     Reuse,
+    /// Archived and intact, asked again (`--refresh`).
+    Revalidate,
     /// Recorded as skipped, with the reason.
     Skip,
     /// Left out (`--links ignore`).
@@ -311,6 +331,7 @@ impl Planned {
                 Decision::Skip(_) => Action::Skip,
                 Decision::Omit => Action::Omit,
                 Decision::Reuse(_) => Action::Reuse,
+                Decision::Revalidate(_) => Action::Revalidate,
                 Decision::Fetch(_) => Action::Fetch,
             };
             for r in &resource.occurrences {

@@ -140,6 +140,7 @@ fn print_listing(l: &PlannedPost) {
         }
         match r.plan {
             Action::Reuse => notes.push("archived before: kept".to_string()),
+            Action::Revalidate => notes.push("archived before: asked again".to_string()),
             Action::Omit => notes.push("left out: --links ignore".to_string()),
             Action::Fetch | Action::Skip => {}
         }

@@ -7,6 +7,7 @@ use super::bar::Bar;
 use crate::archive::{self, Input, PostOptions};
 use crate::check::{self, Checked, Report, Settings};
 use crate::cli::CheckArgs;
+use crate::errors::printable;
 use crate::manifest::Verdict;
 use crate::progress::Silent;
 use crate::runner::Runner;
@@ -44,7 +45,22 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
             say!("repaired {dir}: {n} resources archived now");
         }
     }
-    Ok(if report.any_dead() {
+    for dir in &report.locked {
+        eprintln!(
+            "rotproof: {}: locked by another run; not checked this time",
+            printable(&dir.display().to_string())
+        );
+    }
+    for e in &report.errors {
+        eprintln!(
+            "rotproof: {}: {}",
+            printable(&e.source),
+            printable(&e.error)
+        );
+    }
+    Ok(if !report.errors.is_empty() {
+        Exit::Error
+    } else if report.any_dead() {
         Exit::Partial
     } else {
         Exit::Ok

@@ -1,16 +1,19 @@
 //! Building the run's one HTTP client: TLS roots (`--ca-cert`), proxy,
-//! timeouts, the redirect policy, and a resolver whose failures are typed.
+//! timeouts, and a resolver whose failures are typed and which refuses
+//! private addresses with `--deny-private`. Redirects are not followed by
+//! the client: the fetcher follows them hop by hop, so that headers stay
+//! with their host, no Referer is sent, and every hop's address is checked.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::HeaderMap;
 use url::Url;
 
 use super::NetOptions;
-use super::failure::{DnsFailure, RedirectRefusal, RefusedRedirect};
+use super::address::Reach;
+use super::failure::{DnsFailure, PrivateAddress};
 
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: usize = 10;
@@ -44,25 +47,24 @@ pub enum SetupError {
 
 /// Builds the client for `options`.
 pub fn build(options: &NetOptions) -> Result<reqwest::Client, SetupError> {
-    let mut headers = HeaderMap::new();
-    for (name, value) in &options.headers {
-        headers.append(name.clone(), value.clone());
-    }
     let mut builder = reqwest::Client::builder()
         .user_agent(options.user_agent.clone())
-        .default_headers(headers)
-        .redirect(redirect_policy())
-        .dns_resolver(TypedResolver)
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .dns_resolver(TypedResolver {
+            deny_private: options.deny_private,
+        })
         .connect_timeout(options.connect_timeout)
         .timeout(options.timeout)
         // A body that stalls fails without waiting for the whole deadline.
         .read_timeout(options.timeout.min(Duration::from_secs(30)))
         .pool_max_idle_per_host(options.per_host);
     if let Some(path) = &options.ca_cert {
-        let pem = std::fs::read(path).map_err(|source| SetupError::CaCertRead {
-            path: path.clone(),
-            source,
-        })?;
+        let pem =
+            read_bounded(path, MAX_CA_CERT_BYTES).map_err(|source| SetupError::CaCertRead {
+                path: path.clone(),
+                source,
+            })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
             SetupError::CaCertParse {
                 path: path.clone(),
@@ -87,36 +89,47 @@ pub fn build(options: &NetOptions) -> Result<reqwest::Client, SetupError> {
     builder.build().map_err(SetupError::Client)
 }
 
-/// At most [`MAX_REDIRECTS`], only to http(s). The refusal travels in the
-/// error chain as a typed value.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        if attempt.previous().len() > MAX_REDIRECTS {
-            attempt.error(RefusedRedirect(RedirectRefusal::TooMany {
-                max: MAX_REDIRECTS,
-            }))
-        } else if !matches!(attempt.url().scheme(), "http" | "https") {
-            let scheme = attempt.url().scheme().to_string();
-            attempt.error(RefusedRedirect(RedirectRefusal::Scheme(scheme)))
-        } else {
-            attempt.follow()
-        }
-    })
+/// A certificate bundle is a few hundred kilobytes at most; `--ca-cert
+/// /dev/zero` must not read until memory runs out.
+const MAX_CA_CERT_BYTES: u64 = 16 << 20;
+
+/// Reads a file of at most `max` bytes; a larger one is an error.
+fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB: not a certificate bundle",
+            max >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The system resolver (getaddrinfo on tokio's blocking pool, as reqwest's
 /// default), with its failures wrapped in [`DnsFailure`] so that a name
 /// that does not resolve is told from a refused connection by type.
-struct TypedResolver;
+struct TypedResolver {
+    /// `--deny-private`: a name that resolves to a private address (any of
+    /// its addresses, so a rebinding name cannot slip one in) is refused.
+    deny_private: bool,
+}
 
 impl Resolve for TypedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
+        let deny_private = self.deny_private;
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
                 .map_err(|source| DnsFailure { source })?
                 .collect();
+            if deny_private && addrs.iter().any(|a| Reach::of(a.ip()).is_private()) {
+                return Err(Box::new(PrivateAddress) as Box<dyn std::error::Error + Send + Sync>);
+            }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }

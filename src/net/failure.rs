@@ -41,6 +41,8 @@ pub enum FailureKind {
     NotMedia { media_type: &'static str },
     /// A redirect rotproof will not follow.
     Redirect(RedirectRefusal),
+    /// A request to an address it must not reach (see [`super::address`]).
+    PrivateAddress,
     /// Anything else reqwest reports while sending the request.
     Request { cause: String },
 }
@@ -97,7 +99,8 @@ impl FailureKind {
             | FailureKind::TooLarge { .. }
             | FailureKind::NotAnImage { .. }
             | FailureKind::NotMedia { .. }
-            | FailureKind::Redirect(_) => false,
+            | FailureKind::Redirect(_)
+            | FailureKind::PrivateAddress => false,
         }
     }
 }
@@ -133,6 +136,7 @@ impl fmt::Display for FailureKind {
                 write!(f, "not video or audio ({media_type})")
             }
             FailureKind::Redirect(refusal) => refusal.fmt(f),
+            FailureKind::PrivateAddress => f.write_str("private address refused"),
             FailureKind::Request { cause } => write!(f, "request failed: {cause}"),
         }
     }
@@ -192,12 +196,16 @@ pub struct DnsFailure {
     pub source: std::io::Error,
 }
 
+/// The resolver's refusal of a name that resolves to a private address
+/// (`--deny-private`).
+#[derive(Debug, thiserror::Error)]
+#[error("private address refused")]
+pub struct PrivateAddress;
+
 /// Classifies an error from sending a request (no response yet).
 pub(super) fn from_send(err: &reqwest::Error) -> FailureKind {
-    if err.is_redirect()
-        && let Some(refusal) = find::<RefusedRedirect>(err)
-    {
-        return FailureKind::Redirect(refusal.0.clone());
+    if find::<PrivateAddress>(err).is_some() {
+        return FailureKind::PrivateAddress;
     }
     if err.is_timeout() {
         return FailureKind::Timeout;
@@ -225,11 +233,6 @@ pub(super) fn from_body(err: &reqwest::Error) -> FailureKind {
         FailureKind::CutShort { cause }
     }
 }
-
-/// The redirect policy's refusal, carried through reqwest's error chain.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct RefusedRedirect(pub RedirectRefusal);
 
 /// Every error in the chain, outermost first. An `io::Error` wrapping
 /// another error reports that error's *source* as its own, skipping the

@@ -5,6 +5,7 @@
 //! request, classifies the answer and receives the body; the policy
 //! decides whether another attempt follows.
 
+pub mod address;
 pub mod client;
 pub mod failure;
 pub mod hosts;
@@ -52,6 +53,8 @@ pub struct NetOptions {
     pub proxy: Option<Url>,
     /// Extra trusted root certificates (PEM), for proxies that re-sign TLS.
     pub ca_cert: Option<PathBuf>,
+    /// `--deny-private`: refuse every request to a private address.
+    pub deny_private: bool,
 }
 
 impl Default for NetOptions {
@@ -67,6 +70,7 @@ impl Default for NetOptions {
             headers: Vec::new(),
             proxy: None,
             ca_cert: None,
+            deny_private: false,
         }
     }
 }
@@ -255,31 +259,15 @@ impl Fetcher {
             .await
     }
 
-    /// One attempt: the request, its status, and its body.
+    /// One attempt: the request and its redirects, the status, the body.
     async fn attempt(&self, req: Request<'_>) -> Result<Got, AttemptError<IoError>> {
         // The slot is held for the request and its whole body.
         let _slot = self.hosts.acquire(req.url).await;
-        let mut request = if req.head {
-            self.http.head(req.url.clone())
-        } else {
-            self.http.get(req.url.clone())
-        };
-        if let Some(v) = req.validators {
-            if let Some(etag) = &v.etag {
-                request = request.header(header::IF_NONE_MATCH, etag);
-            }
-            if let Some(date) = &v.last_modified {
-                request = request.header(header::IF_MODIFIED_SINCE, date);
-            }
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|err| AttemptFailure::new(failure::from_send(&err)))?;
+        let response = self.follow(req).await?;
         let status = response.status();
         let got = |body| Got {
             requested: req.url.clone(),
-            final_url: response.url().clone(),
+            final_url: without_userinfo(response.url()),
             http_status: status.as_u16(),
             validators: Validators::of(response.headers()),
             body,
@@ -288,8 +276,8 @@ impl Fetcher {
             return Ok(got(None));
         }
         if status.is_redirection() {
-            // A redirect reqwest did not follow: it never offers a non-http
-            // Location to the policy.
+            // A 3xx that is not a redirect to follow (300, an unasked 304,
+            // one without a Location).
             let refusal = unfollowed_redirect(status, response.headers(), response.url());
             return Err(AttemptFailure::with_status(
                 FailureKind::Redirect(refusal),
@@ -320,6 +308,88 @@ impl Fetcher {
             ..head
         })
     }
+}
+
+impl Fetcher {
+    /// Sends the request and follows its redirects, hop by hop: at most
+    /// [`MAX_REDIRECTS`], only to http(s), never to an address
+    /// [`address::refused`] refuses. `--header` values go only to the host
+    /// the post named, never across a redirect to another host; no Referer
+    /// is sent.
+    async fn follow(&self, req: Request<'_>) -> Result<reqwest::Response, AttemptFailure> {
+        let origin = hosts::HostKey::of(req.url);
+        let mut url = req.url.clone();
+        let mut from: Option<Url> = None;
+        let mut hops = 0;
+        loop {
+            if address::refused(&url, from.as_ref(), self.options.deny_private) {
+                return Err(AttemptFailure::new(FailureKind::PrivateAddress));
+            }
+            let mut request = if req.head {
+                self.http.head(url.clone())
+            } else {
+                self.http.get(url.clone())
+            };
+            if hosts::HostKey::of(&url) == origin {
+                for (name, value) in &self.options.headers {
+                    request = request.header(name, value);
+                }
+            }
+            if let Some(v) = req.validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(header::IF_NONE_MATCH, etag);
+                }
+                if let Some(date) = &v.last_modified {
+                    request = request.header(header::IF_MODIFIED_SINCE, date);
+                }
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|err| AttemptFailure::new(failure::from_send(&err)))?;
+            let Some(next) = redirect_target(&response) else {
+                return Ok(response);
+            };
+            let status = response.status().as_u16();
+            if !matches!(next.scheme(), "http" | "https") {
+                let refusal = RedirectRefusal::Scheme(next.scheme().to_string());
+                return Err(AttemptFailure::with_status(
+                    FailureKind::Redirect(refusal),
+                    status,
+                ));
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                let refusal = RedirectRefusal::TooMany { max: MAX_REDIRECTS };
+                return Err(AttemptFailure::with_status(
+                    FailureKind::Redirect(refusal),
+                    status,
+                ));
+            }
+            // Credentials a server put in a Location are not sent on (nor
+            // recorded).
+            from = Some(std::mem::replace(&mut url, without_userinfo(&next)));
+        }
+    }
+}
+
+/// Where a redirect leads: a 301, 302, 303, 307 or 308 with a Location
+/// that resolves against the response's URL.
+fn redirect_target(response: &reqwest::Response) -> Option<Url> {
+    if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
+    response.url().join(location).ok()
+}
+
+/// A URL without its user name and password: a server's Location may hold
+/// credentials, which are never recorded or printed.
+fn without_userinfo(url: &Url) -> Url {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url
 }
 
 impl Got {

@@ -219,16 +219,27 @@ async fn etag_makes_the_check_conditional() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn locked_or_missing_archives_are_errors() {
+async fn one_locked_post_is_skipped_and_the_others_are_checked() {
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(200, 100, 1))).await;
     let site = Site::new();
     site.write("x.md", "text\n");
-    rotproof(args(&["archive", "x.md"]), site.path())
+    site.write("y.md", &format!("![]({})\n", server.url("/y.jpg")));
+    rotproof(args(&["archive", "x.md", "y.md"]), site.path())
         .await
         .code(0);
     let held = rotproof::store::PostDir::create(&site.path().join("archive/x")).expect("lock");
     let out = rotproof(args(&["check"]), site.path()).await;
-    out.code(1);
-    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    out.code(0);
+    assert!(
+        stderr(&out).contains("archive/x") && stderr(&out).contains("locked"),
+        "{}",
+        stderr(&out)
+    );
+    let y = site.manifest("y");
+    assert_eq!(
+        y["resources"][0]["checks"].as_array().map(Vec::len),
+        Some(1)
+    );
     drop(held);
     let out = rotproof(args(&["check", "nowhere"]), site.path()).await;
     out.code(1);

@@ -146,3 +146,274 @@ async fn terminal_escapes_in_a_post_are_printed_escaped() {
     }
     assert!(dry.stdout().contains("\\u{1b}"), "{}", dry.stdout());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_into_the_machine_or_a_metadata_service_are_refused() {
+    // Through a proxy, a public-looking host redirects to loopback and to
+    // the cloud metadata address; neither is ever asked.
+    let secrets = RawServer::start(|_, _| Reply::ok(b"root:secret".to_vec())).await;
+    let into_loopback = secrets.url("/admin/secrets");
+    let proxy = RawServer::start(move |path, _| match path {
+        "http://cdn.rotproof.invalid/local" => {
+            Reply::status(302).with_header("Location", &into_loopback)
+        }
+        "http://cdn.rotproof.invalid/metadata" => Reply::status(301).with_header(
+            "Location",
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/role",
+        ),
+        _ => Reply::status(404),
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "r.md",
+        "[a](http://cdn.rotproof.invalid/local) [b](http://cdn.rotproof.invalid/metadata)\n",
+    );
+    let out = rotproof(
+        args(&["archive", "r.md", "--proxy", &proxy.base, "--retries", "0"]),
+        site.path(),
+    )
+    .await;
+    out.code(3);
+    let m = site.manifest("r");
+    assert_failed(
+        &m,
+        "http://cdn.rotproof.invalid/local",
+        "private address refused",
+    );
+    assert_failed(
+        &m,
+        "http://cdn.rotproof.invalid/metadata",
+        "private address refused",
+    );
+    assert_eq!(
+        secrets.total_hits(),
+        0,
+        "the loopback service was never asked"
+    );
+    assert_eq!(
+        proxy.hits("http://169.254.169.254/latest/meta-data/iam/security-credentials/role"),
+        0
+    );
+    assert!(walk(&site.path().join("archive/r/.rotproof/pages")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_private_refuses_a_loopback_post_link_before_any_request() {
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(100, 100, 1))).await;
+    let site = Site::new();
+    site.write("d.md", &format!("![]({})\n", server.url("/x.jpg")));
+    let out = rotproof(args(&["archive", "d.md", "--deny-private"]), site.path()).await;
+    out.code(3);
+    assert_failed(
+        &site.manifest("d"),
+        &server.url("/x.jpg"),
+        "private address refused",
+    );
+    assert_eq!(server.total_hits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_stay_with_their_host_and_redirects_carry_no_referer_or_credentials() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
+    let other = {
+        let seen = seen.clone();
+        RawServer::start_with(Options::default(), move |r| {
+            seen.lock().expect("lock").push(r.clone());
+            Reply::ok(b"<html>elsewhere</html>".to_vec())
+        })
+        .await
+    };
+    let target = format!(
+        "http://user:hunter2@{}/landing?session=1",
+        other.base.trim_start_matches("http://")
+    );
+    let named = {
+        let seen = seen.clone();
+        RawServer::start_with(Options::default(), move |r| {
+            seen.lock().expect("lock").push(r.clone());
+            Reply::status(302).with_header("Location", &target)
+        })
+        .await
+    };
+    let site = Site::new();
+    site.write(
+        "h.md",
+        &format!("[a]({})\n", named.url("/start?session=abc")),
+    );
+    rotproof(
+        args(&[
+            "archive",
+            "h.md",
+            "--header",
+            "X-Api-Key: k123",
+            "--header",
+            "Cookie: a=b",
+        ]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let requests = seen.lock().expect("lock").clone();
+    let first = requests
+        .iter()
+        .find(|r| r.path.starts_with("/start"))
+        .expect("first hop");
+    assert_eq!(
+        first.header("x-api-key"),
+        Some("k123"),
+        "the post's own host gets it"
+    );
+    let hop = requests
+        .iter()
+        .find(|r| r.path.starts_with("/landing"))
+        .expect("redirected");
+    for name in ["x-api-key", "cookie", "authorization", "referer"] {
+        assert_eq!(
+            hop.header(name),
+            None,
+            "{name} followed the redirect to another host"
+        );
+    }
+    let m = site.manifest("h");
+    let e = entry(&m, &named.url("/start?session=abc"));
+    let final_url = e["final_url"].as_str().expect("final_url");
+    assert!(
+        !final_url.contains("hunter2") && !final_url.contains("user@"),
+        "{final_url}"
+    );
+    let all = walk(&site.path().join("archive/h"))
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap_or_default())
+        .any(|bytes| String::from_utf8_lossy(&bytes).contains("hunter2"));
+    assert!(!all, "credentials recorded in the post folder");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_refuses_what_a_hostile_manifest_names() {
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(200, 100, 1))).await;
+    let site = Site::new();
+    site.write("b.md", &format!("![]({})\n", server.url("/a.jpg")));
+    rotproof(args(&["archive", "b.md"]), site.path())
+        .await
+        .code(0);
+    let manifest_path = site.path().join("archive/b/.rotproof/manifest.json");
+    let good = std::fs::read_to_string(&manifest_path).expect("manifest");
+    let m: serde_json::Value = serde_json::from_str(&good).expect("json");
+    let asset = m["resources"][0]["path"]
+        .as_str()
+        .expect("path")
+        .to_string();
+    std::fs::write(site.path().join("secret"), "a secret").expect("secret");
+
+    let mut cases: Vec<(&str, serde_json::Value)> = Vec::new();
+    for path in ["/etc/hostname", "../../secret", "assets/../../../secret"] {
+        let mut hostile = m.clone();
+        hostile["resources"][0]["path"] = serde_json::json!(path);
+        cases.push((path, hostile));
+    }
+    for (what, hostile) in cases {
+        std::fs::write(&manifest_path, hostile.to_string()).expect("write");
+        for form in ["b.zip", "b.html"] {
+            let out = rotproof(args(&["bundle", "archive/b", "-o", form]), site.path()).await;
+            out.code_with(1, format!("{what} / {form}"));
+            assert!(out.stderr().contains(what), "names it: {}", out.stderr());
+            assert!(
+                !site.path().join(form).exists(),
+                "{what}: a bundle was written"
+            );
+        }
+    }
+    // A symlink planted under an asset's name, and an asset whose bytes
+    // were changed, are refused too.
+    std::fs::write(&manifest_path, &good).expect("restore");
+    let asset_path = site.path().join("archive/b").join(&asset);
+    let original = std::fs::read(&asset_path).expect("asset");
+    std::fs::remove_file(&asset_path).expect("rm");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(site.path().join("secret"), &asset_path).expect("symlink");
+        let out = rotproof(args(&["bundle", "archive/b", "-o", "b.zip"]), site.path()).await;
+        out.code(1);
+        assert!(out.stderr().contains("symbolic link"), "{}", out.stderr());
+        std::fs::remove_file(&asset_path).expect("rm link");
+    }
+    let mut changed = original.clone();
+    changed[original.len() / 2] ^= 1;
+    std::fs::write(&asset_path, changed).expect("write");
+    let out = rotproof(args(&["bundle", "archive/b", "-o", "b.zip"]), site.path()).await;
+    out.code(1);
+    assert!(!site.path().join("b.zip").exists());
+
+    // A slug that tries to escape still bundles here, under a plain name.
+    std::fs::write(&asset_path, original).expect("restore asset");
+    let mut escaping = m.clone();
+    escaping["post"]["slug"] = serde_json::json!("../../escaped");
+    std::fs::write(&manifest_path, escaping.to_string()).expect("write");
+    let inner = site.path().join("inner");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    rotproof(args(&["bundle", "../archive/b"]), &inner)
+        .await
+        .code(0);
+    assert!(inner.join("escaped.zip").is_file());
+    assert!(!site.path().join("escaped.zip").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_refresh_keeps_the_original_and_stores_new_bytes_as_a_version() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |_, _| match p.load(Ordering::SeqCst) {
+        0 => Reply::ok(jpeg(300, 200, 1)).with_header("ETag", "\"one\""),
+        // A placeholder with a new ETag, then a server that is down.
+        1 => Reply::ok(jpeg(300, 200, 99)).with_header("ETag", "\"two\""),
+        _ => Reply::status(503),
+    })
+    .await;
+    let site = Site::new();
+    site.write("r.md", &format!("![]({})\n", server.url("/img")));
+    rotproof(args(&["archive", "r.md"]), site.path())
+        .await
+        .code(0);
+    let original = entry(&site.manifest("r"), &server.url("/img")).clone();
+    let index = site.read("archive/r/index.md");
+
+    phase.store(1, Ordering::SeqCst);
+    rotproof(args(&["archive", "r.md", "--refresh"]), site.path())
+        .await
+        .code(0);
+    let m = site.manifest("r");
+    let e = entry(&m, &server.url("/img"));
+    assert_eq!(e["sha256"], original["sha256"], "the archived copy stays");
+    assert_eq!(e["path"], original["path"]);
+    assert_eq!(
+        site.read("archive/r/index.md"),
+        index,
+        "index.md still shows it"
+    );
+    let versions = e["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 1, "{e:#}");
+    assert_ne!(versions[0]["sha256"], original["sha256"]);
+    assert!(
+        site.path()
+            .join("archive/r")
+            .join(versions[0]["path"].as_str().unwrap())
+            .is_file()
+    );
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+
+    // A refresh that fails changes nothing.
+    phase.store(2, Ordering::SeqCst);
+    rotproof(
+        args(&["archive", "r.md", "--refresh", "--retries", "0"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let e = entry(&site.manifest("r"), &server.url("/img")).clone();
+    assert_eq!(e["status"], "archived");
+    assert_eq!(e["sha256"], original["sha256"]);
+}
