@@ -125,6 +125,7 @@ pub fn page(post: &Post, options: &Page<'_>) -> String {
         }
     }
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    let html = sanitise(&html);
 
     let mut page = String::with_capacity(html.len() + 4096);
     page.push_str("<!DOCTYPE html>\n<html");
@@ -160,6 +161,57 @@ pub fn page(post: &Post, options: &Page<'_>) -> String {
         text(&manifest.post.archived_at.to_string())
     );
     page
+}
+
+/// The post's HTML with its active content and remote embeds removed: a
+/// post's raw HTML (copied from a web page, or hostile) may hold scripts,
+/// event handlers, `javascript:` URLs, frames and remote stylesheets,
+/// which a bundle opened from disk must not run or load. An allow-list
+/// (ammonia): what Markdown renders to, images, video and audio, figures,
+/// and the Robust Links attributes; URL schemes http, https and mailto, and
+/// relative paths.
+fn sanitise(html: &str) -> String {
+    let mut policy = ammonia::Builder::default();
+    policy
+        .add_tags([
+            "video",
+            "audio",
+            "source",
+            "track",
+            "picture",
+            "figure",
+            "figcaption",
+            "input",
+            "details",
+            "summary",
+            "mark",
+            "section",
+        ])
+        .add_generic_attributes(["id", "class"])
+        .add_generic_attribute_prefixes(["data-"])
+        .add_tag_attributes("img", ["srcset", "sizes", "decoding"])
+        .add_tag_attributes(
+            "video",
+            [
+                "src",
+                "poster",
+                "controls",
+                "width",
+                "height",
+                "loop",
+                "muted",
+                "playsinline",
+            ],
+        )
+        .add_tag_attributes("audio", ["src", "controls", "loop"])
+        .add_tag_attributes("source", ["src", "srcset", "type", "media", "sizes"])
+        .add_tag_attributes("track", ["src", "kind", "srclang", "label", "default"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tag_attributes("th", ["style"])
+        .add_tag_attributes("td", ["style"])
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener"));
+    policy.clean(html).to_string()
 }
 
 fn img_tag(src: &str, alt: &str, title: &str, size: Option<&(u32, u32)>) -> String {

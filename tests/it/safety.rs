@@ -417,3 +417,56 @@ async fn archive_refresh_keeps_the_original_and_stores_new_bytes_as_a_version() 
     assert_eq!(e["status"], "archived");
     assert_eq!(e["sha256"], original["sha256"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_content_and_remote_embeds_never_reach_index_html() {
+    let site = Site::new();
+    site.write(
+        "a.md",
+        "---\ntitle: Hostile\nsource: javascript:alert(1)\n---\n\
+         <script>alert('in a script')</script>\n\n\
+         <img src=\"x.png\" onerror=\"alert('onerror')\">\n\n\
+         [click](javascript:alert('link'))\n\n\
+         <iframe src=\"https://frames.example/\"></iframe>\n\n\
+         <link rel=\"stylesheet\" href=\"https://css.example/s.css\">\n\n\
+         <style>body { background: url(https://css.example/bg.png) }</style>\n\n\
+         <a href=\"https://fine.example/\" onclick=\"alert('click')\">a fine link</a>\n",
+    );
+    rotproof(args(&["archive", "a.md", "--links", "ignore"]), site.path())
+        .await
+        .code(0);
+    for form in ["a.zip", "a.html"] {
+        rotproof(args(&["bundle", "archive/a", "-o", form]), site.path())
+            .await
+            .code(0);
+    }
+    let unpacked = site.path().join("unzipped");
+    crate::bundle::unzip(
+        &std::fs::read(site.path().join("a.zip")).unwrap(),
+        &unpacked,
+    );
+    for html in [
+        std::fs::read_to_string(unpacked.join("a/index.html")).unwrap(),
+        site.read("a.html"),
+    ] {
+        let lower = html.to_lowercase();
+        for active in [
+            "<script",
+            "onerror",
+            "onclick",
+            "javascript:",
+            "<iframe",
+            "<link",
+            "frames.example",
+            "css.example",
+            "alert(",
+        ] {
+            assert!(!lower.contains(active), "{active} in:\n{html}");
+        }
+        assert!(html.contains("Content-Security-Policy"));
+        assert!(
+            html.contains("href=\"https://fine.example/\""),
+            "a plain link stays"
+        );
+    }
+}
