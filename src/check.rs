@@ -19,6 +19,7 @@ use crate::errors;
 use crate::manifest::{
     self, Check, Entry, Manifest, ManifestError, PostInfo, Status, Timestamp, Verdict,
 };
+use crate::net::hosts::HostKey;
 use crate::net::{self, Failure, Fetcher, NetOptions, Probe, SetupError, Validators};
 use crate::progress::Progress;
 use crate::runner::{Interrupted, Runner};
@@ -172,19 +173,19 @@ pub fn run(
     let (targets, fresh) = targets(&posts, settings.stale_after);
     let requested = targets.len();
     progress.start(requested);
-    let fetcher = Arc::new(Fetcher::new(settings.net.clone())?);
-    let answers = runner.run(probe_all(
-        &fetcher,
-        targets,
-        settings.net.concurrency,
-        progress,
-    ))??;
+    let hosts: std::collections::HashSet<HostKey> =
+        targets.iter().map(|t| HostKey::of(&t.url)).collect();
+    let fetcher = Arc::new(Fetcher::new(settings.net.clone(), hosts.len())?);
+    let concurrency = fetcher.concurrency();
+    let answers = runner.run(probe_all(&fetcher, targets, concurrency, progress))??;
     progress.finish();
     let versions = if settings.keep_versions {
         runner.run(store_changed(&fetcher, &posts, &answers))??
     } else {
         HashMap::new()
     };
+    // Its idle connections closed before the manifests are written.
+    drop(fetcher);
 
     let at = Timestamp::now();
     let mut rows = Vec::new();

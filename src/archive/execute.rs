@@ -15,6 +15,7 @@ use super::ArchiveError;
 use super::plan::{Job, Source};
 use crate::digest::Sha256;
 use crate::manifest::Kind;
+use crate::net::hosts::HostKey;
 use crate::net::{self, Answer, Failure, FailureKind, Fetcher, NetOptions};
 use crate::progress::Progress;
 use crate::sniff::{self, Class};
@@ -64,14 +65,21 @@ pub(super) async fn fetch_all(
     net: &NetOptions,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, Outcome>, ArchiveError> {
-    let fetcher = Arc::new(Fetcher::new(net.clone())?);
+    let hosts: std::collections::HashSet<HostKey> = jobs
+        .iter()
+        .filter_map(|j| match &j.source {
+            Source::Remote(url) => Some(HostKey::of(url)),
+            Source::Local(_) => None,
+        })
+        .collect();
+    let fetcher = Arc::new(Fetcher::new(net.clone(), hosts.len())?);
     let pool = Arc::new(thumbnail::Pool::new().map_err(|e| {
         IoError::new(
             std::path::Path::new("thumbnail pool"),
             std::io::Error::other(e),
         )
     })?);
-    let mut stream = net::stage(jobs, net.concurrency, |job| {
+    let mut stream = net::stage(jobs, fetcher.concurrency(), |job| {
         let (fetcher, pool) = (fetcher.clone(), pool.clone());
         async move {
             let key = job.key.clone();

@@ -78,6 +78,7 @@ fn runner() -> anyhow::Result<Runner> {
 /// Runs a parsed command line. Errors are printed here, once, with their
 /// whole cause chain on one line.
 pub fn run(cli: Cli) -> Exit {
+    crate::net::descriptors::raise_limit();
     let result = match cli.command {
         Command::Archive(args) => archive::run(&args),
         Command::Check(args) => check::run(&args),

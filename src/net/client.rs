@@ -45,8 +45,9 @@ pub enum SetupError {
     Client(#[source] reqwest::Error),
 }
 
-/// Builds the client for `options`.
-pub fn build(options: &NetOptions) -> Result<reqwest::Client, SetupError> {
+/// Builds the client for `options`, keeping at most `idle_per_host` idle
+/// connections per host (see [`super::descriptors`]).
+pub fn build(options: &NetOptions, idle_per_host: usize) -> Result<reqwest::Client, SetupError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(options.user_agent.clone())
         .redirect(reqwest::redirect::Policy::none())
@@ -58,7 +59,8 @@ pub fn build(options: &NetOptions) -> Result<reqwest::Client, SetupError> {
         .timeout(options.timeout)
         // A body that stalls fails without waiting for the whole deadline.
         .read_timeout(options.timeout.min(Duration::from_secs(30)))
-        .pool_max_idle_per_host(options.per_host);
+        .pool_max_idle_per_host(idle_per_host)
+        .pool_idle_timeout(super::descriptors::IDLE_TIMEOUT);
     if let Some(path) = &options.ca_cert {
         let pem =
             read_bounded(path, MAX_CA_CERT_BYTES).map_err(|source| SetupError::CaCertRead {

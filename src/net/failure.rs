@@ -43,6 +43,8 @@ pub enum FailureKind {
     Redirect(RedirectRefusal),
     /// A request to an address it must not reach (see [`super::address`]).
     PrivateAddress,
+    /// No file descriptor was left for the download.
+    OutOfDescriptors,
     /// Anything else reqwest reports while sending the request.
     Request { cause: String },
 }
@@ -93,6 +95,7 @@ impl FailureKind {
             | FailureKind::BodyTimeout
             | FailureKind::CutShort { .. }
             | FailureKind::Undecodable { .. }
+            | FailureKind::OutOfDescriptors
             | FailureKind::Request { .. } => true,
             FailureKind::NotFound
             | FailureKind::Gone
@@ -137,6 +140,7 @@ impl fmt::Display for FailureKind {
             }
             FailureKind::Redirect(refusal) => refusal.fmt(f),
             FailureKind::PrivateAddress => f.write_str("private address refused"),
+            FailureKind::OutOfDescriptors => f.write_str("too many open files"),
             FailureKind::Request { cause } => write!(f, "request failed: {cause}"),
         }
     }

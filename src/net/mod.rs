@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod client;
+pub mod descriptors;
 pub mod failure;
 pub mod hosts;
 pub mod retry;
@@ -173,16 +174,28 @@ pub struct Fetcher {
     options: NetOptions,
     hosts: Hosts,
     retry: RetryPolicy,
+    budget: descriptors::Budget,
 }
 
 impl Fetcher {
-    pub fn new(options: NetOptions) -> Result<Self, SetupError> {
+    /// The client for a run that will ask `hosts` distinct hosts: its
+    /// requests in flight and idle connections sized to the descriptors
+    /// this process has.
+    pub fn new(options: NetOptions, hosts: usize) -> Result<Self, SetupError> {
+        let budget = descriptors::Budget::here(options.concurrency, options.per_host, hosts);
         Ok(Fetcher {
-            http: client::build(&options)?,
+            http: client::build(&options, budget.idle_per_host)?,
             hosts: Hosts::new(options.per_host),
             retry: RetryPolicy::new(options.retries),
+            budget,
             options,
         })
+    }
+
+    /// Requests in flight at most: `--concurrency`, or fewer when
+    /// descriptors are short.
+    pub fn concurrency(&self) -> usize {
+        self.budget.concurrency
     }
 
     pub fn options(&self) -> &NetOptions {

@@ -60,7 +60,7 @@ pub async fn receive(
             Ok(Received::Hashed(digest.finish()))
         }
         Sink::Store(dir) => {
-            let mut incoming = Incoming::new(dir, max).map_err(AttemptError::Local)?;
+            let mut incoming = Incoming::new(dir, max).map_err(out_of_descriptors)?;
             // Buffered: each write to a tokio file is a trip to the
             // blocking pool.
             let file = incoming.writer().map_err(AttemptError::Local)?;
@@ -75,4 +75,14 @@ pub async fn receive(
             Ok(Received::Stored(incoming.finish()))
         }
     }
+}
+
+/// A temporary file that cannot be opened for lack of descriptors is a
+/// transient failure of this resource (retried, then recorded), not an
+/// error that stops the run; any other is ours, and stops it.
+fn out_of_descriptors(err: IoError) -> AttemptError<IoError> {
+    if super::descriptors::exhausted(&err.source) {
+        return AttemptError::Failed(AttemptFailure::new(FailureKind::OutOfDescriptors));
+    }
+    AttemptError::Local(err)
 }

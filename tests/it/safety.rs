@@ -470,3 +470,53 @@ async fn active_content_and_remote_embeds_never_reach_index_html() {
         );
     }
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_naming_1500_hosts_completes_under_a_1024_descriptor_limit() {
+    // The servers live in this process: it needs more than 1024 itself.
+    let _ = rlimit::increase_nofile_limit(16_384);
+    let mut servers = Vec::new();
+    // Keep-alive servers, as real ones are: a client that keeps every
+    // idle connection runs out of descriptors.
+    let keep_alive = Options {
+        keep_alive: true,
+        ..Options::default()
+    };
+    for _ in 0..1500 {
+        servers.push(
+            RawServer::start_with(keep_alive, |_| Reply::ok(b"<html>a page</html>".to_vec())).await,
+        );
+    }
+    let site = Site::new();
+    let body: String = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("[page {i}]({})\n\n", s.url("/p")))
+        .collect();
+    site.write("hosts.md", &body);
+    let bin = env!("CARGO_BIN_EXE_rotproof");
+    let archived = shell(
+        &format!("ulimit -n 1024 && exec {bin} archive hosts.md -q"),
+        site.path(),
+    );
+    archived.code(0);
+    let m = site.manifest("hosts");
+    let resources = m["resources"].as_array().expect("resources");
+    assert_eq!(resources.len(), 1500);
+    assert!(resources.iter().all(|e| e["status"] == "archived"));
+    shell(
+        &format!("ulimit -n 1024 && exec {bin} check -q"),
+        site.path(),
+    )
+    .code(0);
+    let m = site.manifest("hosts");
+    assert!(
+        m["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .all(|e| e["checks"].as_array().map(Vec::len) == Some(1)),
+        "every result recorded"
+    );
+}
