@@ -161,3 +161,56 @@ async fn bombs_do_not_exhaust_memory() {
             .contains("--max-pixels")
     );
 }
+
+/// Peak memory of a run decoding images that are tiny on disk and huge in
+/// memory, several at once on every core: the pool's decoding budget keeps
+/// it under SPEC's 600 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decompression_bombs_decoded_on_every_core_stay_under_600_mb() {
+    if !std::path::Path::new("/usr/bin/time").exists() {
+        eprintln!("/usr/bin/time not installed: memory not measured");
+        return;
+    }
+    let server = RawServer::start(|path, _| {
+        let seed = path.trim_start_matches("/g").parse().unwrap_or(0);
+        Reply::ok(gif_canvas_bomb(10_000, seed))
+    })
+    .await;
+    let site = Site::new();
+    let body: String = (0..4)
+        .map(|i| format!("![]({})\n", server.url(&format!("/g{i}"))))
+        .collect();
+    site.write("g.md", &body);
+    let bin = env!("CARGO_BIN_EXE_rotproof");
+    let out = shell(
+        &format!("/usr/bin/time -v {bin} archive g.md -q"),
+        site.path(),
+    );
+    out.code(0);
+    let kb: u64 = out
+        .stderr()
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+                .map(str::to_string)
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .expect("peak RSS reported");
+    assert!(kb < 600 * 1024, "peak RSS {} MB", kb / 1024);
+    let m = site.manifest("g");
+    for e in m["resources"].as_array().expect("resources") {
+        assert_eq!(e["status"], "archived");
+        assert_eq!(
+            (e["width"].as_u64(), e["height"].as_u64()),
+            (Some(10_000), Some(10_000))
+        );
+        assert!(
+            e["thumbnail_error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("decoding budget"),
+            "{e:#}"
+        );
+    }
+}

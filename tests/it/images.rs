@@ -142,3 +142,20 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// A GIF of a few dozen bytes whose logical screen is `side`×`side`: one
+/// 1×1 frame, the rest of the canvas left to the decoder to fill. `seed`
+/// makes each one distinct.
+pub fn gif_canvas_bomb(side: u16, seed: u8) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&side.to_le_bytes());
+    out.extend_from_slice(&side.to_le_bytes());
+    // A global colour table of two colours; background 0; no aspect.
+    out.extend_from_slice(&[0x80, 0, 0]);
+    out.extend_from_slice(&[seed, 0, 0, 255, 255, 255]);
+    // One 1×1 image at the origin, LZW minimum code size 2.
+    out.extend_from_slice(&[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+    out.extend_from_slice(&[0x02, 0x02, 0x44, 0x01, 0x00]);
+    out.push(0x3b);
+    out
+}

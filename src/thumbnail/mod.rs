@@ -8,8 +8,14 @@ use std::io::{BufReader, Cursor};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
+mod budget;
+
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use std::sync::Arc;
+
+use budget::Budget;
 
 use crate::digest::Sha256;
 use crate::manifest::Kind;
@@ -112,9 +118,10 @@ struct Encoded {
     height: u32,
 }
 
-/// Decodes, orients, resizes and encodes; writes nothing.
-fn render(asset: &Path, settings: Settings) -> Rendered {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| make_inner(asset, settings))) {
+/// Decodes, orients, resizes and encodes within the pool's memory budget;
+/// writes nothing.
+fn render(asset: &Path, settings: Settings, budget: &Budget) -> Rendered {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| make_inner(asset, settings, budget))) {
         Ok(rendered) => rendered,
         Err(_) => Rendered {
             width: None,
@@ -149,7 +156,7 @@ impl Rendered {
     }
 }
 
-fn make_inner(asset: &Path, settings: Settings) -> Rendered {
+fn make_inner(asset: &Path, settings: Settings, budget: &Budget) -> Rendered {
     let fail = |width, height, reason: String| Rendered {
         width,
         height,
@@ -166,14 +173,16 @@ fn make_inner(asset: &Path, settings: Settings) -> Rendered {
         Ok(reader) => reader,
         Err(err) => return fail(None, None, format!("cannot read the asset: {err}")),
     };
+    // Animated formats compose each frame onto a canvas of their own, the
+    // size of the image, besides the buffer they return.
+    let canvases = match reader.format() {
+        Some(image::ImageFormat::Gif | image::ImageFormat::WebP) => 2,
+        _ => 1,
+    };
+    // Reading the header needs little; the decode itself is bounded below,
+    // once its size is known.
     let mut limits = Limits::default();
-    // Room for the decoded pixels (up to 8 bytes each) and the decoder's own.
-    limits.max_alloc = Some(
-        settings
-            .max_pixels
-            .saturating_mul(8)
-            .saturating_add(64 << 20),
-    );
+    limits.max_alloc = Some(HEADER_ALLOC);
     reader.limits(limits);
     let mut decoder = match reader.into_decoder() {
         Ok(decoder) => decoder,
@@ -210,6 +219,23 @@ fn make_inner(asset: &Path, settings: Settings) -> Rendered {
     if !settings.enabled {
         return fail(w, h, "thumbnails turned off (--no-thumbs)".to_string());
     }
+    let need = decoding_cost(&decoder, orientation, canvases);
+    let Some(_grant) = budget.acquire(need) else {
+        return fail(
+            w,
+            h,
+            format!(
+                "not decoded: it needs {} MiB, over the {} MiB decoding budget",
+                need >> 20,
+                budget.total() >> 20
+            ),
+        );
+    };
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(need.saturating_add(DECODER_SLACK));
+    if let Err(err) = decoder.set_limits(limits) {
+        return fail(w, h, format!("not decoded: {err}"));
+    }
     let mut img = match DynamicImage::from_decoder(decoder) {
         Ok(img) => img,
         Err(err) => return fail(w, h, format!("cannot decode: {err}")),
@@ -232,6 +258,35 @@ fn make_inner(asset: &Path, settings: Settings) -> Rendered {
         height: h,
         thumb,
     }
+}
+
+/// What reading a header may allocate.
+const HEADER_ALLOC: u64 = 64 << 20;
+/// A decoder's own buffers beyond the image it returns.
+const DECODER_SLACK: u64 = 16 << 20;
+
+/// The memory a decode takes: the decoded buffer (`canvases` of them for
+/// a format that composes frames on a canvas of its own), a copy when it is
+/// not 8-bit RGB(A) already (what the resizer takes), and another when EXIF
+/// orientation turns it.
+fn decoding_cost(
+    decoder: &impl ImageDecoder,
+    orientation: image::metadata::Orientation,
+    canvases: u64,
+) -> u64 {
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    let decoded = decoder.total_bytes().saturating_mul(canvases);
+    let converted = match decoder.color_type() {
+        image::ColorType::Rgb8 | image::ColorType::Rgba8 => 0,
+        _ => pixels.saturating_mul(4),
+    };
+    let turned = if orientation == image::metadata::Orientation::NoTransforms {
+        0
+    } else {
+        decoder.total_bytes()
+    };
+    decoded.saturating_add(converted).saturating_add(turned)
 }
 
 /// The size that fits `size` on the long side, aspect kept, never larger
@@ -303,6 +358,8 @@ fn thumbnail(img: DynamicImage, size: u32) -> Result<Encoded, String> {
 /// A fixed pool for decoding and resizing: one worker per core.
 pub struct Pool {
     pool: rayon::ThreadPool,
+    /// Memory for decodes, shared by the workers.
+    budget: Arc<Budget>,
 }
 
 impl Pool {
@@ -312,7 +369,10 @@ impl Pool {
             .num_threads(threads)
             .thread_name(|i| format!("rotproof-thumb-{i}"))
             .build()?;
-        Ok(Pool { pool })
+        Ok(Pool {
+            pool,
+            budget: Arc::new(Budget::new(budget::DECODE_BUDGET)),
+        })
     }
 
     /// Reads an asset's dimensions and writes its thumbnail into
@@ -327,8 +387,9 @@ impl Pool {
         settings: Settings,
     ) -> ImageInfo {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let budget = self.budget.clone();
         self.pool.spawn(move || {
-            let _ = tx.send(render(&asset, settings));
+            let _ = tx.send(render(&asset, settings, &budget));
         });
         let stopped = |why: &str| ImageInfo::failed(&format!("thumbnail worker {why}"));
         let Ok(rendered) = rx.await else {
@@ -350,7 +411,8 @@ mod tests {
     /// What the pool does, on this thread; the asset's sha256 is that of
     /// `name`.
     fn make(asset: &Path, name: &str, thumbs_dir: &Path, settings: Settings) -> ImageInfo {
-        render(asset, settings).write(&Sha256::of(name.as_bytes()), thumbs_dir)
+        let budget = Budget::new(budget::DECODE_BUDGET);
+        render(asset, settings, &budget).write(&Sha256::of(name.as_bytes()), thumbs_dir)
     }
 
     fn write_image(
