@@ -15,6 +15,18 @@ pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
     printable(&causes.join(": ").replace('\n', " ")).into_owned()
 }
 
+/// An I/O error's own words, without the path tempfile adds to them
+/// (`… at path "/tmp/…/.rotproof-x.part"`; its wrapper is private, so the
+/// words are all there is): for what is recorded in a manifest, which
+/// must not name the machine's folders.
+pub fn without_path(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rsplit_once(" at path \"") {
+        Some((words, _)) => words.to_string(),
+        None => text,
+    }
+}
+
 /// Text with its control characters escaped (`\x1b`): a URL or a file name
 /// from a post must not move the cursor, retitle the terminal or clear the
 /// screen of whoever reads the output. Line breaks stay.
@@ -44,6 +56,15 @@ mod tests {
             printable("a\x1b]0;pwned\x07b\x1b[2J\tc\nd"),
             "a\\u{1b}]0;pwned\\u{7}b\\u{1b}[2J\\tc\nd"
         );
+    }
+
+    #[test]
+    fn recorded_io_errors_name_no_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = tempfile::tempfile_in(dir.path().join("missing")).unwrap_err();
+        let words = without_path(&err);
+        assert!(!words.contains(dir.path().to_str().unwrap()), "{words}");
+        assert!(words.contains("No such file"), "{words}");
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub(super) async fn fetch_all(
     for (key, handle) in pending_thumbs {
         let info = handle
             .await
-            .unwrap_or_else(|_| ImageInfo::failed("thumbnail task failed"));
+            .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed"));
         if let Some(Outcome::Stored { stored, .. }) = outcomes.get_mut(&key) {
             stored.image = Some(info);
         }

@@ -94,6 +94,14 @@ fn post(
                 migrate::relocate(&mut e, &dir)?;
                 e
             }
+            Decision::Rethumb(prev) => {
+                let mut e = merge::kept(prev, occurrences);
+                migrate::relocate(&mut e, &dir)?;
+                if let Some(Outcome::Stored { stored, .. }) = outcomes.get(&resource.key) {
+                    place_image(stored, &mut e, &dir)?;
+                }
+                e
+            }
             Decision::Revalidate(prev) => {
                 let mut e = merge::kept(prev, occurrences);
                 migrate::relocate(&mut e, &dir)?;
@@ -309,11 +317,20 @@ fn place(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveEr
     entry.bytes = Some(stored.bytes);
     entry.media_type = Some(stored.media_type.to_string());
     entry.path = Some(asset);
+    place_image(stored, entry, dir)
+}
+
+/// An image's dimensions and thumbnail (the thumbnail's file put into the
+/// post folder), or why it has none, in its entry.
+fn place_image(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveError> {
     let Some(info) = &stored.image else {
         return Ok(());
     };
     entry.width = info.width;
     entry.height = info.height;
+    entry.thumbnail = None;
+    entry.thumbnail_error = None;
+    entry.thumbnail_retry = false;
     match &info.thumb {
         Ok(thumb) => {
             let path = format!("{}/{}", Layout::CURRENT.thumbs(), thumb.file_name);
@@ -325,7 +342,10 @@ fn place(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveEr
                 height: thumb.height,
             });
         }
-        Err(reason) => entry.thumbnail_error = Some(reason.clone()),
+        Err(reason) => {
+            entry.thumbnail_error = Some(reason.clone());
+            entry.thumbnail_retry = info.retry;
+        }
     }
     Ok(())
 }

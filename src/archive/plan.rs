@@ -42,6 +42,10 @@ pub(super) enum Decision {
     Omit,
     /// The archived file is intact: keep the previous entry.
     Reuse(Box<Entry>),
+    /// Archived and intact, but its thumbnail could not be made last time
+    /// for a reason that may have passed (a write failed): made again from
+    /// the archived file, nothing fetched.
+    Rethumb(Box<Entry>),
     /// `--refresh` of an intact archived entry: asked again (conditionally
     /// when it has validators); new bytes become a version beside the
     /// archived copy, never its replacement, and a failure changes nothing.
@@ -208,6 +212,9 @@ fn decision(
     }
     match previous.intact(&resource.key, dir) {
         Some(entry) if refresh => Decision::Revalidate(Box::new(entry.clone())),
+        Some(entry) if entry.thumbnail.is_none() && entry.thumbnail_retry => {
+            Decision::Rethumb(Box::new(entry.clone()))
+        }
         Some(entry) => Decision::Reuse(Box::new(entry.clone())),
         None => Decision::Fetch(resource.key.clone()),
     }
@@ -220,20 +227,35 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
     for p in planned {
         let links = p.draft.options.links;
         for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
-            let (key, validators) = match decision {
-                Decision::Fetch(key) => (key, None),
+            let origin = match &resource.origin {
+                Origin::Remote(url) => Source::Remote(url.clone()),
+                Origin::Local { file } => Source::Local(file.clone()),
+                // Decided `Skip`, never fetched.
+                Origin::Skipped { .. } => continue,
+            };
+            // (what to fetch, from where, conditionally on what, and
+            // whether it gets a thumbnail: a new version does not, since
+            // thumbnails show the archived copy).
+            let (key, source, validators, thumbnail) = match decision {
+                Decision::Fetch(key) => (key, origin, None, true),
                 Decision::Revalidate(entry) => {
                     let v = Validators {
                         etag: entry.etag.clone(),
                         last_modified: entry.last_modified.clone(),
                     };
-                    (&resource.key, (!v.is_empty()).then_some(v))
+                    (&resource.key, origin, (!v.is_empty()).then_some(v), false)
                 }
+                Decision::Rethumb(entry) => match &entry.path {
+                    Some(path) => (
+                        &resource.key,
+                        Source::Local(p.draft.dir.join(path)),
+                        None,
+                        true,
+                    ),
+                    None => continue,
+                },
                 Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) => continue,
             };
-            // A new version gets no thumbnail: thumbnails show the
-            // archived copy.
-            let thumbnail = matches!(decision, Decision::Fetch(_));
             if let Some(&i) = seen.get(key.as_str()) {
                 let job: &mut Job = &mut jobs[i];
                 job.kind = job.kind.merge(resource.kind);
@@ -241,12 +263,6 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                 job.thumbnail |= thumbnail;
                 continue;
             }
-            let source = match &resource.origin {
-                Origin::Remote(url) => Source::Remote(url.clone()),
-                Origin::Local { file } => Source::Local(file.clone()),
-                // Decided `Skip`, never `Fetch`.
-                Origin::Skipped { .. } => continue,
-            };
             seen.insert(key, jobs.len());
             jobs.push(Job {
                 key: key.clone(),
@@ -332,6 +348,7 @@ impl Planned {
                 Decision::Omit => Action::Omit,
                 Decision::Reuse(_) => Action::Reuse,
                 Decision::Revalidate(_) => Action::Revalidate,
+                Decision::Rethumb(_) => Action::Reuse,
                 Decision::Fetch(_) => Action::Fetch,
             };
             for r in &resource.occurrences {

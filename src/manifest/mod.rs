@@ -85,6 +85,10 @@ pub struct Entry {
     pub thumbnail: Option<Thumbnail>,
     #[serde(default)]
     pub thumbnail_error: Option<String>,
+    /// The thumbnail could not be made for a reason that may pass: the next
+    /// run makes it from the archived file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thumbnail_retry: bool,
     #[serde(default)]
     pub etag: Option<String>,
     #[serde(default)]
@@ -140,6 +144,7 @@ impl Entry {
             height: None,
             thumbnail: None,
             thumbnail_error: None,
+            thumbnail_retry: false,
             etag: None,
             last_modified: None,
             fetched_at: None,

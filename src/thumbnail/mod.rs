@@ -64,6 +64,9 @@ pub struct ImageInfo {
     pub height: Option<u32>,
     /// The thumbnail, or why there is none.
     pub thumb: Result<Thumb, String>,
+    /// There is none for a reason that may pass (a write failed, a worker
+    /// stopped): a later run makes it again.
+    pub retry: bool,
 }
 
 impl ImageInfo {
@@ -73,6 +76,15 @@ impl ImageInfo {
             width: None,
             height: None,
             thumb: Err(reason.to_string()),
+            retry: false,
+        }
+    }
+
+    /// No thumbnail for a reason that may pass: made again next run.
+    pub fn for_now(reason: &str) -> ImageInfo {
+        ImageInfo {
+            retry: true,
+            ..ImageInfo::failed(reason)
         }
     }
 }
@@ -135,12 +147,18 @@ impl Rendered {
     /// Writes the thumbnail as `thumbs_dir/<sha256>.<ext>` (synced; the
     /// folder is synced later, see [`store::PostDir::sync_contents`]).
     fn write(self, sha256: &Sha256, thumbs_dir: &Path) -> ImageInfo {
+        let mut retry = false;
         let thumb = self.thumb.and_then(|encoded| {
             let file_name = format!("{sha256}.{}", encoded.ext);
             // The cause only: a path would name this machine's folders in
-            // the manifest.
-            store::write_content(&thumbs_dir.join(&file_name), &encoded.bytes)
-                .map_err(|e| format!("cannot write the thumbnail: {}", e.source))?;
+            // the manifest. A write that failed may succeed next time.
+            store::write_content(&thumbs_dir.join(&file_name), &encoded.bytes).map_err(|e| {
+                retry = true;
+                format!(
+                    "cannot write the thumbnail: {}",
+                    crate::errors::without_path(&e.source)
+                )
+            })?;
             Ok(Thumb {
                 file_name,
                 sha256: Sha256::of(&encoded.bytes),
@@ -152,6 +170,7 @@ impl Rendered {
             width: self.width,
             height: self.height,
             thumb,
+            retry,
         }
     }
 }
@@ -391,7 +410,7 @@ impl Pool {
         self.pool.spawn(move || {
             let _ = tx.send(render(&asset, settings, &budget));
         });
-        let stopped = |why: &str| ImageInfo::failed(&format!("thumbnail worker {why}"));
+        let stopped = |why: &str| ImageInfo::for_now(&format!("thumbnail worker {why}"));
         let Ok(rendered) = rx.await else {
             return stopped("stopped");
         };
@@ -466,6 +485,30 @@ mod tests {
             .unwrap();
         assert_eq!(thumb.file_name, format!("{}.png", Sha256::of(b"bb")));
         assert_eq!((thumb.width, thumb.height), (160, 320));
+    }
+
+    #[test]
+    fn a_thumbnail_that_cannot_be_written_is_to_be_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = write_image(
+            dir.path(),
+            "p.jpg",
+            DynamicImage::ImageRgb8(RgbImage::from_fn(800, 600, |x, y| {
+                Rgb([(x % 251) as u8, (y % 241) as u8, ((x ^ y) % 256) as u8])
+            })),
+            image::ImageFormat::Jpeg,
+        );
+        let gone = dir.path().join("no-such-folder");
+        let info = make(&photo, "pp", &gone, Settings::default());
+        let reason = info.thumb.expect_err("nowhere to write");
+        assert!(reason.starts_with("cannot write the thumbnail"), "{reason}");
+        assert!(
+            !reason.contains(dir.path().to_str().unwrap()),
+            "no machine path: {reason}"
+        );
+        assert!(info.retry);
+        let info = make(&photo, "pp", dir.path(), Settings::default());
+        assert!(info.thumb.is_ok() && !info.retry);
     }
 
     #[test]

@@ -170,3 +170,36 @@ async fn a_rerun_restores_a_deleted_thumbnail_and_a_corrupt_asset() {
         e["sha256"].as_str().unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thumbnail_that_failed_to_be_written_is_made_by_the_next_run() {
+    let (site, e, server) = archive_one(jpeg(800, 600, 5), &[]).await;
+    let thumb = e["thumbnail"]["path"]
+        .as_str()
+        .expect("a thumbnail")
+        .to_string();
+    // What a run that could not write thumbs/ records.
+    let path = site.path().join("archive/t/.rotproof/manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["resources"][0]["thumbnail"] = serde_json::Value::Null;
+    m["resources"][0]["thumbnail_error"] =
+        "cannot write the thumbnail: Read-only file system".into();
+    m["resources"][0]["thumbnail_retry"] = true.into();
+    std::fs::write(&path, m.to_string()).unwrap();
+    std::fs::remove_file(site.path().join("archive/t").join(&thumb)).unwrap();
+    let hits = server.total_hits();
+
+    rotproof(args(&["archive", "t.md"]), site.path())
+        .await
+        .code(0);
+    let e = entry(&site.manifest("t"), &server.url("/img")).clone();
+    assert_eq!(e["thumbnail"]["path"], thumb.as_str(), "{e:#}");
+    assert!(e["thumbnail_error"].is_null() && e.get("thumbnail_retry").is_none());
+    assert!(site.path().join("archive/t").join(&thumb).is_file());
+    assert_eq!(
+        server.total_hits(),
+        hits,
+        "made from the archived file, nothing fetched"
+    );
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
