@@ -133,7 +133,11 @@ pub fn bundle(
     );
     let slug = store::sanitise_slug(&manifest.post.slug).unwrap_or_else(|| "post".to_string());
 
-    let mut temp = store::temp_in(store::parent_or_dot(out))?;
+    let out_dir = store::parent_or_dot(out);
+    store::sweep_unlocked_temps(out_dir);
+    // A bundle killed before it finished leaves its temporary file in the
+    // output folder, outside any post: the next bundle there removes it.
+    let mut temp = store::temp_in(out_dir)?;
     on_temp(temp.path());
     match form {
         Form::Html => {

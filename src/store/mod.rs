@@ -391,9 +391,13 @@ pub fn write_content(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     Ok(())
 }
 
-/// A temporary file in `dir`, named so that it is recognisable as ours.
+/// A temporary file in `dir`, named so that it is recognisable as ours,
+/// and locked while this process has it open, so that
+/// [`sweep_unlocked_temps`] never removes one a live run is writing.
 pub fn temp_in(dir: &Path) -> Result<NamedTempFile, IoError> {
-    temp_names().tempfile_in(dir).map_err(at(dir))
+    let temp = temp_names().tempfile_in(dir).map_err(at(dir))?;
+    let _ = temp.as_file().try_lock();
+    Ok(temp)
 }
 
 /// Temporary names: `.rotproof-<random>.part`, swept by [`PostDir::open`].
@@ -409,6 +413,30 @@ pub(crate) fn temp_names() -> tempfile::Builder<'static, 'static> {
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
     builder
+}
+
+/// Removes rotproof's temporary files in `dir` that no live run holds:
+/// each writer keeps an exclusive lock on its temporary file
+/// ([`temp_in`]), so one that can be locked was left by a run that died.
+/// Best effort.
+pub fn sweep_unlocked_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".rotproof-") && name.ends_with(".part")) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }
 
 /// Syncs a folder so a rename in it survives a power cut. Best effort: some

@@ -89,3 +89,34 @@ async fn a_full_disk_is_exit_1_with_the_path_and_the_archive_is_left_as_it_was()
         site.leftover_temp_files()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_bundle_work_on_a_read_only_archive() {
+    let site = Site::new();
+    let Some(_mount) = Mounted::tmpfs(&site.path().join("ro"), "4m") else {
+        eprintln!("cannot mount a tmpfs here (not root?): read-only test not run");
+        return;
+    };
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(400, 300, 3))).await;
+    site.write("r.md", &format!("![]({})\n", server.url("/a.jpg")));
+    rotproof(args(&["archive", "r.md", "--out", "ro"]), site.path())
+        .await
+        .code(0);
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(site.path().join("ro"))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(remounted, "remount read-only");
+    rotproof(args(&["verify", "ro"]), site.path()).await.code(0);
+    rotproof(args(&["bundle", "ro/r", "-o", "r.zip"]), site.path())
+        .await
+        .code(0);
+    rotproof(args(&["bundle", "ro/r", "-o", "r.html"]), site.path())
+        .await
+        .code(0);
+    assert!(site.path().join("r.zip").is_file());
+    // Writing still fails cleanly.
+    let out = rotproof(args(&["check", "ro"]), site.path()).await;
+    out.code(1);
+}

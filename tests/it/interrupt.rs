@@ -143,4 +143,9 @@ async fn bundle_interrupted_or_killed_leaves_nothing_under_the_final_name() {
     .await;
     out.code(0);
     assert!(site.path().join("big.zip").is_file());
+    assert_eq!(
+        bundle_temp_files(site.path()),
+        0,
+        "what the killed run left is removed by the next"
+    );
 }
