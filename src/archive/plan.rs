@@ -25,7 +25,7 @@ use crate::thumbnail;
 /// A post read and parsed, with its slug.
 pub(super) struct Draft {
     pub path: PathBuf,
-    pub bytes: Vec<u8>,
+    /// The post, whose text is its original bytes (BOM included).
     pub post: Post,
     pub slug: String,
     /// `out/<slug>`.
@@ -106,7 +106,7 @@ pub(super) fn read(inputs: &[Input], refused: &mut Vec<PostError>) -> Vec<Draft>
 fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft, String> {
     let path = &input.path;
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let post = Post::parse(bytes.clone()).map_err(|e| e.to_string())?;
+    let post = Post::parse(bytes).map_err(|e| e.to_string())?;
     let slug = slug_for(path, &post, input.slug.as_deref())
         .ok_or_else(|| "no usable slug: give --slug".to_string())?;
     let dir = input.out.join(&slug);
@@ -127,7 +127,6 @@ fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft
     );
     Ok(Draft {
         path: path.clone(),
-        bytes,
         post,
         slug,
         dir,
