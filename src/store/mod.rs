@@ -17,9 +17,13 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 mod ingest;
+mod layout;
+mod paths;
 mod slug;
 
 pub use ingest::{Incoming, IngestError, Ingested, copy_into, persist_content};
+pub use layout::Layout;
+pub use paths::{folder_of_manifest, parent_or_dot, relative_path};
 pub use slug::sanitise_slug;
 
 /// The images and media the post shows: published with it.
@@ -28,93 +32,6 @@ pub const ASSETS: &str = "assets";
 pub const INDEX: &str = "index.md";
 /// Everything rotproof keeps for itself (site generators skip dot-folders).
 pub const OWN: &str = ".rotproof";
-
-/// How a post folder is laid out: version 2 (`index.md`, `assets/`, and
-/// `.rotproof/` for the rest), or version 1 (manifest.json, source.md and
-/// thumbs/ beside index.md, links' copies in assets/), still read by every
-/// command and moved to version 2 by `archive`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    V1,
-    V2,
-}
-
-impl Layout {
-    /// The layout this version writes.
-    pub const CURRENT: Layout = Layout::V2;
-
-    /// The layout of an archived post folder: the one whose manifest is
-    /// there (version 2 first: a migration writes it before the version-1
-    /// files go). `None` when the folder holds no manifest.
-    pub fn detect(dir: &Path) -> Option<Layout> {
-        [Layout::V2, Layout::V1]
-            .into_iter()
-            .find(|layout| dir.join(layout.manifest()).is_file())
-    }
-
-    /// The manifest's `version` for this layout.
-    pub fn version(self) -> u32 {
-        match self {
-            Layout::V1 => 1,
-            Layout::V2 => 2,
-        }
-    }
-
-    pub fn manifest(self) -> &'static str {
-        match self {
-            Layout::V1 => "manifest.json",
-            Layout::V2 => ".rotproof/manifest.json",
-        }
-    }
-
-    /// The original post, untouched.
-    pub fn source(self) -> &'static str {
-        match self {
-            Layout::V1 => "source.md",
-            Layout::V2 => ".rotproof/source.md",
-        }
-    }
-
-    pub fn thumbs(self) -> &'static str {
-        match self {
-            Layout::V1 => "thumbs",
-            Layout::V2 => ".rotproof/thumbs",
-        }
-    }
-
-    /// Copies of linked pages and other links' targets.
-    pub fn pages(self) -> &'static str {
-        match self {
-            Layout::V1 => ASSETS,
-            Layout::V2 => ".rotproof/pages",
-        }
-    }
-
-    pub fn lock(self) -> &'static str {
-        match self {
-            Layout::V1 => ".rotproof.lock",
-            Layout::V2 => ".rotproof/lock",
-        }
-    }
-
-    /// The folder a stored file of this kind goes to.
-    pub fn folder_for(self, kind: crate::manifest::Kind) -> &'static str {
-        if kind.is_embedded() {
-            ASSETS
-        } else {
-            self.pages()
-        }
-    }
-
-    /// The folders that hold stored files.
-    pub fn stores(self) -> Vec<&'static str> {
-        let mut folders = vec![ASSETS, self.thumbs()];
-        if !folders.contains(&self.pages()) {
-            folders.push(self.pages());
-        }
-        folders
-    }
-}
 
 /// An I/O error with the path it concerns: the one error type for reading
 /// and writing files. Its message is the path; the cause is its source,
@@ -139,44 +56,6 @@ impl IoError {
 /// `map_err(at(path))`: an I/O error at `path`.
 pub fn at(path: &Path) -> impl FnOnce(io::Error) -> IoError + '_ {
     move |source| IoError::new(path, source)
-}
-
-/// The folder a path is in, `.` for a bare file name.
-pub fn parent_or_dot(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// `to` as a path relative to the folder `from` (`../posts/x.md`), with
-/// `/` separators. Both are resolved first; when they cannot be, `to` as it
-/// was given, less any leading `/`.
-pub fn relative_path(from: &Path, to: &Path) -> String {
-    use std::path::Component;
-    let (Ok(from), Ok(to)) = (from.canonicalize(), to.canonicalize()) else {
-        return to.to_string_lossy().trim_start_matches('/').to_string();
-    };
-    let from: Vec<Component> = from.components().collect();
-    let to: Vec<Component> = to.components().collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
-    parts.extend(
-        to[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
-}
-
-/// The post folder a manifest.json belongs to: its folder, or, for
-/// `.rotproof/manifest.json`, the folder above.
-pub fn folder_of_manifest(manifest: &Path) -> PathBuf {
-    let parent = parent_or_dot(manifest);
-    if parent.file_name().is_some_and(|n| n == OWN) {
-        parent_or_dot(parent).to_path_buf()
-    } else {
-        parent.to_path_buf()
-    }
 }
 
 /// An archived post's folder, locked for the lifetime of this value.

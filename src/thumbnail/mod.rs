@@ -9,17 +9,18 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 mod budget;
+mod decide;
+mod pool;
+
+pub use decide::{Decision, decide};
+pub use pool::Pool;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use std::sync::Arc;
-
 use budget::Budget;
 
 use crate::digest::Sha256;
-use crate::manifest::Kind;
-use crate::sniff::{Class, Format};
 use crate::store;
 
 pub const DEFAULT_SIZE: u32 = 320;
@@ -86,30 +87,6 @@ impl ImageInfo {
             retry: true,
             ..ImageInfo::failed(reason)
         }
-    }
-}
-
-/// Whether a stored file gets a thumbnail: the one place this is decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// A raster image: decoded on the pool for its dimensions and, unless
-    /// thumbnails are off or it is over `--max-pixels`, its thumbnail.
-    Render,
-    /// An image that is not decoded (SVG, AVIF, a video embedded as an
-    /// image): recorded without a thumbnail, with this reason.
-    Without(String),
-    /// Not an image: no thumbnail and nothing recorded about one.
-    NotAnImage,
-}
-
-/// Decides for a stored file of `format`, referenced as `kind`.
-pub fn decide(format: &Format, kind: Kind) -> Decision {
-    match kind {
-        // Video, audio and captions are never thumbnailed, whatever the
-        // bytes; nor are links' copies.
-        Kind::Media | Kind::Link => Decision::NotAnImage,
-        Kind::Image if format.class == Class::Raster => Decision::Render,
-        Kind::Image => Decision::Without(format!("no thumbnail for {}", format.media_type)),
     }
 }
 
@@ -372,54 +349,6 @@ fn thumbnail(img: DynamicImage, size: u32) -> Result<Encoded, String> {
         width: tw,
         height: th,
     })
-}
-
-/// A fixed pool for decoding and resizing: one worker per core.
-pub struct Pool {
-    pool: rayon::ThreadPool,
-    /// Memory for decodes, shared by the workers.
-    budget: Arc<Budget>,
-}
-
-impl Pool {
-    pub fn new() -> Result<Pool, rayon::ThreadPoolBuildError> {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("rotproof-thumb-{i}"))
-            .build()?;
-        Ok(Pool {
-            pool,
-            budget: Arc::new(Budget::new(budget::DECODE_BUDGET)),
-        })
-    }
-
-    /// Reads an asset's dimensions and writes its thumbnail into
-    /// `thumbs_dir`: [`render`] on the pool, the write on tokio's blocking
-    /// threads; the async caller waits without blocking the runtime. Never
-    /// panics: a decoder panic on hostile input becomes an error.
-    pub async fn make(
-        &self,
-        asset: std::path::PathBuf,
-        sha256: Sha256,
-        thumbs_dir: std::path::PathBuf,
-        settings: Settings,
-    ) -> ImageInfo {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let budget = self.budget.clone();
-        self.pool.spawn(move || {
-            let _ = tx.send(render(&asset, settings, &budget));
-        });
-        let stopped = |why: &str| ImageInfo::for_now(&format!("thumbnail worker {why}"));
-        let Ok(rendered) = rx.await else {
-            return stopped("stopped");
-        };
-        // The write syncs: on the blocking pool, so the CPU workers only
-        // decode and encode.
-        tokio::task::spawn_blocking(move || rendered.write(&sha256, &thumbs_dir))
-            .await
-            .unwrap_or_else(|_| stopped("failed to write"))
-    }
 }
 
 #[cfg(test)]

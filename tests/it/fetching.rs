@@ -1,5 +1,6 @@
 //! Fetching end to end: faults fail alone with a clear reason and the
-//! retries SPEC asks for, per-host limits, headers, proxies, bad flags.
+//! retries SPEC asks for, per-host limits, headers (and where they may go),
+//! proxies, addresses refused, descriptors at scale, bad flags.
 
 use std::time::Duration;
 
@@ -285,4 +286,197 @@ async fn bad_network_flags_are_clear_errors() {
     )
     .await;
     out.code(2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_into_the_machine_or_a_metadata_service_are_refused() {
+    // Through a proxy, a public-looking host redirects to loopback and to
+    // the cloud metadata address; neither is ever asked.
+    let secrets = RawServer::start(|_, _| Reply::ok(b"root:secret".to_vec())).await;
+    let into_loopback = secrets.url("/admin/secrets");
+    let proxy = RawServer::start(move |path, _| match path {
+        "http://cdn.rotproof.invalid/local" => {
+            Reply::status(302).with_header("Location", &into_loopback)
+        }
+        "http://cdn.rotproof.invalid/metadata" => Reply::status(301).with_header(
+            "Location",
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/role",
+        ),
+        _ => Reply::status(404),
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "r.md",
+        "[a](http://cdn.rotproof.invalid/local) [b](http://cdn.rotproof.invalid/metadata)\n",
+    );
+    let out = rotproof(
+        args(&["archive", "r.md", "--proxy", &proxy.base, "--retries", "0"]),
+        site.path(),
+    )
+    .await;
+    out.code(3);
+    let m = site.manifest("r");
+    assert_failed(
+        &m,
+        "http://cdn.rotproof.invalid/local",
+        "private address refused",
+    );
+    assert_failed(
+        &m,
+        "http://cdn.rotproof.invalid/metadata",
+        "private address refused",
+    );
+    assert_eq!(
+        secrets.total_hits(),
+        0,
+        "the loopback service was never asked"
+    );
+    assert_eq!(
+        proxy.hits("http://169.254.169.254/latest/meta-data/iam/security-credentials/role"),
+        0
+    );
+    assert!(walk(&site.path().join("archive/r/.rotproof/pages")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_private_refuses_a_loopback_post_link_before_any_request() {
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(100, 100, 1))).await;
+    let site = Site::new();
+    site.write("d.md", &format!("![]({})\n", server.url("/x.jpg")));
+    let out = rotproof(args(&["archive", "d.md", "--deny-private"]), site.path()).await;
+    out.code(3);
+    assert_failed(
+        &site.manifest("d"),
+        &server.url("/x.jpg"),
+        "private address refused",
+    );
+    assert_eq!(server.total_hits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_stay_with_their_host_and_redirects_carry_no_referer_or_credentials() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
+    let other = {
+        let seen = seen.clone();
+        RawServer::start_with(Options::default(), move |r| {
+            seen.lock().expect("lock").push(r.clone());
+            Reply::ok(b"<html>elsewhere</html>".to_vec())
+        })
+        .await
+    };
+    let target = format!(
+        "http://user:hunter2@{}/landing?session=1",
+        other.base.trim_start_matches("http://")
+    );
+    let named = {
+        let seen = seen.clone();
+        RawServer::start_with(Options::default(), move |r| {
+            seen.lock().expect("lock").push(r.clone());
+            Reply::status(302).with_header("Location", &target)
+        })
+        .await
+    };
+    let site = Site::new();
+    site.write(
+        "h.md",
+        &format!("[a]({})\n", named.url("/start?session=abc")),
+    );
+    rotproof(
+        args(&[
+            "archive",
+            "h.md",
+            "--header",
+            "X-Api-Key: k123",
+            "--header",
+            "Cookie: a=b",
+        ]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let requests = seen.lock().expect("lock").clone();
+    let first = requests
+        .iter()
+        .find(|r| r.path.starts_with("/start"))
+        .expect("first hop");
+    assert_eq!(
+        first.header("x-api-key"),
+        Some("k123"),
+        "the post's own host gets it"
+    );
+    let hop = requests
+        .iter()
+        .find(|r| r.path.starts_with("/landing"))
+        .expect("redirected");
+    for name in ["x-api-key", "cookie", "authorization", "referer"] {
+        assert_eq!(
+            hop.header(name),
+            None,
+            "{name} followed the redirect to another host"
+        );
+    }
+    let m = site.manifest("h");
+    let e = entry(&m, &named.url("/start?session=abc"));
+    let final_url = e["final_url"].as_str().expect("final_url");
+    assert!(
+        !final_url.contains("hunter2") && !final_url.contains("user@"),
+        "{final_url}"
+    );
+    let all = walk(&site.path().join("archive/h"))
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap_or_default())
+        .any(|bytes| String::from_utf8_lossy(&bytes).contains("hunter2"));
+    assert!(!all, "credentials recorded in the post folder");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_naming_1500_hosts_completes_under_a_1024_descriptor_limit() {
+    // The servers live in this process: it needs more than 1024 itself.
+    let _ = rlimit::increase_nofile_limit(16_384);
+    let mut servers = Vec::new();
+    // Keep-alive servers, as real ones are: a client that keeps every
+    // idle connection runs out of descriptors.
+    let keep_alive = Options {
+        keep_alive: true,
+        ..Options::default()
+    };
+    for _ in 0..1500 {
+        servers.push(
+            RawServer::start_with(keep_alive, |_| Reply::ok(b"<html>a page</html>".to_vec())).await,
+        );
+    }
+    let site = Site::new();
+    let body: String = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("[page {i}]({})\n\n", s.url("/p")))
+        .collect();
+    site.write("hosts.md", &body);
+    let bin = env!("CARGO_BIN_EXE_rotproof");
+    let archived = shell(
+        &format!("ulimit -n 1024 && exec {bin} archive hosts.md -q"),
+        site.path(),
+    );
+    archived.code(0);
+    let m = site.manifest("hosts");
+    let resources = m["resources"].as_array().expect("resources");
+    assert_eq!(resources.len(), 1500);
+    assert!(resources.iter().all(|e| e["status"] == "archived"));
+    shell(
+        &format!("ulimit -n 1024 && exec {bin} check -q"),
+        site.path(),
+    )
+    .code(0);
+    let m = site.manifest("hosts");
+    assert!(
+        m["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .all(|e| e["checks"].as_array().map(Vec::len) == Some(1)),
+        "every result recorded"
+    );
 }
