@@ -75,7 +75,7 @@ pub(super) fn parse(
     start: usize,
     lines: &LineIndex,
 ) -> Result<Option<FrontMatter>, ParseError> {
-    let Some((format, content, body_start)) = split(text, start, lines)? else {
+    let Some((format, content, body_start)) = split(text, start) else {
         return Ok(None);
     };
     let block = &text[content.clone()];
@@ -107,26 +107,22 @@ pub(super) struct BlockError {
 }
 
 /// Locates the delimiter lines. Returns the format, the content span and
-/// where the body starts.
-fn split(
-    text: &str,
-    start: usize,
-    lines: &LineIndex,
-) -> Result<Option<(FrontMatterFormat, Range<usize>, usize)>, ParseError> {
+/// where the body starts; `None` when there is no front matter. A first
+/// line `---` (or `+++`) that no later line closes opens no front matter:
+/// it is Markdown (a thematic break), as CommonMark reads it.
+fn split(text: &str, start: usize) -> Option<(FrontMatterFormat, Range<usize>, usize)> {
     let rest = &text[start..];
     let format = if rest.starts_with("---") {
         FrontMatterFormat::Yaml
     } else if rest.starts_with("+++") {
         FrontMatterFormat::Toml
     } else {
-        return Ok(None);
+        return None;
     };
     let delimiter = format.delimiter();
     // The opening line is the delimiter alone (trailing blanks allowed);
     // `----` or `--- text` is Markdown, not front matter.
-    let Some(content_start) = delimiter_line_end(text, start, delimiter) else {
-        return Ok(None);
-    };
+    let content_start = delimiter_line_end(text, start, delimiter)?;
     let mut line_start = content_start;
     while line_start < text.len() {
         if let Some(body_start) = delimiter_line_end(text, line_start, delimiter).or_else(|| {
@@ -135,19 +131,14 @@ fn split(
                 .then(|| delimiter_line_end(text, line_start, "..."))
                 .flatten()
         }) {
-            return Ok(Some((format, content_start..line_start, body_start)));
+            return Some((format, content_start..line_start, body_start));
         }
         line_start = match memchr::memchr(b'\n', &text.as_bytes()[line_start..]) {
             Some(i) => line_start + i + 1,
             None => text.len(),
         };
     }
-    let (line, column) = lines.line_column(text, start);
-    Err(ParseError::UnterminatedFrontMatter {
-        delimiter,
-        line,
-        column,
-    })
+    None
 }
 
 /// If the line starting at `at` is exactly `delimiter` (plus trailing blanks),
@@ -303,50 +294,42 @@ fn scalar_names_image(keys: &[String]) -> bool {
 mod tests {
     use super::*;
 
-    fn split_str(text: &str) -> Result<Option<(FrontMatterFormat, String, usize)>, ParseError> {
-        let lines = LineIndex::new(text);
-        Ok(split(text, 0, &lines)?.map(|(f, r, b)| (f, text[r].to_string(), b)))
+    fn split_str(text: &str) -> Option<(FrontMatterFormat, String, usize)> {
+        split(text, 0).map(|(f, r, b)| (f, text[r].to_string(), b))
     }
 
     #[test]
     fn yaml_and_toml_blocks_are_split() {
-        let (f, c, b) = split_str("---\na: 1\n---\nbody").unwrap().unwrap();
+        let (f, c, b) = split_str("---\na: 1\n---\nbody").unwrap();
         assert_eq!((f, c.as_str(), b), (FrontMatterFormat::Yaml, "a: 1\n", 13));
-        let (f, c, _) = split_str("+++\na = 1\n+++\n").unwrap().unwrap();
+        let (f, c, _) = split_str("+++\na = 1\n+++\n").unwrap();
         assert_eq!((f, c.as_str()), (FrontMatterFormat::Toml, "a = 1\n"));
     }
 
     #[test]
     fn crlf_and_trailing_blanks_and_eof_closing() {
-        let (_, c, b) = split_str("--- \r\na: 1\r\n---").unwrap().unwrap();
+        let (_, c, b) = split_str("--- \r\na: 1\r\n---").unwrap();
         assert_eq!(c, "a: 1\r\n");
         assert_eq!(b, 15);
     }
 
     #[test]
     fn yaml_document_end_marker_closes() {
-        let (_, c, _) = split_str("---\na: 1\n...\nbody").unwrap().unwrap();
+        let (_, c, _) = split_str("---\na: 1\n...\nbody").unwrap();
         assert_eq!(c, "a: 1\n");
     }
 
     #[test]
     fn thematic_breaks_are_not_front_matter() {
-        assert!(split_str("----\na\n----\n").unwrap().is_none());
-        assert!(split_str("--- x\n").unwrap().is_none());
-        assert!(split_str("text\n---\na: 1\n---\n").unwrap().is_none());
+        assert!(split_str("----\na\n----\n").is_none());
+        assert!(split_str("--- x\n").is_none());
+        assert!(split_str("text\n---\na: 1\n---\n").is_none());
     }
 
     #[test]
-    fn unterminated_front_matter_is_an_error_at_its_opening() {
-        let err = split_str("---\ntitle: x\nbody\n").unwrap_err();
-        assert_eq!(
-            err,
-            ParseError::UnterminatedFrontMatter {
-                delimiter: "---",
-                line: 1,
-                column: 1
-            }
-        );
+    fn an_opening_line_never_closed_opens_no_front_matter() {
+        assert_eq!(split_str("---\ntitle: x\nbody\n"), None);
+        assert_eq!(split_str("+++\ntitle = 'x'\n"), None);
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
 
     let mut finder = LinkFinder::new();
     finder.kinds(&[LinkKind::Url]);
+    // GFM's `www.` autolinks have no scheme; linkify's schemeless matches
+    // are kept only when they start with `www.`.
+    finder.url_must_have_scheme(false);
     let mut c = Collector {
         text,
         base,
@@ -257,7 +260,8 @@ impl Collector<'_> {
         }
     }
 
-    /// Finds bare `http(s)://` URLs in the merged text run.
+    /// Finds bare `http(s)://` URLs and GFM `www.` autolinks in the merged
+    /// text run.
     fn flush_shown(&mut self) {
         if self.shown.is_empty() {
             return;
@@ -265,12 +269,21 @@ impl Collector<'_> {
         let shown = std::mem::take(&mut self.shown);
         let pieces = std::mem::take(&mut self.shown_pieces);
         let src = &self.text[self.base..];
-        for link in self.finder.links(&shown) {
-            let url = trim_cjk_punctuation(link.as_str());
+        // Full-width punctuation ends a URL and may stand right before the
+        // next one (`对 http://a/1.gif、http://b/2.gif`): linkify, which
+        // keeps CJK characters in URLs (they are valid IRIs), scans a copy
+        // where each is blanked, byte for byte, so offsets still match.
+        let scan = blank_cjk_punctuation(&shown);
+        for link in self.finder.links(&scan) {
+            let url = &shown[link.start()..link.end()];
             let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            let url_text = if lower.starts_with("http://") || lower.starts_with("https://") {
+                url.to_string()
+            } else if lower.starts_with("www.") {
+                format!("http://{url}")
+            } else {
                 continue;
-            }
+            };
             // The piece the URL starts in, and the URL's place in the source.
             let i = pieces.partition_point(|p| p.0 <= link.start()) - 1;
             let piece_range = &pieces[i].1;
@@ -279,20 +292,27 @@ impl Collector<'_> {
                 .find(url)
                 .map(|at| piece_range.start + at..piece_range.start + at + url.len())
                 .unwrap_or(piece_range.start..piece_range.start);
-            let url = url.to_string();
-            self.push(Kind::Link, Syntax::ShownText, span, url);
+            self.push(Kind::Link, Syntax::ShownText, span, url_text);
         }
     }
 }
 
-/// linkify keeps CJK characters in URLs (they are valid IRIs), but Chinese
-/// and Japanese prose puts full-width punctuation right after a URL.
-fn trim_cjk_punctuation(url: &str) -> &str {
-    let cut = url
-        .char_indices()
-        .find(|&(_, c)| matches!(c, '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}'))
-        .map_or(url.len(), |(i, _)| i);
-    &url[..cut]
+/// `text` with each full-width (CJK) punctuation character replaced by as
+/// many spaces as its UTF-8 bytes.
+fn blank_cjk_punctuation(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_punctuation = |c: char| matches!(c, '\u{3000}'..='\u{303f}' | '\u{ff01}'..='\u{ff65}');
+    if !text.chars().any(is_punctuation) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_punctuation(c) {
+            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -414,8 +434,11 @@ mod tests {
     }
 
     #[test]
-    fn cjk_trim() {
-        assert_eq!(trim_cjk_punctuation("https://a/b。c"), "https://a/b");
-        assert_eq!(trim_cjk_punctuation("https://a/中文"), "https://a/中文");
+    fn cjk_punctuation_is_blanked_byte_for_byte() {
+        let text = "https://a/b。c，d";
+        let blanked = blank_cjk_punctuation(text);
+        assert_eq!(blanked, "https://a/b   c   d");
+        assert_eq!(blanked.len(), text.len());
+        assert_eq!(blank_cjk_punctuation("https://a/中文"), "https://a/中文");
     }
 }

@@ -30,14 +30,6 @@ use crate::reference::Reference;
 pub enum ParseError {
     #[error("not UTF-8: invalid byte at offset {offset} (line {line})")]
     NotUtf8 { offset: usize, line: usize },
-    #[error(
-        "line {line}, column {column}: front matter opened with `{delimiter}` is never closed (no closing `{delimiter}` line)"
-    )]
-    UnterminatedFrontMatter {
-        delimiter: &'static str,
-        line: usize,
-        column: usize,
-    },
     #[error("line {line}, column {column}: malformed {format} front matter: {message}")]
     MalformedFrontMatter {
         format: &'static str,

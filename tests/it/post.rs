@@ -303,13 +303,16 @@ fn malformed_toml_reports_line_in_the_file() {
 }
 
 #[test]
-fn unterminated_front_matter_is_an_error() {
-    let err =
-        Post::parse(b"---\ntitle: x\n\nbody ![](https://h.example/i)\n".to_vec()).unwrap_err();
-    assert!(
-        matches!(err, ParseError::UnterminatedFrontMatter { line: 1, .. }),
-        "{err}"
-    );
+fn a_post_opening_with_a_thematic_break_never_closed_is_markdown_not_refused() {
+    for opening in ["---", "+++"] {
+        let text = format!(
+            "{opening}\nThis post opens with a thematic break and has no front matter.\n\n![x](https://example.com/a.png)\n"
+        );
+        let post = Post::parse(text.into_bytes()).expect("a valid Markdown post");
+        assert!(post.front_matter().is_none(), "{opening}");
+        let urls: Vec<_> = post.references().iter().map(|r| r.url.as_str()).collect();
+        assert_eq!(urls, ["https://example.com/a.png"], "{opening}");
+    }
 }
 
 #[test]
@@ -524,4 +527,62 @@ proptest! {
             prop_assert_eq!(&out, &text);
         }
     }
+}
+
+#[test]
+fn bare_urls_after_cjk_punctuation_are_all_found() {
+    let post = parse(
+        "对 http://a.example/1.gif、http://b.example/2.gif、http://c.example/3.jsp 进行测试\n\n\
+         ：http://a.example/x.png，而另一个则是：http://b.example/y.jpg。\n"
+            .as_bytes(),
+    );
+    let urls: Vec<_> = post.references().iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://a.example/1.gif",
+            "http://b.example/2.gif",
+            "http://c.example/3.jsp",
+            "http://a.example/x.png",
+            "http://b.example/y.jpg"
+        ]
+    );
+    for r in post.references() {
+        assert_eq!(
+            r.raw(post.text()),
+            r.url,
+            "the raw text is the URL as it stands"
+        );
+        assert_eq!(r.syntax, Syntax::ShownText);
+    }
+}
+
+#[test]
+fn gfm_www_autolinks_are_links_shown_as_text() {
+    let post =
+        parse(b"Visit www.example.com/page or www.python.org today; example.com is not one.\n");
+    let found: Vec<_> = post
+        .references()
+        .iter()
+        .map(|r| {
+            (
+                r.url.as_str(),
+                r.raw(post.text()),
+                r.kind,
+                r.is_rewritable(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "http://www.example.com/page",
+                "www.example.com/page",
+                Kind::Link,
+                false
+            ),
+            ("http://www.python.org", "www.python.org", Kind::Link, false)
+        ]
+    );
 }
