@@ -135,9 +135,18 @@ impl HtmlChunk {
                     });
                 }
             } else {
+                // Browsers strip the blanks around a URL attribute; only
+                // the URL's own bytes are its span, so a rewrite keeps them.
+                let lead = raw.len() - raw.trim_start().len();
+                let trail = raw.len() - raw.trim_end().len();
+                let url_span = if lead + trail < raw.len() {
+                    span.start + lead..span.end - trail
+                } else {
+                    span
+                };
                 out.push(HtmlUrl {
                     kind,
-                    span: self.to_source(span),
+                    span: self.to_source(url_span),
                     url: value.trim().to_string(),
                     syntax: Syntax::HtmlAttribute(quote),
                 });

@@ -144,7 +144,12 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
                 if let Some(parent) = frames.last_mut() {
                     parent.content_end = parent.content_end.max(range.end);
                 }
+                // A link inside an image's description is part of the
+                // description (`![foo [bar](/url)](/url2)`): only the
+                // image's destination counts.
+                let in_description = frames.iter().any(|f| f.kind == Kind::Image);
                 match frame.link_type {
+                    _ if in_description => {}
                     LinkType::Inline => c.inline(&frame, range.end),
                     LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
                         let def = iter
@@ -174,7 +179,10 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
                 None => c.html_piece(&html, range, src),
             },
             Event::InlineHtml(html) => c.html_piece(&html, range, src),
-            Event::Text(t) if code_depth == 0 && autolink_depth == 0 => {
+            // A link's text and an image's description are what the reader
+            // reads, not where the link goes: a URL there is not collected
+            // (`[http://a](http://b)` collects only `http://b`).
+            Event::Text(t) if code_depth == 0 && autolink_depth == 0 && frames.is_empty() => {
                 c.shown_pieces.push((c.shown.len(), range));
                 c.shown.push_str(&t);
             }
@@ -268,7 +276,6 @@ impl Collector<'_> {
         }
         let shown = std::mem::take(&mut self.shown);
         let pieces = std::mem::take(&mut self.shown_pieces);
-        let src = &self.text[self.base..];
         // Full-width punctuation ends a URL and may stand right before the
         // next one (`对 http://a/1.gif、http://b/2.gif`): linkify, which
         // keeps CJK characters in URLs (they are valid IRIs), scans a copy
@@ -284,17 +291,45 @@ impl Collector<'_> {
             } else {
                 continue;
             };
-            // The piece the URL starts in, and the URL's place in the source.
-            let i = pieces.partition_point(|p| p.0 <= link.start()) - 1;
-            let piece_range = &pieces[i].1;
-            let search_end = pieces.last().map_or(piece_range.end, |p| p.1.end);
-            let span = src[piece_range.start..search_end]
-                .find(url)
-                .map(|at| piece_range.start + at..piece_range.start + at + url.len())
-                .unwrap_or(piece_range.start..piece_range.start);
+            // The URL's place in the source, through the pieces it was
+            // merged from: a piece whose text is its source maps byte for
+            // byte; one that is not (`\_` read as `_`) maps to its ends.
+            let start = to_source(&pieces, shown.len(), link.start(), false);
+            let end = to_source(&pieces, shown.len(), link.end(), true);
+            let span = match (start, end) {
+                (Some(start), Some(end)) if start <= end => start..end,
+                _ => {
+                    let at = pieces.first().map_or(0, |p| p.1.start);
+                    at..at
+                }
+            };
             self.push(Kind::Link, Syntax::ShownText, span, url_text);
         }
     }
+}
+
+/// The source offset of byte `at` of the merged text (`is_end`: an
+/// exclusive end), from its pieces: (offset in the merged text, source
+/// range) each, the merged text `len` bytes long.
+fn to_source(
+    pieces: &[(usize, Range<usize>)],
+    len: usize,
+    at: usize,
+    is_end: bool,
+) -> Option<usize> {
+    // The piece holding byte `at` (for an end, the byte before it).
+    let probe = if is_end { at.checked_sub(1)? } else { at };
+    let i = pieces.partition_point(|p| p.0 <= probe).checked_sub(1)?;
+    let (shown_start, source) = (pieces[i].0, &pieces[i].1);
+    let shown_len = pieces.get(i + 1).map_or(len, |p| p.0) - shown_start;
+    let delta = at - shown_start;
+    Some(if shown_len == source.len() {
+        source.start + delta
+    } else if is_end {
+        source.end
+    } else {
+        source.start
+    })
 }
 
 /// `text` with each full-width (CJK) punctuation character replaced by as

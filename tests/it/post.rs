@@ -586,3 +586,42 @@ fn gfm_www_autolinks_are_links_shown_as_text() {
         ]
     );
 }
+
+#[test]
+fn urls_in_link_text_and_image_descriptions_are_not_collected() {
+    let post = parse(
+        b"[http://w](http://www.alidns.com/)\n\n\
+          [https://github.com/real/repo](https://link.zhihu.com/?target=x)\n\n\
+          ![https://www.mssqltips.com/a.gif](https://img.example.com/b.gif)\n\n\
+          ![foo [bar](/url)](/url2)\n",
+    );
+    let urls: Vec<_> = post.references().iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://www.alidns.com/",
+            "https://link.zhihu.com/?target=x",
+            "https://img.example.com/b.gif",
+            "/url2"
+        ]
+    );
+}
+
+#[test]
+fn rewriting_keeps_the_blanks_around_an_attribute_url() {
+    let post = parse(b"<img src=\"  https://example.com/lead.png  \">\n");
+    let res = resources(&post);
+    let map = HashMap::from([(res[0].key.clone(), "assets/x.png".to_string())]);
+    assert_eq!(
+        rewrite::rewrite(&post, &res, &map),
+        "<img src=\"  assets/x.png  \">\n"
+    );
+}
+
+#[test]
+fn the_raw_text_of_a_bare_url_with_an_escape_is_what_stands_in_the_source() {
+    let post = parse(b"see https://b.example/x\\_y here\n");
+    let r = &post.references()[0];
+    assert_eq!(r.url, "https://b.example/x_y");
+    assert_eq!(r.raw(post.text()), "https://b.example/x\\_y");
+}
