@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use url::Url;
 
 use crate::post::Post;
-use crate::reference::{Kind, Reference};
+use crate::reference::{Kind, Place, Reference};
 use crate::urls::{self, Target};
 
 /// What a resource is, once resolved.
@@ -63,6 +63,12 @@ pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
                         reason: "relative path: give --base-url to resolve it".to_string(),
                     },
                 };
+                // In the front matter, a relative value that is not a file
+                // of the post's folder is a site path, not a reference.
+                let in_front_matter = matches!(reference.place, Place::FrontMatter { .. });
+                if in_front_matter && matches!(origin, Origin::Skipped { .. }) {
+                    continue;
+                }
                 (relative, origin)
             }
             Target::Skipped(reason) => {

@@ -197,13 +197,16 @@ fn is_url(value: &str) -> bool {
     scheme_ok && !value.chars().any(char::is_whitespace)
 }
 
-/// A relative path in the front matter counts when its key names an image
-/// (`cover: images/a.png`, common in Hugo page bundles) or it is a path to a
-/// file of a kind rotproof stores (`assets/<sha256>.jpg` in a rewritten
-/// post), so a rewritten post reads back with the same references.
+/// A relative value in the front matter is a site path (`permalink`,
+/// `aliases`, `redirect_from`, `url`, `slug`: collecting them would break a
+/// site's redirects), except a path under an image key (`cover:
+/// images/a.png`, common in Hugo page bundles), which is a local asset
+/// when it names a file in the post's folder (see `resource`), and a path
+/// rotproof wrote itself (`assets/<sha256>.<ext>`), so a rewritten post
+/// reads back with the same references.
 fn is_asset_path(value: &str, names_image: bool) -> bool {
     if value.is_empty()
-        || value.starts_with('#')
+        || value.starts_with(['#', '/'])
         || value.chars().any(|c| c.is_whitespace() || c.is_control())
         || value.contains("://")
         || value.contains(':') && !value.contains('/')
@@ -213,13 +216,19 @@ fn is_asset_path(value: &str, names_image: bool) -> bool {
     if names_image {
         return value.contains('/') || value.contains('.');
     }
-    let path = value.split(['?', '#']).next().unwrap_or(value);
-    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
-    value.contains('/')
-        && (crate::urls::has_image_extension(path)
-            || ["html", "htm", "pdf", "bin"]
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(ext)))
+    is_stored_path(value)
+}
+
+/// `assets/<sha256>.<ext>`: a file rotproof stored.
+fn is_stored_path(value: &str) -> bool {
+    let Some(name) = value.strip_prefix("assets/") else {
+        return false;
+    };
+    let (stem, ext) = name.split_once('.').unwrap_or((name, ""));
+    stem.len() == 64
+        && stem.bytes().all(|b| b.is_ascii_hexdigit())
+        && !ext.is_empty()
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Keys whose value is an image, compared after lower-casing and dropping
@@ -260,9 +269,10 @@ const IMAGE_KEYS: &[&str] = &[
     "preview",
 ];
 
-/// Keys that say "the URL of the thing above", so the parent key decides
-/// (`cover: {src: ...}`).
-const GENERIC_KEYS: &[&str] = &["src", "url", "href", "link", "path", "file"];
+/// Keys that say nothing of what their value is, so their parent's does
+/// (`cover: {src: …}`). `link` and `href` say it is a link, whatever their
+/// parent (`gallery: [{link: …/page.html}]`).
+const GENERIC_KEYS: &[&str] = &["src", "url", "path", "file"];
 
 fn normalise_key(key: &str) -> String {
     key.chars()
@@ -347,7 +357,11 @@ mod tests {
     fn relative_asset_paths() {
         assert!(is_asset_path("images/cover.png", true));
         assert!(is_asset_path("cover.png", true));
-        assert!(is_asset_path("assets/ab12.html", false));
+        let stored = format!("assets/{}.jpg", "ab".repeat(32));
+        assert!(is_asset_path(&stored, false), "a path rotproof wrote");
+        assert!(!is_asset_path("assets/ab12.html", false));
+        assert!(!is_asset_path("/docs/page.html", false), "a site path");
+        assert!(!is_asset_path("/images/cover.png", true), "a site path");
         assert!(!is_asset_path("post", true));
         assert!(!is_asset_path("hello.world", false));
         assert!(!is_asset_path("a b/c.png", true));

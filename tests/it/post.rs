@@ -625,3 +625,61 @@ fn the_raw_text_of_a_bare_url_with_an_escape_is_what_stands_in_the_source() {
     assert_eq!(r.url, "https://b.example/x_y");
     assert_eq!(r.raw(post.text()), "https://b.example/x\\_y");
 }
+
+#[test]
+fn relative_front_matter_values_are_site_paths_not_references() {
+    let post = parse(
+        b"---\ntitle: Moved page\npermalink: /docs/page.html\nredirect_from: /old/index.html\naliases: [/older/page.html]\nurl: docs/x.html\n---\nBody with ![pic](https://example.com/pic.png).\n",
+    );
+    let urls: Vec<_> = post.references().iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(urls, ["https://example.com/pic.png"]);
+    let base = url::Url::parse("https://blog.example/p/").unwrap();
+    let resolved = resource::resources(
+        &post,
+        &Resolve {
+            base_url: Some(&base),
+            post_dir: None,
+        },
+    );
+    assert_eq!(
+        resolved.len(),
+        1,
+        "--base-url does not turn site paths into fetches"
+    );
+}
+
+#[test]
+fn a_relative_image_path_in_front_matter_is_a_local_asset_only_when_the_file_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("images")).unwrap();
+    std::fs::write(dir.path().join("images/cover.png"), b"png").unwrap();
+    let post = parse(b"---\ncover: images/cover.png\nbanner: images/missing.png\n---\n");
+    let got = resource::resources(
+        &post,
+        &Resolve {
+            base_url: None,
+            post_dir: Some(dir.path()),
+        },
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(matches!(got[0].origin, Origin::Local { .. }));
+}
+
+#[test]
+fn a_link_key_under_an_image_key_is_a_link() {
+    let post = parse(
+        b"---\ngallery:\n  - src: https://example.com/a.jpg\n  - caption: second\n    link: https://example.com/page.html\n---\n",
+    );
+    let kinds: Vec<_> = post
+        .references()
+        .iter()
+        .map(|r| (r.url.as_str(), r.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("https://example.com/a.jpg", Kind::Image),
+            ("https://example.com/page.html", Kind::Link)
+        ]
+    );
+}
