@@ -73,7 +73,7 @@ impl HtmlChunk {
         // Inside <video> or <audio>, a <source> is media; inside <picture>,
         // an image.
         let mut in_media = false;
-        let emitter = CallbackEmitter::new(|event: CallbackEvent<'_>, span: Span<usize>| {
+        let mut emitter = CallbackEmitter::new(|event: CallbackEvent<'_>, span: Span<usize>| {
             match event {
                 CallbackEvent::OpenStartTag { name } => {
                     tag = name.to_ascii_lowercase();
@@ -113,6 +113,10 @@ impl HtmlChunk {
             }
             None::<std::convert::Infallible>
         });
+        // After <script>, <style>, <textarea>, <title>... the tokenizer reads
+        // text, as browsers do: an `<img>` in a JavaScript string is not an
+        // image of the post.
+        emitter.naively_switch_states(true);
         // Reading from a &str cannot fail.
         let _ = Tokenizer::new_with_emitter(self.buf.as_str(), emitter).finish();
 
@@ -280,6 +284,15 @@ mod tests {
         let got = urls("<img srcset=\"a.jpg 1x, b,c.jpg 2x,d.jpg, e.jpg (x, y) 3x\">");
         let raws: Vec<_> = got.iter().map(|g| g.1.as_str()).collect();
         assert_eq!(raws, ["a.jpg", "b,c.jpg", "d.jpg", "e.jpg"]);
+    }
+
+    #[test]
+    fn nothing_inside_script_or_style_is_collected() {
+        let got = urls(
+            "<script>var s = '<img src=\"https://example.com/in-script.png\">';</script><style>.a{}</style><img src=after.png>",
+        );
+        let raws: Vec<_> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(raws, ["after.png"]);
     }
 
     #[test]

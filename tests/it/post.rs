@@ -683,3 +683,14 @@ fn a_link_key_under_an_image_key_is_a_link() {
         ]
     );
 }
+
+#[test]
+fn nothing_inside_script_or_style_is_collected() {
+    let post = parse(
+        b"<script>var s = '<img src=\"https://example.com/in-script.png\">';</script>\n\n\
+          <style>.x { background: url(https://example.com/bg.png) }</style>\n\n\
+          ![x](https://example.com/ok.png)\n",
+    );
+    let urls: Vec<_> = post.references().iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(urls, ["https://example.com/ok.png"]);
+}
