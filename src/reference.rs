@@ -103,6 +103,11 @@ pub enum Syntax {
     HtmlAttribute(Quote),
     /// One candidate URL of a `srcset` attribute.
     Srcset(Quote),
+    /// A parameter of a site generator's shortcode (`src="…"`), quoted or
+    /// not.
+    Shortcode(Quote),
+    /// The file of an Obsidian embed (`![[file.png|300]]`).
+    WikiEmbed,
     /// A URL the reader sees as text (`<https://autolink>`, bare URL): it
     /// is collected but never rewritten.
     ShownText,

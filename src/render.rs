@@ -13,7 +13,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use pulldown_cmark::{CowStr, Event, LinkType, Parser, Tag, TagEnd};
 
 use crate::manifest::{Kind, Manifest, Status};
-use crate::post::{Post, markdown_options};
+use crate::post::{Post, markdown_options, shortcodes};
 use crate::urls::{self, Target};
 
 /// Where a link with an archived copy leads.
@@ -75,7 +75,10 @@ pub fn page(post: &Post, options: &Page<'_>) -> String {
         .map(|d| d.get(..10).unwrap_or(d).to_string());
     let source = options.source_url;
 
-    let body = &post.text()[post.body()];
+    // Shortcodes become figures and images; other shortcodes are dropped,
+    // never printed as text.
+    let raw_body = &post.text()[post.body()];
+    let body = &shortcodes::render(raw_body, &shortcodes::code_ranges(raw_body));
     let mut html = String::with_capacity(body.len() * 2);
     let mut events = Parser::new_ext(body, markdown_options());
     let mut out: Vec<Event> = Vec::new();

@@ -85,6 +85,19 @@ pub fn encode(syntax: &Syntax, span: Range<usize>, value: &str) -> Option<Edit> 
         Syntax::HtmlAttribute(Quote::None) => format!("\"{}\"", html_escape(value, Quote::Double)),
         Syntax::HtmlAttribute(quote) => html_escape(value, *quote),
         Syntax::Srcset(quote) => html_escape(&srcset_safe(value, *quote), *quote),
+        // A shortcode parameter: its quote cannot stand inside it, and an
+        // unquoted one ends at a blank.
+        Syntax::Shortcode(Quote::Double) => value.replace('"', "%22"),
+        Syntax::Shortcode(Quote::Single) => value.replace('\'', "%27"),
+        Syntax::Shortcode(Quote::None) if value.contains(char::is_whitespace) => {
+            format!("\"{}\"", value.replace('"', "%22"))
+        }
+        Syntax::Shortcode(Quote::None) => value.to_string(),
+        // `]`, `|` and `#` end an embed's file name.
+        Syntax::WikiEmbed => value
+            .replace(']', "%5D")
+            .replace('|', "%7C")
+            .replace('#', "%23"),
         Syntax::ShownText | Syntax::Unverified => return None,
     };
     Some(Edit { span, text })

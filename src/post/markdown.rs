@@ -9,6 +9,7 @@ use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::destination;
 use super::html::HtmlChunk;
+use super::shortcodes;
 use crate::lines::LineIndex;
 use crate::reference::{Kind, Place, Reference, Syntax};
 
@@ -87,6 +88,9 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
         shown_pieces: Vec::new(),
         finder,
     };
+    let first = c.out.len();
+    // Code and comments, where no shortcode counts.
+    let mut skip: Vec<Range<usize>> = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
     let mut code_depth = 0usize;
     let mut html_block: Option<HtmlChunk> = None;
@@ -100,6 +104,11 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
         let is_frame_end = matches!(event, Event::End(TagEnd::Link | TagEnd::Image));
         if !is_frame_end && let Some(top) = frames.last_mut() {
             top.content_end = top.content_end.max(range.end);
+        }
+        match &event {
+            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => skip.push(range.clone()),
+            Event::Html(h) | Event::InlineHtml(h) if h.contains("<!--") => skip.push(range.clone()),
+            _ => {}
         }
         match event {
             Event::Start(Tag::Image {
@@ -190,6 +199,27 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
         }
     }
     c.flush_shown();
+
+    // Site generators' shortcodes and embeds. What the parser saw inside
+    // one (a URL shown as text, an `<img>` of `{{<img …>}}`) is the
+    // shortcode's, found once, as the shortcode's.
+    let found = shortcodes::find(src, &skip);
+    if !found.is_empty() {
+        let inside = |span: &Range<usize>| {
+            found
+                .iter()
+                .any(|f| base + f.whole.start <= span.start && span.end <= base + f.whole.end)
+        };
+        let mut i = 0;
+        c.out.retain(|r| {
+            let keep = i < first || !inside(&r.span);
+            i += 1;
+            keep
+        });
+        for f in found {
+            c.push(f.kind, f.syntax, f.span, f.url);
+        }
+    }
 
     for def in definitions {
         let kind = if def.used_as_image {

@@ -11,6 +11,7 @@ mod destination;
 mod front_matter;
 mod html;
 pub(crate) mod markdown;
+pub mod shortcodes;
 mod toml_table;
 mod yaml;
 

@@ -319,3 +319,56 @@ async fn the_single_html_file_loads_eagerly_and_asks_no_other_host() {
     );
     assert!(unpacked.join("o").join(&copy).is_file());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_generator_shortcodes_are_archived_rewritten_in_their_syntax_and_rendered() {
+    let server = RawServer::start(|path, _| Reply::ok(jpeg(400, 300, path.len() as u8))).await;
+    let site = Site::new();
+    std::fs::write(site.path().join("local.jpg"), jpeg(300, 200, 9)).unwrap();
+    let post = format!(
+        "# Shortcodes\n\n{{{{< figure src=\"{fig}\" link=\"{big}\" caption=\"白鹭\" >}}}}\n\n\
+         {{% img left {hexo} 200 100 'title' %}}\n\n![[local.jpg|300]]\n\n{{{{< youtube abc >}}}}\n\n\
+         `{{{{< figure src=\"{code}\" >}}}}`\n",
+        fig = server.url("/fig.jpg"),
+        big = server.url("/big.jpg"),
+        hexo = server.url("/hexo.jpg"),
+        code = server.url("/in-code.jpg"),
+    );
+    site.write("s.md", &post);
+    rotproof(args(&["archive", "s.md"]), site.path())
+        .await
+        .code(0);
+    assert_eq!(server.hits("/in-code.jpg"), 0, "nothing collected in code");
+    let m = site.manifest("s");
+    for url in [
+        server.url("/fig.jpg"),
+        server.url("/big.jpg"),
+        server.url("/hexo.jpg"),
+    ] {
+        assert_eq!(entry(&m, &url)["status"], "archived", "{url}");
+        assert_eq!(entry(&m, &url)["kind"], "image", "{url}");
+    }
+    assert_eq!(entry(&m, "local.jpg")["status"], "archived");
+    let index = site.read("archive/s/index.md");
+    assert!(index.contains("{{< figure src=\"assets/"), "{index}");
+    assert!(index.contains("{% img left assets/"), "{index}");
+    assert!(
+        index.contains("![[assets/") && index.contains("|300]]"),
+        "{index}"
+    );
+    rotproof(args(&["bundle", "archive/s", "-o", "s.html"]), site.path())
+        .await
+        .code(0);
+    let html = site.read("s.html");
+    assert!(html.contains("<figure>") && html.contains("<figcaption>白鹭</figcaption>"));
+    assert!(
+        !html.contains("youtube"),
+        "other shortcodes are dropped, never printed"
+    );
+    assert_eq!(
+        html.matches("{{&lt;").count(),
+        1,
+        "only the one shown as code:\n{html}"
+    );
+    assert!(!html.contains("{% img"), "{html}");
+}

@@ -1,0 +1,277 @@
+//! Site generators' own image syntax in a post's body: Hugo's `figure`
+//! and `img` shortcodes (`{{< figure src="…" link="…" >}}`, also with
+//! `{{% %}}`), Hexo's `{% img [class] url [w h] ['title' 'alt'] %}` tag,
+//! and Obsidian's `![[image.png|300]]` embeds. To CommonMark they are
+//! text; they are found in the source, outside code and comments, and
+//! each URL keeps its exact span so it is rewritten in its own syntax.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::reference::{Kind, Quote, Syntax};
+
+/// One URL found in a shortcode, in body coordinates.
+pub(super) struct Found {
+    pub kind: Kind,
+    pub span: Range<usize>,
+    pub url: String,
+    pub syntax: Syntax,
+    /// The whole shortcode: other references inside it are not the post's.
+    pub whole: Range<usize>,
+}
+
+static HUGO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{[<%]-?\s*(?P<name>figure|img)\b(?P<params>[^}]*?)-?\s*[>%]\}\}")
+        .expect("a valid regex")
+});
+static PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<key>[A-Za-z_][\w-]*)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'>%}]+))"#)
+        .expect("a valid regex")
+});
+static HEXO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{%\s*img\s+(?P<args>[^%]*?)\s*%\}").expect("a valid regex"));
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^\s]+").expect("a valid regex"));
+static WIKI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"!\[\[(?P<file>[^\]|#\n]+?)\s*(?:[|#][^\]\n]*)?\]\]").expect("a valid regex")
+});
+
+/// Every shortcode URL in `body`, except in the ranges of `skip` (code,
+/// comments).
+pub(super) fn find(body: &str, skip: &[Range<usize>]) -> Vec<Found> {
+    let skipped = |r: &Range<usize>| skip.iter().any(|s| s.start < r.end && r.start < s.end);
+    let mut out = Vec::new();
+    for m in HUGO.captures_iter(body) {
+        let whole = m.get(0).map_or(0..0, |w| w.range());
+        let (Some(name), Some(params)) = (m.name("name"), m.name("params")) else {
+            continue;
+        };
+        if skipped(&whole) {
+            continue;
+        }
+        for p in PARAM.captures_iter(params.as_str()) {
+            let Some(key) = p.name("key") else { continue };
+            let kind = match (name.as_str(), key.as_str()) {
+                (_, "src") => Kind::Image,
+                ("figure", "link") => Kind::Link,
+                _ => continue,
+            };
+            let (value, quote) = match (p.name("dq"), p.name("sq"), p.name("bare")) {
+                (Some(v), _, _) => (v, Quote::Double),
+                (_, Some(v), _) => (v, Quote::Single),
+                (_, _, Some(v)) => (v, Quote::None),
+                _ => continue,
+            };
+            let at = params.start() + value.start();
+            let url = value.as_str().trim().to_string();
+            let kind = if kind == Kind::Link && crate::urls::has_image_extension(&url) {
+                Kind::Image
+            } else {
+                kind
+            };
+            out.push(Found {
+                kind,
+                span: at..at + value.len(),
+                url,
+                syntax: Syntax::Shortcode(quote),
+                whole: whole.clone(),
+            });
+        }
+    }
+    for m in HEXO.captures_iter(body) {
+        let whole = m.get(0).map_or(0..0, |w| w.range());
+        let Some(args) = m.name("args") else { continue };
+        if skipped(&whole) {
+            continue;
+        }
+        // `[class names] url …`: the URL is the first word that is a path.
+        let Some(url) = TOKEN
+            .find_iter(args.as_str())
+            .find(|t| !t.as_str().starts_with(['\'', '"']) && t.as_str().contains(['/', '.']))
+        else {
+            continue;
+        };
+        let at = args.start() + url.start();
+        out.push(Found {
+            kind: Kind::Image,
+            span: at..at + url.len(),
+            url: url.as_str().to_string(),
+            syntax: Syntax::Shortcode(Quote::None),
+            whole,
+        });
+    }
+    for m in WIKI.captures_iter(body) {
+        let whole = m.get(0).map_or(0..0, |w| w.range());
+        let Some(file) = m.name("file") else { continue };
+        if skipped(&whole) {
+            continue;
+        }
+        out.push(Found {
+            kind: Kind::Image,
+            span: file.range(),
+            url: file.as_str().to_string(),
+            syntax: Syntax::WikiEmbed,
+            whole,
+        });
+    }
+    out
+}
+
+/// Where `body` has code (spans and blocks) or comments: no shortcode
+/// there is one.
+pub fn code_ranges(body: &str) -> Vec<Range<usize>> {
+    use pulldown_cmark::{Event, Parser, Tag};
+    Parser::new_ext(body, super::markdown::options())
+        .into_offset_iter()
+        .filter(|(event, _)| match event {
+            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => true,
+            Event::Html(h) | Event::InlineHtml(h) => h.contains("<!--"),
+            _ => false,
+        })
+        .map(|(_, range)| range)
+        .collect()
+}
+
+/// The body as index.html shows it: a `figure` shortcode becomes a
+/// `<figure>` with its caption, an image shortcode or embed an `<img>`, and
+/// every other shortcode is dropped (never printed as text). Code and
+/// comments (`skip`) are left as they are.
+pub fn render(body: &str, skip: &[Range<usize>]) -> String {
+    let skipped = |r: &Range<usize>| skip.iter().any(|s| s.start < r.end && r.start < s.end);
+    let attr = |v: &str| html_escape::encode_double_quoted_attribute(v).into_owned();
+    static ANY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\{\{[<%].*?[>%]\}\}|\{%\s*img\s+[^%]*?%\}|!\[\[[^\]\n]+\]\]")
+            .expect("a valid regex")
+    });
+    let mut out = String::with_capacity(body.len());
+    let mut last = 0;
+    for m in ANY.find_iter(body) {
+        if skipped(&m.range()) {
+            continue;
+        }
+        out.push_str(&body[last..m.start()]);
+        last = m.end();
+        let text = m.as_str();
+        let found = find(text, &[]);
+        let value = |key: &str| -> Option<String> {
+            let caps = HUGO.captures(text)?;
+            PARAM
+                .captures_iter(caps.name("params")?.as_str())
+                .find(|p| p.name("key").is_some_and(|k| k.as_str() == key))
+                .and_then(|p| p.name("dq").or(p.name("sq")).or(p.name("bare")))
+                .map(|v| v.as_str().to_string())
+        };
+        // Hugo's by its `src`; Hexo's and Obsidian's by their one URL; any
+        // other shortcode has none, and is dropped.
+        let src = if text.starts_with("{{") {
+            value("src")
+        } else {
+            found.first().map(|f| f.url.clone())
+        };
+        let Some(src) = src else {
+            continue;
+        };
+        let alt = value("alt").or_else(|| value("title")).unwrap_or_default();
+        let img = format!("<img src=\"{}\" alt=\"{}\">", attr(&src), attr(&alt));
+        if text.contains("figure") {
+            let caption = value("caption")
+                .or_else(|| value("title"))
+                .unwrap_or_default();
+            let inner = match value("link") {
+                Some(link) => format!("<a href=\"{}\">{img}</a>", attr(&link)),
+                None => img,
+            };
+            let caption = if caption.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<figcaption>{}</figcaption>",
+                    html_escape::encode_text(&caption)
+                )
+            };
+            out.push_str(&format!("<figure>{inner}{caption}</figure>"));
+        } else {
+            out.push_str(&img);
+        }
+    }
+    out.push_str(&body[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(body: &str) -> Vec<(Kind, String, String)> {
+        find(body, &[])
+            .into_iter()
+            .map(|f| (f.kind, f.url, body[f.span].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn hugo_figures_and_images() {
+        let got = urls(
+            "{{< figure src=\"https://a.example/s.jpg\" link=\"https://a.example/big.jpg\" caption=\"c\" >}}\n\
+             {{% figure src='https://a.example/t.png' link=https://a.example/page %}}\n\
+             {{< img src=\"https://a.example/i.webp\" >}}",
+        );
+        assert_eq!(
+            got,
+            [
+                (
+                    Kind::Image,
+                    "https://a.example/s.jpg".into(),
+                    "https://a.example/s.jpg".into()
+                ),
+                (
+                    Kind::Image,
+                    "https://a.example/big.jpg".into(),
+                    "https://a.example/big.jpg".into()
+                ),
+                (
+                    Kind::Image,
+                    "https://a.example/t.png".into(),
+                    "https://a.example/t.png".into()
+                ),
+                (
+                    Kind::Link,
+                    "https://a.example/page".into(),
+                    "https://a.example/page".into()
+                ),
+                (
+                    Kind::Image,
+                    "https://a.example/i.webp".into(),
+                    "https://a.example/i.webp".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn hexo_tags_and_obsidian_embeds() {
+        let got = urls(
+            "{% img left https://a.example/h.png 200 100 'title' 'alt' %}\n![[images/o.png|300]] ![[p q.jpg]]",
+        );
+        let found: Vec<_> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(
+            found,
+            ["https://a.example/h.png", "images/o.png", "p q.jpg"]
+        );
+    }
+
+    #[test]
+    fn nothing_in_code_and_figures_render_as_figures() {
+        let body = "`{{< figure src=\"a.jpg\" >}}`";
+        assert!(find(body, &code_ranges(body)).is_empty());
+        let html = render(
+            "{{< figure src=\"assets/x.jpg\" caption=\"Egrets\" >}}\n{{< youtube abc >}}",
+            &[],
+        );
+        assert_eq!(
+            html,
+            "<figure><img src=\"assets/x.jpg\" alt=\"\"><figcaption>Egrets</figcaption></figure>\n"
+        );
+    }
+}
