@@ -204,7 +204,12 @@ fn decision(
     refresh: bool,
 ) -> Decision {
     if let Origin::Skipped { reason } = &resource.origin {
-        return Decision::Skip(reason.clone());
+        // A local file that is no longer beside the post (moved, deleted)
+        // keeps what was archived of it: nothing archived is lost.
+        return match previous.intact(&resource.key, dir) {
+            Some(entry) => Decision::Reuse(Box::new(entry.clone())),
+            None => Decision::Skip(reason.clone()),
+        };
     }
     if resource.kind == Kind::Link && links == LinksMode::Ignore {
         return Decision::Omit;

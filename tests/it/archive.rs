@@ -499,3 +499,22 @@ async fn an_empty_post_archives_to_an_empty_post() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_image_gone_from_beside_the_post_keeps_its_archived_copy() {
+    let site = Site::new();
+    std::fs::write(site.path().join("pic.jpg"), jpeg(300, 200, 4)).unwrap();
+    site.write("l.md", "![](pic.jpg)\n");
+    rotproof(args(&["archive", "l.md"]), site.path())
+        .await
+        .code(0);
+    let before = entry(&site.manifest("l"), "pic.jpg").clone();
+    std::fs::remove_file(site.path().join("pic.jpg")).unwrap();
+    rotproof(args(&["archive", "l.md"]), site.path())
+        .await
+        .code(0);
+    let after = entry(&site.manifest("l"), "pic.jpg").clone();
+    assert_eq!(after["status"], "archived", "{after:#}");
+    assert_eq!(after["sha256"], before["sha256"]);
+    assert!(site.read("archive/l/index.md").contains("assets/"));
+}
