@@ -201,12 +201,13 @@ fn a_reader_that_stops_reading_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
-/// Real posts (ruanyf/weekly issues: Chinese, image-heavy, linked images,
-/// CJK punctuation), their references pinned: a change to what is
-/// collected shows here as a diff. The expectation was checked against an
-/// independent regex extractor (98% of (URL, kind) pairs alike; every
-/// difference was the extractor's: linked images `[![](img)](link)`,
-/// normalised fragments and percent-encoding).
+/// Real posts, their references pinned: a change to what is collected
+/// shows here as a diff. ruanyf/weekly issues (Chinese, image-heavy, linked
+/// images, CJK punctuation), checked against an independent regex
+/// extractor (98% of (URL, kind) pairs alike; every difference was the
+/// extractor's: linked images `[![](img)](link)`, normalised fragments and
+/// percent-encoding); Hugo's own docs (multi-line figure shortcodes,
+/// glossary links, shortcodes in code).
 #[test]
 fn a_corpus_of_real_posts_gives_the_references_it_always_has() {
     let corpus = format!("{}/tests/fixtures/corpus", env!("CARGO_MANIFEST_DIR"));
