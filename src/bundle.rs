@@ -192,29 +192,7 @@ fn check_file(dir: &Path, rel: &str, sha256: Option<&Sha256>) -> Result<(), Bund
         path: rel.to_string(),
         reason: reason.to_string(),
     };
-    let path = Path::new(rel);
-    let plain = !rel.is_empty()
-        && !rel.contains('\\')
-        && path
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-    if !plain {
-        return Err(untrusted("not a path inside the post folder"));
-    }
-    let mut at = dir.to_path_buf();
-    for part in path.components() {
-        at.push(part);
-        match std::fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(untrusted("reached through a symbolic link"));
-            }
-            Ok(_) => {}
-            Err(_) => return Err(untrusted("missing")),
-        }
-    }
-    if !at.is_file() {
-        return Err(untrusted("not a file"));
-    }
+    let at = store::inside(dir, rel).map_err(|refusal| untrusted(&refusal.to_string()))?;
     if let Some(want) = sha256 {
         let file = std::fs::File::open(&at).map_err(io_at(&at))?;
         let got =

@@ -84,14 +84,21 @@ pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
     let checked: Vec<(String, Option<Finding>, u64)> = expected
         .par_iter()
         .map(|(rel, (sha, url))| {
-            let path = dir.join(rel);
-            let file = match std::fs::File::open(&path) {
+            // Only files of the folder are read: a manifest naming one
+            // elsewhere, or through a symlink, is a finding.
+            let opened = store::inside(dir, rel)
+                .and_then(|path| std::fs::File::open(path).map_err(|_| store::Refusal::NotAFile));
+            let file = match opened {
                 Ok(f) => f,
-                Err(err) => {
+                Err(refusal) => {
+                    let problem = match refusal {
+                        store::Refusal::NotAFile => Problem::Missing,
+                        store::Refusal::Outside | store::Refusal::Symlink => Problem::Corrupt,
+                    };
                     let f = Finding {
-                        problem: Problem::Missing,
+                        problem,
                         path: rel.clone(),
-                        detail: format!("{err} (for {url})"),
+                        detail: format!("{refusal} (for {url})"),
                     };
                     return (rel.clone(), Some(f), 0);
                 }

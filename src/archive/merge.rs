@@ -98,12 +98,16 @@ fn is_intact(dir: &Path, entry: &Entry) -> bool {
     let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) else {
         return false;
     };
+    // Only files of the folder: a manifest naming one elsewhere (edited
+    // by hand, or hostile) is not intact, and nothing is read there.
     if let Some(thumb) = &entry.thumbnail
-        && !dir.join(&thumb.path).is_file()
+        && store::inside(dir, &thumb.path).is_err()
     {
         return false;
     }
-    let Ok(file) = std::fs::File::open(dir.join(path)) else {
+    let Ok(file) = store::inside(dir, path)
+        .and_then(|p| std::fs::File::open(p).map_err(|_| store::Refusal::NotAFile))
+    else {
         return false;
     };
     if file

@@ -45,10 +45,17 @@ fn moved(
         return Ok(path.to_string());
     };
     let target = format!("{folder}/{name}");
-    if target != path {
-        store::copy_into(&dir.join(path), &dir.join(&target), sha256)?;
+    if target == path {
+        return Ok(target);
     }
-    Ok(target)
+    // Linked only from a file of the folder, whatever the old manifest says.
+    match store::inside(dir, path) {
+        Ok(from) => {
+            store::copy_into(&from, &dir.join(&target), sha256)?;
+            Ok(target)
+        }
+        Err(_) => Ok(path.to_string()),
+    }
 }
 
 /// A file name with nothing that could lead out of its folder.

@@ -23,7 +23,7 @@ mod slug;
 
 pub use ingest::{Incoming, IngestError, Ingested, copy_into, persist_content};
 pub use layout::Layout;
-pub use paths::{folder_of_manifest, parent_or_dot, relative_path};
+pub use paths::{Refusal, folder_of_manifest, inside, parent_or_dot, relative_path};
 pub use slug::sanitise_slug;
 
 /// The images and media the post shows: published with it.

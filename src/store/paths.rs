@@ -43,3 +43,87 @@ pub fn folder_of_manifest(manifest: &Path) -> PathBuf {
         parent.to_path_buf()
     }
 }
+
+/// Why a path a manifest names is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Absolute, with `..`, empty, or with a backslash.
+    Outside,
+    /// A symlink on the way, or at the end.
+    Symlink,
+    /// Nothing there, or not a regular file.
+    NotAFile,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::Outside => "not a path inside the post folder",
+            Refusal::Symlink => "reached through a symbolic link",
+            Refusal::NotAFile => "missing, or not a file",
+        })
+    }
+}
+
+/// The file a manifest names, relative to the post folder `dir`: a plain
+/// relative path inside it, reached through no symlink, to a regular file.
+/// A manifest is a file anyone may have edited: it must not make rotproof
+/// read, link, hash, bundle or publish a file from anywhere else.
+pub fn inside(dir: &Path, rel: &str) -> Result<PathBuf, Refusal> {
+    use std::path::Component;
+    let path = Path::new(rel);
+    let plain = !rel.is_empty()
+        && !rel.contains('\\')
+        && path.components().all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(Refusal::Outside);
+    }
+    let mut at = dir.to_path_buf();
+    for part in path.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return Err(Refusal::Symlink),
+            Ok(_) => {}
+            Err(_) => return Err(Refusal::NotAFile),
+        }
+    }
+    if !at.is_file() {
+        return Err(Refusal::NotAFile);
+    }
+    Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths_to_files_inside_are_accepted() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("assets")).unwrap();
+        std::fs::write(dir.path().join("assets/a.jpg"), "a").unwrap();
+        assert!(inside(dir.path(), "assets/a.jpg").is_ok());
+        for rel in [
+            "/etc/hostname",
+            "../secret",
+            "assets/../../secret",
+            "",
+            "assets\\a.jpg",
+        ] {
+            assert_eq!(inside(dir.path(), rel), Err(Refusal::Outside), "{rel}");
+        }
+        assert_eq!(inside(dir.path(), "assets"), Err(Refusal::NotAFile));
+        assert_eq!(inside(dir.path(), "assets/b.jpg"), Err(Refusal::NotAFile));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(
+                outside.path().join("secret"),
+                dir.path().join("assets/l.jpg"),
+            )
+            .unwrap();
+            assert_eq!(inside(dir.path(), "assets/l.jpg"), Err(Refusal::Symlink));
+        }
+    }
+}

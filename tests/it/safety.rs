@@ -329,3 +329,46 @@ async fn active_content_and_remote_embeds_never_reach_index_html() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_manifest_never_brings_a_file_from_outside_into_the_folder() {
+    use sha2::Digest;
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(200, 100, 1))).await;
+    let site = Site::new();
+    site.write("p.md", &format!("![]({})\n", server.url("/a.jpg")));
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    // A secret beside the archive, and a manifest that claims it, with its
+    // true sha256, as the post's image.
+    let secret = b"\xff\xd8\xff secret bytes".to_vec();
+    std::fs::write(site.path().join("secret.jpg"), &secret).unwrap();
+    let path = site.path().join("archive/p/.rotproof/manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["resources"][0]["path"] = "../../secret.jpg".into();
+    m["resources"][0]["sha256"] = hex::encode(sha2::Sha256::digest(&secret)).into();
+    m["resources"][0]["bytes"] = secret.len().into();
+    std::fs::write(&path, m.to_string()).unwrap();
+
+    let verified = rotproof(args(&["verify", "--json"]), site.path()).await;
+    verified.code(3);
+    assert!(
+        verified
+            .stdout()
+            .contains("not a path inside the post folder"),
+        "{}",
+        verified.stdout()
+    );
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    for file in walk(&site.path().join("archive/p")) {
+        assert_ne!(
+            std::fs::read(&file).unwrap_or_default(),
+            secret,
+            "{}",
+            file.display()
+        );
+    }
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
