@@ -107,7 +107,8 @@ pub enum ArchiveError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Setup(#[from] SetupError),
-    #[error(transparent)]
+    /// Ctrl-C: a cause of its own, so the printer finds it in the chain.
+    #[error("stopped")]
     Interrupted(#[from] Interrupted),
 }
 

@@ -55,18 +55,10 @@ fn one_line(err: &anyhow::Error) -> String {
     crate::errors::one_line(err.as_ref())
 }
 
-/// Whether the command stopped at Ctrl-C: its error is [`Interrupted`],
-/// or a stage's error that holds it.
+/// Whether the command stopped at Ctrl-C: [`Interrupted`] anywhere in
+/// the error's chain.
 fn interrupted(err: &anyhow::Error) -> bool {
-    err.is::<Interrupted>()
-        || matches!(
-            err.downcast_ref::<crate::archive::ArchiveError>(),
-            Some(crate::archive::ArchiveError::Interrupted(_))
-        )
-        || matches!(
-            err.downcast_ref::<crate::check::CheckError>(),
-            Some(crate::check::CheckError::Interrupted(_))
-        )
+    err.chain().any(|cause| cause.is::<Interrupted>())
 }
 
 /// The runtime for the concurrent stages, stopped by Ctrl-C.

@@ -141,7 +141,8 @@ pub fn render(body: &str, skip: &[Range<usize>]) -> String {
     let skipped = |r: &Range<usize>| skip.iter().any(|s| s.start < r.end && r.start < s.end);
     let attr = |v: &str| html_escape::encode_double_quoted_attribute(v).into_owned();
     static ANY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\{\{[<%].*?[>%]\}\}|\{%\s*img\s+[^%]*?%\}|!\[\[[^\]\n]+\]\]")
+        // `(?s)`: a shortcode's parameters may stand on lines of their own.
+        Regex::new(r"(?s)\{\{[<%].*?[>%]\}\}|\{%\s*img\s+[^%]*?%\}|!\[\[[^\]\n]+\]\]")
             .expect("a valid regex")
     });
     let mut out = String::with_capacity(body.len());
@@ -272,6 +273,14 @@ mod tests {
         assert_eq!(
             html,
             "<figure><img src=\"assets/x.jpg\" alt=\"\"><figcaption>Egrets</figcaption></figure>\n"
+        );
+        let multi_line = render(
+            "{{< figure\n  src=\"assets/y.jpg\"\n  alt=\"Zion\"\n>}}\n{{< code-toggle >}}\na = 1\n{{< /code-toggle >}}",
+            &[],
+        );
+        assert_eq!(
+            multi_line,
+            "<figure><img src=\"assets/y.jpg\" alt=\"Zion\"></figure>\n\na = 1\n"
         );
     }
 }
