@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Archives a handful of posts modelled on real ones (a Chinese repost with a
-# CDN thumbnail, a post with a video and an SVG, a TOML post with a
+# CDN thumbnail, a post with a video, an SVG and a figure shortcode, a TOML post with a
 # `[cover] image`, a Hugo leaf bundle `2024/hello/index.md`), served from a
 # local fake web, then drops the archived folders into a minimal Hugo site
 # and a minimal Jekyll site with default settings, builds both, and lists
@@ -67,6 +67,8 @@ A logo: ![logo]($web/logo.svg)
 <video poster="$web/cover.jpg" src="$web/media/clip.mp4" controls></video>
 
 See [the docs]($web/docs.html).
+
+{{< figure src="$web/om_bt/b/641" caption="A figure shortcode" >}}
 MD
 cat > posts/toml.md <<MD
 +++
