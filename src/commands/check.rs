@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use super::Exit;
 use super::bar::Bar;
-use crate::archive::{self, Input, PostOptions};
+use crate::archive::{self, Input, PostError, PostOptions};
 use crate::check::{self, Checked, Report, Settings};
 use crate::cli::CheckArgs;
 use crate::errors::printable;
@@ -24,10 +24,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     let bar = Bar::new(!args.output.quiet);
     let report = check::run(&dirs, &settings, &bar, &runner)?;
 
-    let repaired = if args.repair {
+    let Repairs {
+        repaired,
+        unrepaired,
+    } = if args.repair {
         repair(&report.posts, args, &runner)?
     } else {
-        Vec::new()
+        Repairs::default()
     };
 
     if args.output.json {
@@ -51,14 +54,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
             printable(&dir.display().to_string())
         );
     }
-    for e in &report.errors {
+    for e in report.errors.iter().chain(&unrepaired) {
         eprintln!(
             "rotproof: {}: {}",
             printable(&e.source),
             printable(&e.error)
         );
     }
-    Ok(if !report.errors.is_empty() {
+    Ok(if !report.errors.is_empty() || !unrepaired.is_empty() {
         Exit::Error
     } else if report.any_dead() {
         Exit::Partial
@@ -72,15 +75,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
 /// source.md with the settings it was archived with: intact files are kept
 /// as they are (never replaced), failed resources are fetched again, and
 /// index.md is rewritten to point at what is archived now. Returns each
-/// repaired folder with the resources archived by the repair.
-fn repair(
-    posts: &[Checked],
-    args: &CheckArgs,
-    runner: &Runner,
-) -> anyhow::Result<Vec<(String, usize)>> {
+/// repaired folder with the resources archived by the repair, and the
+/// posts that could not be repaired (the others are).
+fn repair(posts: &[Checked], args: &CheckArgs, runner: &Runner) -> anyhow::Result<Repairs> {
     let repairable: Vec<&Checked> = posts.iter().filter(|p| p.repairable).collect();
     if repairable.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Repairs::default());
     }
     let mut inputs = Vec::new();
     for p in &repairable {
@@ -105,19 +105,38 @@ fn repair(
         net: args.net.options(),
     };
     let report = archive::run(&inputs, &settings, &Silent, runner)?;
-    if let Some(first) = report.errors.first() {
-        anyhow::bail!("repairing {}: {}", first.source, first.error);
-    }
-    Ok(repairable
+    // Each repaired post by its folder: a post that could not be repaired
+    // is in `errors`, not in `posts`.
+    // (Folders compared resolved: `archive/x` and `./archive/x/` are one.)
+    let resolved = |dir: &std::path::Path| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let after: std::collections::HashMap<std::path::PathBuf, usize> = report
+        .posts
         .iter()
-        .zip(&report.posts)
-        .map(|(before, after)| {
-            (
+        .map(|p| (resolved(std::path::Path::new(&p.dir)), p.counts.archived))
+        .collect();
+    let repaired = repairable
+        .iter()
+        .filter_map(|before| {
+            let now = *after.get(&resolved(&before.dir))?;
+            Some((
                 before.dir.display().to_string(),
-                after.counts.archived.saturating_sub(before.archived),
-            )
+                now.saturating_sub(before.archived),
+            ))
         })
-        .collect())
+        .collect();
+    Ok(Repairs {
+        repaired,
+        unrepaired: report.errors,
+    })
+}
+
+/// What `--repair` did.
+#[derive(Default)]
+struct Repairs {
+    /// Each repaired folder, and how many resources it archived now.
+    repaired: Vec<(String, usize)>,
+    /// Posts that could not be repaired, and why.
+    unrepaired: Vec<PostError>,
 }
 
 fn print_report(report: &Report) {

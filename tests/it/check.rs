@@ -292,3 +292,48 @@ async fn repair_refresh_stores_new_content_as_a_version_and_keeps_the_original()
     assert!(dir.join(original["path"].as_str().unwrap()).is_file());
     assert_eq!(site.read("archive/v/index.md"), index_before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_cannot_be_repaired_leaves_the_others_repaired_and_the_report_printed() {
+    let up = Arc::new(AtomicUsize::new(0));
+    let u = up.clone();
+    let server = RawServer::start(move |path, _| {
+        if u.load(Ordering::SeqCst) == 0 {
+            Reply::status(404)
+        } else {
+            Reply::ok(jpeg(200, 100, path.len() as u8))
+        }
+    })
+    .await;
+    let site = Site::new();
+    for name in ["a", "b"] {
+        site.write(
+            &format!("{name}.md"),
+            &format!("![]({})\n", server.url(&format!("/{name}.jpg"))),
+        );
+    }
+    rotproof(args(&["archive", "a.md", "b.md"]), site.path())
+        .await
+        .code(3);
+    up.store(1, Ordering::SeqCst);
+    // a's original is gone: it cannot be re-archived from it.
+    std::fs::remove_file(site.path().join("archive/a/.rotproof/source.md")).unwrap();
+    let out = rotproof(args(&["check", "--repair"]), site.path()).await;
+    out.code(1);
+    assert!(
+        out.stdout().contains("recovered"),
+        "the report is printed: {}",
+        out.stdout()
+    );
+    assert!(
+        out.stdout()
+            .contains("repaired archive/b: 1 resources archived now"),
+        "{}",
+        out.stdout()
+    );
+    assert!(out.stderr().contains("archive/a"), "{}", out.stderr());
+    assert_eq!(
+        entry(&site.manifest("b"), &server.url("/b.jpg"))["status"],
+        "archived"
+    );
+}
