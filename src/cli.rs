@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand};
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::manifest::LinksMode;
+use crate::config::Flags;
+use crate::manifest::{LinksMode, Referer};
+use crate::net::hosts::HostRules;
 use crate::net::{self as fetch, NetOptions};
 use crate::thumbnail;
 
@@ -212,10 +215,22 @@ pub struct NetArgs {
     /// link-local, shared or unspecified address (for untrusted posts).
     #[arg(long)]
     pub deny_private: bool,
+
+    /// Referer to send: none, origin (the resource's own), source (the
+    /// origin of the post's source URL) or a URL. After a hotlink refusal
+    /// (401, 403, a placeholder) the others are tried once each.
+    #[arg(long, value_name = "POLICY", default_value = "none")]
+    pub referer: Referer,
+
+    /// Config file (default: ./rotproof.toml, else
+    /// $XDG_CONFIG_HOME/rotproof/config.toml). Flags given here win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 impl NetArgs {
-    pub fn options(&self) -> NetOptions {
+    /// The network settings, with the config file's host rules.
+    pub fn options(&self, hosts: &HostRules) -> NetOptions {
         NetOptions {
             concurrency: self.concurrency,
             per_host: self.per_host,
@@ -228,7 +243,99 @@ impl NetArgs {
             proxy: self.proxy.clone(),
             ca_cert: self.ca_cert.clone(),
             deny_private: self.deny_private,
+            referer: self.referer.clone(),
+            hosts: hosts.clone(),
         }
+    }
+
+    /// The config file's flags, where the command line gave none.
+    fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
+        take(m, "concurrency", &mut self.concurrency, flags.concurrency);
+        take(m, "per_host", &mut self.per_host, flags.per_host);
+        take(m, "retries", &mut self.retries, flags.retries);
+        take(
+            m,
+            "connect_timeout",
+            &mut self.connect_timeout,
+            flags.connect_timeout,
+        );
+        take(m, "timeout", &mut self.timeout, flags.timeout);
+        take(m, "max_bytes", &mut self.max_bytes, flags.max_bytes);
+        take(
+            m,
+            "user_agent",
+            &mut self.user_agent,
+            flags.user_agent.clone(),
+        );
+        take(m, "headers", &mut self.headers, flags.header.clone());
+        take(m, "proxy", &mut self.proxy, flags.proxy.clone().map(Some));
+        take(
+            m,
+            "ca_cert",
+            &mut self.ca_cert,
+            flags.ca_cert.clone().map(Some),
+        );
+        take(
+            m,
+            "deny_private",
+            &mut self.deny_private,
+            flags.deny_private,
+        );
+        take(m, "referer", &mut self.referer, flags.referer.clone());
+    }
+}
+
+impl OutputArgs {
+    fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
+        take(m, "json", &mut self.json, flags.json);
+        take(m, "quiet", &mut self.quiet, flags.quiet);
+    }
+}
+
+impl ArchiveArgs {
+    /// The config file's flags, where the command line gave none.
+    pub fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
+        take(m, "out", &mut self.out, flags.out.clone());
+        take(
+            m,
+            "base_url",
+            &mut self.base_url,
+            flags.base_url.clone().map(Some),
+        );
+        take(m, "links", &mut self.links, flags.links);
+        take(m, "thumb_size", &mut self.thumb_size, flags.thumb_size);
+        take(m, "no_thumbs", &mut self.no_thumbs, flags.no_thumbs);
+        take(m, "max_pixels", &mut self.max_pixels, flags.max_pixels);
+        take(m, "refresh", &mut self.refresh, flags.refresh);
+        self.net.overlay(m, flags);
+        self.output.overlay(m, flags);
+    }
+}
+
+impl CheckArgs {
+    /// The config file's flags, where the command line gave none.
+    pub fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
+        take(
+            m,
+            "stale_after",
+            &mut self.stale_after,
+            flags.stale_after.map(|d| Some(d.into())),
+        );
+        take(m, "repair", &mut self.repair, flags.repair);
+        self.net.overlay(m, flags);
+        self.output.overlay(m, flags);
+    }
+}
+
+/// Sets `dest` to the config file's value, unless the command line (or
+/// the environment) gave one: a flag on the command line wins.
+fn take<T>(m: &ArgMatches, id: &str, dest: &mut T, from_file: Option<T>) {
+    let given = matches!(
+        m.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
+    if let (false, Some(value)) = (given, from_file) {
+        *dest = value;
     }
 }
 
@@ -275,7 +382,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
+pub fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
     let (name, value) = s
         .split_once(':')
         .ok_or_else(|| format!("`{s}`: expected 'Name: value'"))?;

@@ -11,14 +11,15 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
-use super::ArchiveError;
+use super::obtain::{self, Asking, Got, Obtained};
 use super::plan::{Job, Source};
+use super::{ArchiveError, Settings, collapse};
 use crate::digest::Sha256;
-use crate::manifest::Kind;
+use crate::manifest::{Kind, Referer};
 use crate::net::hosts::HostKey;
-use crate::net::{self, Answer, Failure, FailureKind, Fetcher, NetOptions};
+use crate::net::{self, Answer, Failure, FailureKind, Fetcher};
 use crate::progress::Progress;
-use crate::sniff::{self, Class};
+use crate::sniff::{self, Format};
 use crate::store::{self, Incoming, IngestError, Ingested, IoError, Layout};
 use crate::thumbnail::{self, ImageInfo};
 
@@ -33,6 +34,8 @@ pub(super) struct Stored {
     pub home: PathBuf,
     /// Dimensions and thumbnail, for images.
     pub image: Option<ImageInfo>,
+    /// Whether this run wrote the file (it was not in the folder before).
+    pub written: bool,
 }
 
 impl Stored {
@@ -47,22 +50,26 @@ impl Stored {
 /// What came of one job.
 #[derive(Debug)]
 pub(super) enum Outcome {
-    /// Stored; `answer` is `None` for a local file.
+    /// Stored; `answer` is `None` for a local file, and so is `referer`
+    /// (the policy that got it).
     Stored {
         stored: Stored,
         answer: Option<Answer>,
+        referer: Option<Referer>,
     },
     /// 304 on `--refresh`: the archived file stays.
     NotModified(Answer),
-    /// `--links check` and reachable.
-    Alive(Answer),
+    /// `--links check` and reachable, with the Referer policy it was
+    /// asked with.
+    Alive(Answer, Referer),
     Failed(Failure),
 }
 
-/// Runs every job; returns each one's outcome by key.
+/// Runs every job, then the collapse rule over what they got; returns
+/// each job's outcome by key.
 pub(super) async fn fetch_all(
     jobs: Vec<Job>,
-    net: &NetOptions,
+    settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, Outcome>, ArchiveError> {
     let hosts: std::collections::HashSet<HostKey> = jobs
@@ -72,18 +79,30 @@ pub(super) async fn fetch_all(
             Source::Local(_) => None,
         })
         .collect();
-    let fetcher = Arc::new(Fetcher::new(net.clone(), hosts.len())?);
+    let fetcher = Arc::new(Fetcher::new(settings.net.clone(), hosts.len())?);
     let pool = Arc::new(thumbnail::Pool::new().map_err(|e| {
         IoError::new(
             std::path::Path::new("thumbnail pool"),
             std::io::Error::other(e),
         )
     })?);
+    let rules = settings.rules.clone();
+    // The remote image jobs, kept for the collapse rule.
+    let images: HashMap<String, Job> = jobs
+        .iter()
+        .filter(|j| j.kind == Kind::Image && matches!(j.source, Source::Remote(_)))
+        .map(|j| (j.key.clone(), j.clone()))
+        .collect();
     let mut stream = net::stage(jobs, fetcher.concurrency(), |job| {
-        let (fetcher, pool) = (fetcher.clone(), pool.clone());
+        let (fetcher, pool, rules) = (fetcher.clone(), pool.clone(), rules.clone());
         async move {
             let key = job.key.clone();
-            (key, run_job(job, &fetcher, pool).await)
+            let ask = Asking {
+                fetcher: &fetcher,
+                rules: &rules,
+                placeholder: None,
+            };
+            (key, run_job(job, ask, pool).await)
         }
     });
     let mut outcomes = HashMap::new();
@@ -100,7 +119,23 @@ pub(super) async fn fetch_all(
         }
         outcomes.insert(key, outcome);
     }
-    for (key, handle) in pending_thumbs {
+    drop(stream);
+    await_thumbs(&mut outcomes, pending_thumbs).await;
+    let ask = Asking {
+        fetcher: &fetcher,
+        rules: &rules,
+        placeholder: None,
+    };
+    collapse::apply(&images, &mut outcomes, ask, &pool).await?;
+    Ok(outcomes)
+}
+
+/// Puts each finished thumbnail into its job's outcome.
+pub(super) async fn await_thumbs(
+    outcomes: &mut HashMap<String, Outcome>,
+    pending: Vec<(String, JoinHandle<ImageInfo>)>,
+) {
+    for (key, handle) in pending {
         let info = handle
             .await
             .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed"));
@@ -108,81 +143,82 @@ pub(super) async fn fetch_all(
             stored.image = Some(info);
         }
     }
-    Ok(outcomes)
 }
 
-type JobResult = Result<(Outcome, Option<JoinHandle<ImageInfo>>), ArchiveError>;
+pub(super) type JobResult = Result<(Outcome, Option<JoinHandle<ImageInfo>>), ArchiveError>;
 
-async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> JobResult {
+async fn run_job(job: Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
     let assets = job.home.join(Layout::CURRENT.folder_for(job.kind));
-    let max = fetcher.options().max_bytes;
-    let (body, answer) = match &job.source {
+    let max = ask.fetcher.options().max_bytes;
+    match &job.source {
         Source::Remote(url) if job.check_only => {
             // `--links check`: only whether it answers. HEAD first, GET
             // when HEAD is refused, as `rotproof check` does; no body is
             // downloaded or stored.
-            let outcome = match fetcher.probe(url, None, false).await? {
-                Ok(probe) => Outcome::Alive(probe.answer),
-                Err(failure) => Outcome::Failed(failure),
-            };
-            return Ok((outcome, None));
-        }
-        Source::Remote(url) => {
-            let fetched = match fetcher
-                .download(url, &assets, job.validators.as_ref())
+            let policy = ask.fetcher.referer_for(url).clone();
+            let referer = policy.header(url, job.source_url.as_ref());
+            let outcome = match ask
+                .fetcher
+                .probe(url, None, false, referer.as_ref())
                 .await?
             {
-                Ok(fetched) => fetched,
-                Err(failure) => return Ok((Outcome::Failed(failure), None)),
+                Ok(probe) => Outcome::Alive(probe.answer, policy),
+                Err(failure) => Outcome::Failed(failure),
             };
-            match fetched.body {
-                None => return Ok((Outcome::NotModified(fetched.answer), None)),
-                Some(body) => (body, Some(fetched.answer)),
-            }
+            Ok((outcome, None))
         }
+        Source::Remote(url) => match obtain::remote(&job, url, ask, &assets).await? {
+            Got::Body(got) => store_body(&job, *got, pool).await,
+            Got::NotModified(answer) => Ok((Outcome::NotModified(*answer), None)),
+            Got::Failed(failure) => Ok((Outcome::Failed(failure), None)),
+        },
         Source::Local(file) => {
             let (file, dir) = (file.clone(), assets.clone());
             let copied = tokio::task::spawn_blocking(move || ingest_local(&file, &dir, max))
                 .await
                 .map_err(|e| IoError::new(&job.home, std::io::Error::other(e)))?;
-            match copied {
-                Ok(body) => (body, None),
+            let body = match copied {
+                Ok(body) => body,
                 Err(IngestError::TooLarge(_)) => {
                     let failure = Failure::without_request(FailureKind::TooLarge { max });
                     return Ok((Outcome::Failed(failure), None));
                 }
                 Err(IngestError::Io(err)) => return Err(err.into()),
+            };
+            let format = sniff::sniff(&body.digest.head);
+            if let Some(kind) = obtain::wrong_kind(job.kind, &format) {
+                return Ok((Outcome::Failed(Failure::without_request(kind)), None));
             }
+            store_stored(&job, body, format, None, None, pool).await
         }
-    };
-    let format = sniff::sniff(&body.digest.head);
-    // What is shown must be what it claims: a hotlink-protection page
-    // served with 200 is not the image.
-    let wrong = match job.kind {
-        Kind::Image if !format.is_image() && format.class != Class::Media => {
-            Some(FailureKind::NotAnImage {
-                media_type: format.media_type,
-            })
-        }
-        Kind::Media if format.class != Class::Media && !format.is_image() => {
-            Some(FailureKind::NotMedia {
-                media_type: format.media_type,
-            })
-        }
-        _ => None,
-    };
-    if let Some(kind) = wrong {
-        let failure = Failure {
-            kind,
-            http_status: answer.as_ref().map(|a| a.http_status),
-            attempts: answer.as_ref().map_or(0, |a| a.attempts),
-        };
-        return Ok((Outcome::Failed(failure), None));
     }
+}
+
+/// Stores what was obtained (see [`store_stored`]).
+pub(super) async fn store_body(job: &Job, got: Obtained, pool: Arc<thumbnail::Pool>) -> JobResult {
+    let Obtained {
+        body,
+        format,
+        answer,
+        referer,
+    } = got;
+    store_stored(job, body, format, Some(answer), Some(referer), pool).await
+}
+
+/// Stores a body under its sha256 in the job's home, and starts its
+/// thumbnail on the CPU pool.
+async fn store_stored(
+    job: &Job,
+    body: Ingested,
+    format: Format,
+    answer: Option<Answer>,
+    referer: Option<Referer>,
+    pool: Arc<thumbnail::Pool>,
+) -> JobResult {
     let kind = job.kind;
-    let stored = Stored {
+    let mut stored = Stored {
         sha256: body.digest.sha256.clone(),
         ext: format.ext,
         bytes: body.digest.bytes,
@@ -190,12 +226,13 @@ async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> Job
         kind,
         home: job.home.clone(),
         image: None,
+        written: false,
     };
     let asset = job.home.join(stored.path());
     // Re-hashing an existing file, syncing and renaming block: off the
     // async workers.
     let path = asset.clone();
-    tokio::task::spawn_blocking(move || store::persist_content(body, &path))
+    stored.written = tokio::task::spawn_blocking(move || store::persist_content(body, &path))
         .await
         .map_err(|e| IoError::new(&asset, std::io::Error::other(e)))??;
     let decision = if job.thumbnail {
@@ -221,7 +258,12 @@ async fn run_job(job: Job, fetcher: &Fetcher, pool: Arc<thumbnail::Pool>) -> Job
         ),
         thumbnail::Decision::NotAnImage => (stored, None),
     };
-    Ok((Outcome::Stored { stored, answer }, thumb))
+    let outcome = Outcome::Stored {
+        stored,
+        answer,
+        referer,
+    };
+    Ok((outcome, thumb))
 }
 
 /// Copies a local asset into the store's incoming file in `assets`.

@@ -205,8 +205,8 @@ fn occurrences(resource: &Resource, text: &str) -> Vec<Occurrence> {
         .collect()
 }
 
-/// What an answer says, in an entry.
-fn apply(entry: &mut Entry, answer: &Answer) {
+/// What an answer says, in an entry, and the Referer policy that got it.
+fn apply(entry: &mut Entry, answer: &Answer, referer: &Referer) {
     entry.final_url = Some(answer.final_url.to_string());
     entry.http_status = Some(answer.http_status);
     entry.attempts = answer.attempts;
@@ -214,8 +214,7 @@ fn apply(entry: &mut Entry, answer: &Answer) {
     entry.last_modified = answer.validators.last_modified.clone();
     entry.fetched_at = Some(Timestamp::from(answer.at));
     entry.fetched_url = Some(answer.requested.to_string());
-    // No Referer is sent unless a policy asks for one.
-    entry.referer = Some(Referer::None);
+    entry.referer = Some(referer.clone());
 }
 
 /// The manifest entry for a fetched resource; places shared files into
@@ -234,10 +233,10 @@ fn entry_from(
             entry.http_status = failure.http_status;
             entry.attempts = failure.attempts;
         }
-        Outcome::Alive(answer) => {
+        Outcome::Alive(answer, referer) => {
             entry.status = Status::Skipped;
             entry.error = Some("not mirrored (--links check)".to_string());
-            apply(&mut entry, answer);
+            apply(&mut entry, answer, referer);
             entry.checks.push(Check {
                 at: Timestamp::from(answer.at),
                 result: Verdict::Alive,
@@ -254,12 +253,17 @@ fn entry_from(
             entry.attempts = answer.attempts;
             entry.fetched_at = Some(Timestamp::from(answer.at));
         }
-        Outcome::Stored { stored, answer } => {
+        Outcome::Stored {
+            stored,
+            answer,
+            referer,
+        } => {
             entry.status = Status::Archived;
             entry.kind = stored.kind;
-            match answer {
-                Some(answer) => apply(&mut entry, answer),
-                None => entry.fetched_at = Some(Timestamp::now()),
+            match (answer, referer) {
+                (Some(answer), Some(referer)) => apply(&mut entry, answer, referer),
+                (Some(answer), None) => apply(&mut entry, answer, &Referer::None),
+                (None, _) => entry.fetched_at = Some(Timestamp::now()),
             }
             place(stored, &mut entry, dir)?;
         }
@@ -276,7 +280,7 @@ fn revalidated(
     dir: &Path,
 ) -> Result<(), ArchiveError> {
     match outcome {
-        Some(Outcome::Stored { stored, answer })
+        Some(Outcome::Stored { stored, answer, .. })
             if Some(&stored.sha256) != entry.sha256.as_ref() =>
         {
             let version = Version {
@@ -302,7 +306,7 @@ fn revalidated(
                 entry.last_modified = answer.validators.last_modified.clone();
             }
         }
-        Some(Outcome::Stored { answer: None, .. } | Outcome::Alive(_) | Outcome::Failed(_))
+        Some(Outcome::Stored { answer: None, .. } | Outcome::Alive(..) | Outcome::Failed(_))
         | None => {}
     }
     Ok(())

@@ -16,20 +16,26 @@
 //!    source.md, and last manifest.json, with what earlier runs recorded
 //!    carried over ([`merge`]).
 
+mod collapse;
 mod execute;
 mod finish;
 pub(crate) mod merge;
 mod migrate;
+mod obtain;
 mod plan;
 mod report;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use url::Url;
 
+pub use collapse::MIN_URLS as MIN_COLLAPSE_URLS;
 pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
 pub use report::{Counts, FailureReport, PostError, PostReport, Report};
 
+use crate::config::Rules;
 use crate::errors;
 use crate::manifest::{LinksMode, ManifestError};
 use crate::net::{NetOptions, SetupError};
@@ -92,6 +98,8 @@ pub struct Settings {
     /// `--refresh`: revalidate archived resources instead of keeping them.
     pub refresh: bool,
     pub net: NetOptions,
+    /// The config's filters, remaps and placeholders.
+    pub rules: Arc<Rules>,
 }
 
 /// Errors that stop a run (exit 1).
@@ -124,7 +132,7 @@ pub fn run(
     let mut planned = Vec::new();
     for (draft, lock) in plan::lock(drafts, &mut refused) {
         let path = draft.path.clone();
-        match plan::decide(draft, settings.refresh) {
+        match plan::decide(draft, settings) {
             Ok(p) => planned.push((p, lock)),
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }
@@ -132,7 +140,7 @@ pub fn run(
     let jobs = plan::jobs(planned.iter().map(|(p, _)| p));
     let fetched = jobs.len();
     progress.start(fetched);
-    let outcomes = runner.run(execute::fetch_all(jobs, &settings.net, progress))??;
+    let outcomes = runner.run(execute::fetch_all(jobs, settings, progress))??;
     progress.finish();
     Ok(finish::all(planned, &outcomes, fetched, refused))
 }
@@ -140,12 +148,12 @@ pub fn run(
 /// What a run would do, without the network and without writing or
 /// locking anything: the same plan [`run`] makes, and the posts it would
 /// refuse.
-pub fn dry_run(inputs: &[Input]) -> (Vec<PlannedPost>, Vec<PostError>) {
+pub fn dry_run(inputs: &[Input], settings: &Settings) -> (Vec<PlannedPost>, Vec<PostError>) {
     let mut refused = Vec::new();
     let mut listings = Vec::new();
     for draft in plan::read(inputs, &mut refused) {
         let path = draft.path.clone();
-        match plan::decide(draft, false) {
+        match plan::decide(draft, settings) {
             Ok(p) => listings.push(p.listing()),
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }

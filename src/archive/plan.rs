@@ -12,9 +12,10 @@ use url::Url;
 
 use super::merge::Previous;
 use super::report::PostError;
-use super::{ArchiveError, Input, PostOptions};
+use super::{ArchiveError, Input, PostOptions, Settings};
+use crate::config::UrlFilter;
 use crate::errors;
-use crate::manifest::{Entry, Kind, LinksMode, Section};
+use crate::manifest::{Entry, Kind, LinksMode, Referer, Section};
 use crate::net::Validators;
 use crate::post::Post;
 use crate::reference::Place;
@@ -86,6 +87,11 @@ pub(super) struct Job {
     pub thumbnail: bool,
     /// For `--refresh`: the archived copy's validators.
     pub validators: Option<Validators>,
+    /// The Referer policy that got the archived copy (for `--refresh`):
+    /// asked again the same way.
+    pub referer: Option<Referer>,
+    /// The post's source URL, for the `source` Referer policy.
+    pub source_url: Option<Url>,
 }
 
 /// Reads every post and gives it a slug. Nothing is written. A post that
@@ -173,7 +179,7 @@ fn slug_for(path: &Path, post: &Post, flag: Option<&str>) -> Option<String> {
 
 /// Decides every resource of a post against its previous manifest (read
 /// under the folder's lock in a real run).
-pub(super) fn decide(draft: Draft, refresh: bool) -> Result<Planned, ArchiveError> {
+pub(super) fn decide(draft: Draft, settings: &Settings) -> Result<Planned, ArchiveError> {
     let previous = Previous::read(&draft.dir, &draft.path)?;
     if let Some(owner) = previous.other_owner(&draft.path, parent_or_dot(&draft.dir)) {
         return Err(ArchiveError::Input {
@@ -187,13 +193,38 @@ pub(super) fn decide(draft: Draft, refresh: bool) -> Result<Planned, ArchiveErro
     let decisions = draft
         .resources
         .iter()
-        .map(|r| decision(r, &previous, &draft.dir, draft.options.links, refresh))
+        .map(|r| {
+            decision(
+                r,
+                &previous,
+                &draft.dir,
+                draft.options.links,
+                settings.refresh,
+            )
+            .filtered(r, &settings.rules.filter)
+        })
         .collect();
     Ok(Planned {
         draft,
         previous,
         decisions,
     })
+}
+
+impl Decision {
+    /// A URL the config's `exclude` / `include` leaves out is skipped, with
+    /// the reason, unless what an earlier run archived of it is kept.
+    fn filtered(self, resource: &Resource, filter: &UrlFilter) -> Decision {
+        let Origin::Remote(url) = &resource.origin else {
+            return self;
+        };
+        match (self, filter.refusal(url.as_str())) {
+            (Decision::Fetch(_) | Decision::Revalidate(_), Some(reason)) => {
+                Decision::Skip(reason.to_string())
+            }
+            (decision, _) => decision,
+        }
+    }
 }
 
 fn decision(
@@ -240,14 +271,21 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
             // (what to fetch, from where, conditionally on what, and
             // whether it gets a thumbnail: a new version does not, since
             // thumbnails show the archived copy).
-            let (key, source, validators, thumbnail) = match decision {
-                Decision::Fetch(key) => (key, origin, None, true),
+            let (key, source, validators, thumbnail, referer) = match decision {
+                Decision::Fetch(key) => (key, origin, None, true, None),
                 Decision::Revalidate(entry) => {
                     let v = Validators {
                         etag: entry.etag.clone(),
                         last_modified: entry.last_modified.clone(),
                     };
-                    (&resource.key, origin, (!v.is_empty()).then_some(v), false)
+                    let referer = entry.referer.clone();
+                    (
+                        &resource.key,
+                        origin,
+                        (!v.is_empty()).then_some(v),
+                        false,
+                        referer,
+                    )
                 }
                 Decision::Rethumb(entry) => match &entry.path {
                     Some(path) => (
@@ -255,6 +293,7 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                         Source::Local(p.draft.dir.join(path)),
                         None,
                         true,
+                        None,
                     ),
                     None => continue,
                 },
@@ -277,6 +316,8 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                 thumbs: p.draft.options.thumbs,
                 thumbnail,
                 validators,
+                referer,
+                source_url: p.draft.post.source_url().and_then(|u| Url::parse(&u).ok()),
             });
         }
     }

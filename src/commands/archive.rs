@@ -10,11 +10,14 @@ use super::{Exit, inputs};
 use crate::archive::{
     self, Action, Input, PlannedPost, PostError, PostOptions, Provenance, Report, Settings,
 };
+use std::sync::Arc;
+
 use crate::cli::ArchiveArgs;
+use crate::config::Config;
 use crate::errors::printable;
 use crate::thumbnail;
 
-pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
     let posts = inputs::posts(&args.inputs)?;
     let options = PostOptions {
         base_url: args.base_url.clone(),
@@ -26,13 +29,14 @@ pub fn run(args: &ArchiveArgs) -> anyhow::Result<Exit> {
         },
     };
     let inputs = Input::all(&posts, &args.out, args.slug.as_deref(), &options)?;
-    if args.dry_run {
-        return dry_run(args, &inputs);
-    }
     let settings = Settings {
         refresh: args.refresh,
-        net: args.net.options(),
+        net: args.net.options(&config.hosts),
+        rules: Arc::new(config.rules),
     };
+    if args.dry_run {
+        return dry_run(args, &inputs, &settings);
+    }
     let runner = super::runner()?;
     let bar = Bar::new(!args.output.quiet);
     let report = archive::run(&inputs, &settings, &bar, &runner)?;
@@ -101,8 +105,8 @@ fn print_summary(report: &Report) {
     );
 }
 
-fn dry_run(args: &ArchiveArgs, inputs: &[Input]) -> anyhow::Result<Exit> {
-    let (listings, errors) = archive::dry_run(inputs);
+fn dry_run(args: &ArchiveArgs, inputs: &[Input], settings: &Settings) -> anyhow::Result<Exit> {
+    let (listings, errors) = archive::dry_run(inputs, settings);
     if args.output.json {
         let json = serde_json::to_string_pretty(&listings).context("writing JSON")?;
         say!("{json}");

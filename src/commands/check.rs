@@ -6,19 +6,23 @@ use super::Exit;
 use super::bar::Bar;
 use crate::archive::{self, Input, PostError, PostOptions};
 use crate::check::{self, Checked, Report, Settings};
+use std::sync::Arc;
+
 use crate::cli::CheckArgs;
+use crate::config::Config;
 use crate::errors::printable;
 use crate::manifest::Verdict;
 use crate::progress::Silent;
 use crate::runner::Runner;
 use crate::store;
 
-pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let settings = Settings {
         stale_after: args.stale_after.map(Into::into),
         keep_versions: args.repair && args.refresh,
-        net: args.net.options(),
+        net: args.net.options(&config.hosts),
+        rules: Arc::new(config.rules),
     };
     let runner = super::runner()?;
     let bar = Bar::new(!args.output.quiet);
@@ -28,7 +32,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
         repaired,
         unrepaired,
     } = if args.repair {
-        repair(&report.posts, args, &runner)?
+        repair(&report.posts, &settings, &runner)?
     } else {
         Repairs::default()
     };
@@ -77,7 +81,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
 /// index.md is rewritten to point at what is archived now. Returns each
 /// repaired folder with the resources archived by the repair, and the
 /// posts that could not be repaired (the others are).
-fn repair(posts: &[Checked], args: &CheckArgs, runner: &Runner) -> anyhow::Result<Repairs> {
+fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Result<Repairs> {
     let repairable: Vec<&Checked> = posts.iter().filter(|p| p.repairable).collect();
     if repairable.is_empty() {
         return Ok(Repairs::default());
@@ -102,7 +106,8 @@ fn repair(posts: &[Checked], args: &CheckArgs, runner: &Runner) -> anyhow::Resul
     }
     let settings = archive::Settings {
         refresh: false,
-        net: args.net.options(),
+        net: checked.net.clone(),
+        rules: checked.rules.clone(),
     };
     let report = archive::run(&inputs, &settings, &Silent, runner)?;
     // Each repaired post by its folder: a post that could not be repaired

@@ -27,6 +27,7 @@ mod verify;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
 use crate::runner::{Interrupted, Runner};
 
 /// Exit codes shared by every command (SPEC.md).
@@ -61,6 +62,12 @@ fn interrupted(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<Interrupted>())
 }
 
+/// The config file (`--config`, else the one [`config::discover`] finds),
+/// or the empty config when there is none.
+fn configured(explicit: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(config::load(config::discover(explicit).as_deref())?)
+}
+
 /// The runtime for the concurrent stages, stopped by Ctrl-C.
 fn runner() -> anyhow::Result<Runner> {
     use anyhow::Context;
@@ -69,11 +76,20 @@ fn runner() -> anyhow::Result<Runner> {
 
 /// Runs a parsed command line. Errors are printed here, once, with their
 /// whole cause chain on one line.
-pub fn run(cli: Cli) -> Exit {
+pub fn run(cli: Cli, matches: &clap::ArgMatches) -> Exit {
     crate::net::descriptors::raise_limit();
+    // What clap saw of the subcommand: a flag given there wins over the
+    // config file.
+    let given = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
     let result = match cli.command {
-        Command::Archive(args) => archive::run(&args),
-        Command::Check(args) => check::run(&args),
+        Command::Archive(mut args) => configured(args.net.config.as_deref()).and_then(|config| {
+            args.overlay(given, &config.flags);
+            archive::run(&args, config)
+        }),
+        Command::Check(mut args) => configured(args.net.config.as_deref()).and_then(|config| {
+            args.overlay(given, &config.flags);
+            check::run(&args, config)
+        }),
         Command::Verify(args) => verify::run(&args),
         Command::Bundle(args) => bundle::run(&args),
     };

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::net::referer::Referer;
 pub use crate::reference::Kind;
 
 /// What became of a resource.
@@ -75,58 +76,6 @@ pub enum LinksMode {
     Check,
     /// Left out.
     Ignore,
-}
-
-/// Which Referer a request carried: none, the resource's own origin, the
-/// origin of the post's source URL, or a given URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Referer {
-    None,
-    Origin,
-    Source,
-    Url(url::Url),
-}
-
-impl fmt::Display for Referer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Referer::None => f.write_str("none"),
-            Referer::Origin => f.write_str("origin"),
-            Referer::Source => f.write_str("source"),
-            Referer::Url(url) => f.write_str(url.as_str()),
-        }
-    }
-}
-
-impl std::str::FromStr for Referer {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Referer, String> {
-        match s {
-            "none" => Ok(Referer::None),
-            "origin" => Ok(Referer::Origin),
-            "source" => Ok(Referer::Source),
-            url => match url::Url::parse(url) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(Referer::Url(url)),
-                _ => Err(format!(
-                    "`{s}` is not a Referer policy (none, origin, source, or an http(s) URL)"
-                )),
-            },
-        }
-    }
-}
-
-impl Serialize for Referer {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Referer {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 /// A resource's bytes recovered from a web archive.

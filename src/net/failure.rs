@@ -39,6 +39,9 @@ pub enum FailureKind {
     NotAnImage { media_type: &'static str },
     /// A video or audio reference answered with something that is neither.
     NotMedia { media_type: &'static str },
+    /// An image that only says the real one is refused to hotlinkers (see
+    /// [`crate::placeholder`]), whatever Referer was tried.
+    Placeholder,
     /// A redirect rotproof will not follow.
     Redirect(RedirectRefusal),
     /// A request to an address it must not reach (see [`super::address`]).
@@ -102,6 +105,7 @@ impl FailureKind {
             | FailureKind::TooLarge { .. }
             | FailureKind::NotAnImage { .. }
             | FailureKind::NotMedia { .. }
+            | FailureKind::Placeholder
             | FailureKind::Redirect(_)
             | FailureKind::PrivateAddress => false,
         }
@@ -138,6 +142,7 @@ impl fmt::Display for FailureKind {
             FailureKind::NotMedia { media_type } => {
                 write!(f, "not video or audio ({media_type})")
             }
+            FailureKind::Placeholder => f.write_str("placeholder (hotlink protection)"),
             FailureKind::Redirect(refusal) => refusal.fmt(f),
             FailureKind::PrivateAddress => f.write_str("private address refused"),
             FailureKind::OutOfDescriptors => f.write_str("too many open files"),
@@ -174,6 +179,15 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Whether a CDN refused this as hotlinking (401, 403, a placeholder):
+    /// another Referer policy may get the real bytes.
+    pub fn is_hotlink_refusal(&self) -> bool {
+        matches!(
+            self.kind,
+            FailureKind::Status(401 | 403) | FailureKind::Placeholder
+        )
+    }
+
     /// A failure decided before any request was made.
     pub fn without_request(kind: FailureKind) -> Failure {
         Failure {

@@ -1,12 +1,21 @@
-//! Per-host limits: at most `--per-host` requests in flight to one host
-//! (the run-wide `--concurrency` is the concurrent stage's own bound, see
-//! [`super::stage`]). Per-host settings from a config file attach here.
+//! Per-host settings and limits. A config file's `[hosts."…"]` tables
+//! become [`HostRules`]: a Referer policy, headers sent to that host only,
+//! and its own limits. [`Hosts`] enforces the limits: at most `--per-host`
+//! (or the host's `concurrency`) requests in flight to one host, and at
+//! least the host's `request_interval` between two of its requests. The
+//! run-wide `--concurrency` is the concurrent stage's own bound (see
+//! [`super::stage`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use url::Url;
+
+use super::referer::Referer;
 
 /// A host as limits see it: its name (or address) and port, so
 /// `http://a.example` and `https://a.example` are two hosts.
@@ -23,33 +32,160 @@ impl HostKey {
     }
 }
 
-/// Every host's limit, made on first use.
+/// Which hosts a `[hosts."…"]` table is for: one host (`mmbiz.qpic.cn`),
+/// or a domain and its subdomains (`*.sinaimg.cn`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    Exact(String),
+    Domain(String),
+}
+
+impl std::str::FromStr for HostPattern {
+    type Err = String;
+    fn from_str(s: &str) -> Result<HostPattern, String> {
+        let lower = s.trim().to_ascii_lowercase();
+        let (domain, name) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, lower),
+        };
+        let valid = !name.is_empty()
+            && name.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '[' | ']' | ':')
+            });
+        if !valid || name.contains("..") {
+            return Err(format!(
+                "`{s}` is not a host: give a name (`img.example.com`) or `*.example.com` for a domain and its subdomains, without scheme, port or path"
+            ));
+        }
+        Ok(if domain {
+            HostPattern::Domain(name)
+        } else {
+            HostPattern::Exact(name)
+        })
+    }
+}
+
+impl HostPattern {
+    /// How closely this pattern names `host`: `None` when it does not; an
+    /// exact name beats any domain, a longer domain a shorter one.
+    fn closeness(&self, host: &str) -> Option<usize> {
+        match self {
+            HostPattern::Exact(name) => (host == name).then_some(usize::MAX),
+            HostPattern::Domain(domain) => {
+                let sub = host
+                    .strip_suffix(domain.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
+                sub.then_some(domain.len())
+            }
+        }
+    }
+}
+
+/// The settings of one `[hosts."…"]` table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostRule {
+    /// The Referer policy to start with (else `--referer`).
+    pub referer: Option<Referer>,
+    /// Sent to this host only, on every hop that reaches it.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// In flight to this host at most (instead of `--per-host`).
+    pub concurrency: Option<usize>,
+    /// At least this long between the starts of two requests to it.
+    pub request_interval: Option<Duration>,
+}
+
+/// Every `[hosts."…"]` table, looked up by host name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostRules(Vec<(HostPattern, HostRule)>);
+
+impl HostRules {
+    pub fn new(rules: Vec<(HostPattern, HostRule)>) -> HostRules {
+        HostRules(rules)
+    }
+
+    /// The rule for `url`'s host: the exact one, else the closest domain.
+    /// A rule names hosts, whatever the scheme or port.
+    pub fn for_url(&self, url: &Url) -> Option<&HostRule> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let host = host.trim_end_matches('.');
+        self.0
+            .iter()
+            .filter_map(|(pattern, rule)| pattern.closeness(host).map(|c| (c, rule)))
+            .max_by_key(|(c, _)| *c)
+            .map(|(_, rule)| rule)
+    }
+}
+
+/// One host's limits.
+#[derive(Debug)]
+struct Limit {
+    slots: Arc<Semaphore>,
+    interval: Option<Duration>,
+    /// When the next request may start, with an interval.
+    next_start: Mutex<Option<Instant>>,
+}
+
+/// Every host's limits, made on first use.
 #[derive(Debug)]
 pub struct Hosts {
     per_host: usize,
-    limits: Mutex<HashMap<HostKey, Arc<Semaphore>>>,
+    rules: HostRules,
+    limits: Mutex<HashMap<HostKey, Arc<Limit>>>,
+}
+
+/// A request's place at its host: held for the request and its whole body.
+#[derive(Debug)]
+pub struct Slot {
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Hosts {
-    pub fn new(per_host: usize) -> Hosts {
+    pub fn new(per_host: usize, rules: HostRules) -> Hosts {
         Hosts {
             per_host: per_host.max(1),
+            rules,
             limits: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Waits for a slot to `url`'s host; the slot is held until the permit
-    /// is dropped (the request and its whole body). `None` only if the
-    /// semaphore was closed, which nothing does.
-    pub async fn acquire(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+    pub fn rules(&self) -> &HostRules {
+        &self.rules
+    }
+
+    /// Waits for a slot to `url`'s host, and then for its request
+    /// interval to have passed since the previous request started. The
+    /// slot is held until dropped.
+    pub async fn acquire(&self, url: &Url) -> Slot {
         let limit = {
             let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
             limits
                 .entry(HostKey::of(url))
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                .or_insert_with(|| {
+                    let rule = self.rules.for_url(url);
+                    let slots = rule.and_then(|r| r.concurrency).unwrap_or(self.per_host);
+                    Arc::new(Limit {
+                        slots: Arc::new(Semaphore::new(slots.max(1))),
+                        interval: rule.and_then(|r| r.request_interval),
+                        next_start: Mutex::new(None),
+                    })
+                })
                 .clone()
         };
-        limit.acquire_owned().await.ok()
+        // `None` only if the semaphore were closed, which nothing does.
+        let permit = limit.slots.clone().acquire_owned().await.ok();
+        if let Some(interval) = limit.interval {
+            // Each request reserves its start time, so requests waiting
+            // together still start an interval apart.
+            let start = {
+                let mut next = limit.next_start.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let start = next.map_or(now, |at| at.max(now));
+                *next = Some(start + interval);
+                start
+            };
+            tokio::time::sleep_until(start).await;
+        }
+        Slot { _permit: permit }
     }
 }
 
@@ -59,6 +195,14 @@ mod tests {
 
     fn url(s: &str) -> Url {
         Url::parse(s).expect("test URL")
+    }
+
+    fn rule(concurrency: Option<usize>, interval_ms: Option<u64>) -> HostRule {
+        HostRule {
+            concurrency,
+            request_interval: interval_ms.map(Duration::from_millis),
+            ..HostRule::default()
+        }
     }
 
     #[test]
@@ -73,9 +217,38 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_exact_host_beats_a_domain_and_a_longer_domain_a_shorter_one() {
+        let with = |c| rule(Some(c), None);
+        let rules = HostRules::new(vec![
+            ("*.example.com".parse().unwrap(), with(1)),
+            ("*.img.example.com".parse().unwrap(), with(2)),
+            ("a.img.example.com".parse().unwrap(), with(3)),
+        ]);
+        let got = |s| rules.for_url(&url(s)).and_then(|r| r.concurrency);
+        assert_eq!(got("https://a.img.example.com/x"), Some(3));
+        assert_eq!(got("https://b.img.example.com/x"), Some(2));
+        assert_eq!(got("https://IMG.example.com:8080/x"), Some(2));
+        assert_eq!(got("https://example.com/x"), Some(1));
+        assert_eq!(got("https://www.example.com/x"), Some(1));
+        assert_eq!(got("https://badexample.com/x"), None);
+        assert_eq!(got("https://example.com.evil/x"), None);
+    }
+
+    #[test]
+    fn host_patterns_refuse_urls_and_paths() {
+        for bad in ["https://a.example", "a.example/x", "", "*.", "a..b", "a b"] {
+            assert!(bad.parse::<HostPattern>().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            "*.SinaImg.cn".parse::<HostPattern>(),
+            Ok(HostPattern::Domain("sinaimg.cn".into()))
+        );
+    }
+
     #[tokio::test]
     async fn at_most_per_host_in_flight_to_one_host_others_unaffected() {
-        let hosts = Hosts::new(2);
+        let hosts = Hosts::new(2, HostRules::default());
         let a = url("https://a.example/");
         let first = hosts.acquire(&a).await;
         let _second = hosts.acquire(&a).await;
@@ -88,5 +261,49 @@ mod tests {
         let _other = hosts.acquire(&url("https://b.example/")).await;
         drop(first);
         assert!(futures::poll!(third.as_mut()).is_ready());
+    }
+
+    #[tokio::test]
+    async fn a_host_rule_concurrency_overrides_per_host() {
+        let rules = HostRules::new(vec![("slow.example".parse().unwrap(), rule(Some(1), None))]);
+        let hosts = Hosts::new(8, rules);
+        let slow = url("https://slow.example/");
+        let _first = hosts.acquire(&slow).await;
+        let second = hosts.acquire(&slow);
+        tokio::pin!(second);
+        assert!(futures::poll!(second.as_mut()).is_pending());
+        // Other hosts keep --per-host.
+        let fast = url("https://fast.example/");
+        let _a = hosts.acquire(&fast).await;
+        let _b = hosts.acquire(&fast).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_to_a_host_start_at_least_its_interval_apart() {
+        let rules = HostRules::new(vec![(
+            "*.cdn.example".parse().unwrap(),
+            rule(None, Some(500)),
+        )]);
+        let hosts = Arc::new(Hosts::new(8, rules));
+        let begin = Instant::now();
+        let starts = futures::future::join_all((0..4).map(|i| {
+            let hosts = hosts.clone();
+            async move {
+                let _slot = hosts
+                    .acquire(&url(&format!("https://a.cdn.example/{i}")))
+                    .await;
+                Instant::now() - begin
+            }
+        }))
+        .await;
+        let mut starts: Vec<u128> = starts.iter().map(|d| d.as_millis()).collect();
+        starts.sort();
+        assert_eq!(starts, vec![0, 500, 1000, 1500]);
+        // A host without an interval is not held back.
+        let free = Instant::now();
+        for _ in 0..3 {
+            drop(hosts.acquire(&url("https://other.example/")).await);
+        }
+        assert_eq!(Instant::now(), free);
     }
 }

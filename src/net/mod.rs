@@ -10,6 +10,7 @@ pub mod client;
 pub mod descriptors;
 pub mod failure;
 pub mod hosts;
+pub mod referer;
 pub mod retry;
 pub mod transfer;
 
@@ -24,7 +25,8 @@ use url::Url;
 
 pub use client::{MAX_REDIRECTS, SetupError};
 pub use failure::{Failure, FailureKind, RedirectRefusal};
-use hosts::Hosts;
+use hosts::{HostRules, Hosts};
+use referer::Referer;
 use retry::{AttemptError, AttemptFailure, RetryPolicy};
 use transfer::{Received, Sink};
 
@@ -56,6 +58,10 @@ pub struct NetOptions {
     pub ca_cert: Option<PathBuf>,
     /// `--deny-private`: refuse every request to a private address.
     pub deny_private: bool,
+    /// `--referer`: the policy to start with where no host rule gives one.
+    pub referer: Referer,
+    /// The config file's `[hosts."…"]` tables.
+    pub hosts: HostRules,
 }
 
 impl Default for NetOptions {
@@ -72,7 +78,20 @@ impl Default for NetOptions {
             proxy: None,
             ca_cert: None,
             deny_private: false,
+            referer: Referer::None,
+            hosts: HostRules::default(),
         }
+    }
+}
+
+impl NetOptions {
+    /// The Referer policy a request to `url` starts with: its host rule's,
+    /// else `--referer`.
+    pub fn referer_for(&self, url: &Url) -> &Referer {
+        self.hosts
+            .for_url(url)
+            .and_then(|rule| rule.referer.as_ref())
+            .unwrap_or(&self.referer)
     }
 }
 
@@ -155,6 +174,8 @@ struct Request<'a> {
     url: &'a Url,
     head: bool,
     validators: Option<&'a Validators>,
+    /// Sent on the first hop only.
+    referer: Option<&'a HeaderValue>,
     sink: Sink<'a>,
 }
 
@@ -185,7 +206,7 @@ impl Fetcher {
         let budget = descriptors::Budget::here(options.concurrency, options.per_host, hosts);
         Ok(Fetcher {
             http: client::build(&options, budget.idle_per_host)?,
-            hosts: Hosts::new(options.per_host),
+            hosts: Hosts::new(options.per_host, options.hosts.clone()),
             retry: RetryPolicy::new(options.retries),
             budget,
             options,
@@ -202,6 +223,12 @@ impl Fetcher {
         &self.options
     }
 
+    /// The Referer policy a request to `url` starts with (see
+    /// [`NetOptions::referer_for`]).
+    pub fn referer_for(&self, url: &Url) -> &Referer {
+        self.options.referer_for(url)
+    }
+
     /// Downloads `url` into a temporary file in `dir`, retrying transient
     /// failures. With `validators`, the request is conditional and a 304
     /// gives a [`Fetched`] without a body.
@@ -210,11 +237,13 @@ impl Fetcher {
         url: &Url,
         dir: &Path,
         validators: Option<&Validators>,
+        referer: Option<&HeaderValue>,
     ) -> Result<Result<Fetched, Failure>, IoError> {
         let request = Request {
             url,
             head: false,
             validators,
+            referer,
             sink: Sink::Store(dir),
         };
         Ok(self.with_retries(request).await?.map(|(got, attempts)| {
@@ -236,6 +265,7 @@ impl Fetcher {
         url: &Url,
         validators: Option<&Validators>,
         hash: bool,
+        referer: Option<&HeaderValue>,
     ) -> Result<Result<Probe, Failure>, IoError> {
         let head_first = !hash && validators.is_none();
         if head_first {
@@ -243,6 +273,7 @@ impl Fetcher {
                 url,
                 head: true,
                 validators: None,
+                referer,
                 sink: Sink::Discard,
             };
             match self.with_retries(head).await? {
@@ -255,6 +286,7 @@ impl Fetcher {
             url,
             head: false,
             validators,
+            referer,
             sink: Sink::Discard,
         };
         Ok(self
@@ -327,8 +359,9 @@ impl Fetcher {
     /// Sends the request and follows its redirects, hop by hop: at most
     /// [`MAX_REDIRECTS`], only to http(s), never to an address
     /// [`address::refused`] refuses. `--header` values go only to the host
-    /// the post named, never across a redirect to another host; no Referer
-    /// is sent.
+    /// the post named, never across a redirect to another host; a host
+    /// rule's headers only to the hosts it names; a Referer only with the
+    /// first request, never on a redirect.
     async fn follow(&self, req: Request<'_>) -> Result<reqwest::Response, AttemptFailure> {
         let origin = hosts::HostKey::of(req.url);
         let mut url = req.url.clone();
@@ -347,6 +380,14 @@ impl Fetcher {
                 for (name, value) in &self.options.headers {
                     request = request.header(name, value);
                 }
+            }
+            if let Some(rule) = self.hosts.rules().for_url(&url) {
+                for (name, value) in &rule.headers {
+                    request = request.header(name, value);
+                }
+            }
+            if let (Some(referer), None) = (req.referer, &from) {
+                request = request.header(header::REFERER, referer);
             }
             if let Some(v) = req.validators {
                 if let Some(etag) = &v.etag {

@@ -322,7 +322,7 @@ async fn the_single_html_file_loads_eagerly_and_asks_no_other_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn site_generator_shortcodes_are_archived_rewritten_in_their_syntax_and_rendered() {
-    let server = RawServer::start(|path, _| Reply::ok(jpeg(400, 300, path.len() as u8))).await;
+    let server = RawServer::start(|path, _| Reply::ok(jpeg(400, 300, seed_of(path)))).await;
     let site = Site::new();
     std::fs::write(site.path().join("local.jpg"), jpeg(300, 200, 9)).unwrap();
     let post = format!(

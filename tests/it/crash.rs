@@ -156,7 +156,7 @@ async fn sigkill_during_check_keeps_every_manifest_valid_with_its_history() {
                 every: Duration::from_millis(50),
             }
         } else {
-            Reply::ok(png(8, 8, path.len() as u8))
+            Reply::ok(png(8, 8, seed_of(path)))
         }
     })
     .await;

@@ -128,7 +128,7 @@ async fn every_fault_fails_alone_with_a_clear_reason() {
 
 async fn max_in_flight_with(per_host: &str) -> usize {
     let server = RawServer::start(|path, _| {
-        let seed = path.len() as u8;
+        let seed = seed_of(path);
         Reply::Delayed(
             Duration::from_millis(150),
             Box::new(Reply::ok(png(8, 8, seed))),

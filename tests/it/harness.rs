@@ -96,6 +96,10 @@ pub fn command(args: &[impl AsRef<std::ffi::OsStr>], cwd: &Path) -> std::process
     for var in PROXY_VARIABLES {
         cmd.env_remove(var);
     }
+    // The machine's own config file (~/.config/rotproof/config.toml) never
+    // reaches a test: a test that wants one writes ./rotproof.toml or
+    // passes --config.
+    cmd.env("XDG_CONFIG_HOME", cwd.join(".no-user-config"));
     cmd
 }
 

@@ -28,6 +28,14 @@ pub fn image_bytes(width: u32, height: u32, seed: u8, format: ImageFormat) -> Ve
     encode(DynamicImage::ImageRgb8(img), format)
 }
 
+/// A seed that differs from path to path, so that distinct URLs serve
+/// distinct images (three or more URLs of one host serving one content
+/// are a placeholder suspect, asked again: see the collapse rule).
+pub fn seed_of(path: &str) -> u8 {
+    path.bytes()
+        .fold(7u8, |seed, b| seed.wrapping_mul(31).wrapping_add(b))
+}
+
 pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     image_bytes(width, height, seed, ImageFormat::Png)
 }

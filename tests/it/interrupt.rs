@@ -20,7 +20,7 @@ async fn sigint_stops_cleanly_and_the_next_run_finishes() {
                 every: Duration::from_millis(50),
             }
         } else {
-            Reply::ok(png(16, 16, path.len() as u8))
+            Reply::ok(png(16, 16, seed_of(path)))
         }
     })
     .await;

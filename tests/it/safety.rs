@@ -10,7 +10,7 @@ use crate::server::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_run_never_replaces_a_different_post_with_the_same_slug() {
-    let server = RawServer::start(|path, _| Reply::ok(jpeg(200, 100, path.len() as u8))).await;
+    let server = RawServer::start(|path, _| Reply::ok(jpeg(200, 100, seed_of(path)))).await;
     let site = Site::new();
     site.write(
         "content/2023/hello/index.md",

@@ -6,21 +6,26 @@
 //! manifest gets one check record per checked resource, written atomically
 //! (a killed run leaves every manifest valid), at most [`MAX_CHECKS`] kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
+use reqwest::header::HeaderValue;
 use url::Url;
 
 use crate::archive::{PostError, merge};
+use placeholder::Asking;
+
+mod placeholder;
+use crate::config::Rules;
 use crate::errors;
 use crate::manifest::{
     self, Check, Entry, Manifest, ManifestError, PostInfo, Status, Timestamp, Verdict,
 };
 use crate::net::hosts::HostKey;
-use crate::net::{self, Failure, Fetcher, NetOptions, Probe, SetupError, Validators};
+use crate::net::{self, Failure, FailureKind, Fetcher, NetOptions, Probe, SetupError, Validators};
 use crate::progress::Progress;
 use crate::runner::{Interrupted, Runner};
 use crate::sniff;
@@ -37,6 +42,8 @@ pub struct Settings {
     /// (`--repair --refresh`).
     pub keep_versions: bool,
     pub net: NetOptions,
+    /// The config's rules: placeholders tell `dead` from `changed`.
+    pub rules: Arc<Rules>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +157,9 @@ struct Target {
     validators: Option<Validators>,
     /// Whether the body must be hashed to tell changed from alive.
     hash: bool,
+    /// The Referer the archived copy was fetched with (else the one the
+    /// settings start with).
+    referer: Option<HeaderValue>,
 }
 
 /// Checks the posts in `dirs`. Each folder is locked while it is worked on.
@@ -171,17 +181,27 @@ pub fn run(
             Err(err) => errors.push(PostError::new(dir, errors::one_line(&err))),
         }
     }
-    let (targets, fresh) = targets(&posts, settings.stale_after);
+    let (targets, fresh) = targets(&posts, settings);
     let requested = targets.len();
     progress.start(requested);
     let hosts: std::collections::HashSet<HostKey> =
         targets.iter().map(|t| HostKey::of(&t.url)).collect();
     let fetcher = Arc::new(Fetcher::new(settings.net.clone(), hosts.len())?);
     let concurrency = fetcher.concurrency();
+    let referers: HashMap<String, Option<HeaderValue>> = targets
+        .iter()
+        .map(|t| (t.url.to_string(), t.referer.clone()))
+        .collect();
     let answers = runner.run(probe_all(&fetcher, targets, concurrency, progress))??;
     progress.finish();
+    let ask = Asking {
+        fetcher: &fetcher,
+        rules: &settings.rules,
+        referers: &referers,
+    };
+    let placeholders = runner.run(placeholder::found(&posts, &answers, ask))??;
     let versions = if settings.keep_versions {
-        runner.run(store_changed(&fetcher, &posts, &answers))??
+        runner.run(store_changed(ask, &posts, &answers, &placeholders))??
     } else {
         HashMap::new()
     };
@@ -199,7 +219,8 @@ pub fn run(
             let Some(answer) = checkable(entry).and_then(|url| answers.get(url.as_str())) else {
                 continue;
             };
-            let row = judge(entry, answer, &post, at);
+            let placeholder = placeholders.contains(&entry.url);
+            let row = judge(entry, answer, placeholder, &post, at);
             repairable |= entry.status == Status::Failed && row.result == Verdict::Recovered;
             if row.result == Verdict::Changed
                 && let Some(stored) = versions.get(entry.url.as_str())
@@ -274,39 +295,72 @@ fn open(dir: &Path) -> Result<(PostDir, Manifest), CheckError> {
 
 /// The distinct URLs to request, and how many resources were checked too
 /// recently to be checked again.
-fn targets(posts: &[(PostDir, Manifest)], stale_after: Option<Duration>) -> (Vec<Target>, usize) {
+fn targets(posts: &[(PostDir, Manifest)], settings: &Settings) -> (Vec<Target>, usize) {
     let now = SystemTime::now();
     let mut targets: Vec<Target> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut fresh = 0;
-    for entry in posts.iter().flat_map(|(_, m)| &m.resources) {
-        let Some(url) = checkable(entry) else {
-            continue;
-        };
-        if is_fresh(entry, stale_after, now) {
-            fresh += 1;
-            continue;
-        }
-        let archived = entry.status == Status::Archived && entry.sha256.is_some();
-        let validators = Validators {
-            etag: entry.etag.clone(),
-            last_modified: entry.last_modified.clone(),
-        };
-        let conditional = archived && !validators.is_empty();
-        let hash = archived && validators.is_empty();
-        match index.get(url.as_str()) {
-            Some(&i) => targets[i].hash |= hash,
-            None => {
-                index.insert(url.to_string(), targets.len());
-                targets.push(Target {
-                    url,
-                    validators: conditional.then_some(validators),
-                    hash,
-                });
-            }
+    for (_, manifest) in posts {
+        let source = manifest
+            .post
+            .source_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok());
+        for entry in &manifest.resources {
+            add_target(
+                entry,
+                source.as_ref(),
+                settings,
+                now,
+                &mut targets,
+                &mut index,
+                &mut fresh,
+            );
         }
     }
     (targets, fresh)
+}
+
+fn add_target(
+    entry: &Entry,
+    source: Option<&Url>,
+    settings: &Settings,
+    now: SystemTime,
+    targets: &mut Vec<Target>,
+    index: &mut HashMap<String, usize>,
+    fresh: &mut usize,
+) {
+    let Some(url) = checkable(entry) else {
+        return;
+    };
+    if is_fresh(entry, settings.stale_after, now) {
+        *fresh += 1;
+        return;
+    }
+    let policy = entry
+        .referer
+        .as_ref()
+        .unwrap_or_else(|| settings.net.referer_for(&url));
+    let referer = policy.header(&url, source);
+    let archived = entry.status == Status::Archived && entry.sha256.is_some();
+    let validators = Validators {
+        etag: entry.etag.clone(),
+        last_modified: entry.last_modified.clone(),
+    };
+    let conditional = archived && !validators.is_empty();
+    let hash = archived && validators.is_empty();
+    match index.get(url.as_str()) {
+        Some(&i) => targets[i].hash |= hash,
+        None => {
+            index.insert(url.to_string(), targets.len());
+            targets.push(Target {
+                url,
+                validators: conditional.then_some(validators),
+                hash,
+                referer,
+            });
+        }
+    }
 }
 
 /// The concurrent stage: every target probed, answers by URL.
@@ -318,7 +372,12 @@ async fn probe_all(
 ) -> Result<HashMap<String, Result<Probe, Failure>>, IoError> {
     let mut stream = net::stage(targets, concurrency, |target| async move {
         let result = fetcher
-            .probe(&target.url, target.validators.as_ref(), target.hash)
+            .probe(
+                &target.url,
+                target.validators.as_ref(),
+                target.hash,
+                target.referer.as_ref(),
+            )
             .await;
         (target.url.to_string(), result)
     });
@@ -346,9 +405,10 @@ fn changed(entry: &Entry, probe: &Probe) -> bool {
 /// Downloads the URLs whose content changed and stores each new content
 /// under its sha256, beside the archived one.
 async fn store_changed(
-    fetcher: &Fetcher,
+    ask: Asking<'_>,
     posts: &[(PostDir, Manifest)],
     answers: &HashMap<String, Result<Probe, Failure>>,
+    placeholders: &HashSet<String>,
 ) -> Result<HashMap<String, NewVersion>, CheckError> {
     let mut out = HashMap::new();
     for (lock, manifest) in posts {
@@ -359,12 +419,19 @@ async fn store_changed(
             let Some(Ok(probe)) = answers.get(url.as_str()) else {
                 continue;
             };
-            if !changed(entry, probe) || out.contains_key(url.as_str()) {
+            if !changed(entry, probe)
+                || out.contains_key(url.as_str())
+                || placeholders.contains(&entry.url)
+            {
                 continue;
             }
             let folder = lock.layout().folder_for(entry.kind);
             let into = lock.path().join(folder);
-            let Ok(fetched) = fetcher.download(&url, &into, None).await? else {
+            let Ok(fetched) = ask
+                .fetcher
+                .download(&url, &into, None, ask.referer(&url))
+                .await?
+            else {
                 continue;
             };
             let Some(body) = fetched.body else { continue };
@@ -394,9 +461,11 @@ async fn store_changed(
 }
 
 /// The URL to request for an entry: remote http(s) resources that were
-/// archived, failed, or recorded by `--links check`.
+/// archived, failed, or recorded by `--links check`. The one the archived
+/// bytes came from (a remap's variant) when it is recorded, so that
+/// `changed` compares like with like.
 fn checkable(entry: &Entry) -> Option<Url> {
-    let url = Url::parse(&entry.url).ok()?;
+    let url = Url::parse(entry.fetched_url.as_deref().unwrap_or(&entry.url)).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
@@ -412,14 +481,26 @@ fn is_fresh(entry: &Entry, stale_after: Option<Duration>, now: SystemTime) -> bo
         .is_ok_and(|age| age < window)
 }
 
-/// The verdict for one entry, given the answer for its URL.
-fn judge(entry: &Entry, answer: &Result<Probe, Failure>, post: &str, at: Timestamp) -> Row {
+/// The verdict for one entry, given the answer for its URL; an image that
+/// now answers a placeholder is dead, not changed.
+fn judge(
+    entry: &Entry,
+    answer: &Result<Probe, Failure>,
+    placeholder: bool,
+    post: &str,
+    at: Timestamp,
+) -> Row {
     let was_failed = entry.status == Status::Failed;
     let was_dead = entry
         .checks
         .last()
         .is_some_and(|c| c.result == Verdict::Dead);
     let (result, http_status, error) = match answer {
+        Ok(probe) if placeholder => (
+            Verdict::Dead,
+            Some(probe.answer.http_status),
+            Some(FailureKind::Placeholder.to_string()),
+        ),
         Err(failure) => (
             Verdict::Dead,
             failure.http_status,

@@ -1,0 +1,189 @@
+//! The config file, `rotproof.toml` (SPEC "The config file"): found by
+//! [`discover`], read by [`load`] into typed settings. Its top-level keys
+//! are the long flags ([`Flags`]); a flag given on the command line wins
+//! (the overlay is in [`crate::cli`], which knows what clap saw). Beside
+//! them: URL filters ([`filter`]), per-host rules (which attach to
+//! [`crate::net::hosts`]), remap rules ([`remap`]), placeholder images
+//! ([`crate::placeholder`]) and web archive endpoints.
+//!
+//! Every error names the file, the line and the key: an unknown key is an
+//! error, never ignored, since a misspelt `referer` silently doing nothing
+//! is how images get lost.
+
+pub mod filter;
+mod raw;
+pub mod remap;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use url::Url;
+
+pub use filter::UrlFilter;
+pub use remap::Remaps;
+
+use crate::manifest::{LinksMode, Referer};
+use crate::net::hosts::HostRules;
+use crate::placeholder::Placeholders;
+
+/// What the config file sets of the command-line flags; `None` where it
+/// says nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Flags {
+    pub concurrency: Option<usize>,
+    pub per_host: Option<usize>,
+    pub retries: Option<u32>,
+    pub connect_timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub max_bytes: Option<u64>,
+    pub user_agent: Option<String>,
+    pub header: Option<Vec<(HeaderName, HeaderValue)>>,
+    pub proxy: Option<Url>,
+    pub ca_cert: Option<PathBuf>,
+    pub deny_private: Option<bool>,
+    pub referer: Option<Referer>,
+    pub quiet: Option<bool>,
+    pub json: Option<bool>,
+    pub out: Option<PathBuf>,
+    pub base_url: Option<Url>,
+    pub links: Option<LinksMode>,
+    pub thumb_size: Option<u32>,
+    pub no_thumbs: Option<bool>,
+    pub max_pixels: Option<u64>,
+    pub refresh: Option<bool>,
+    pub stale_after: Option<Duration>,
+    pub repair: Option<bool>,
+}
+
+/// A web archive that lost resources are looked up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebArchive {
+    /// The Wayback Machine's `id_` replay.
+    Wayback,
+    /// A Memento TimeGate (RFC 7089).
+    Memento,
+}
+
+/// Which web archives to ask, and where they are (`[archives]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Archives {
+    /// `use`: the archives to ask, in order; empty for `["none"]`; `None`
+    /// when the file does not say.
+    pub enabled: Option<Vec<WebArchive>>,
+    pub wayback: Url,
+    pub timegate: Url,
+}
+
+impl Default for Archives {
+    fn default() -> Self {
+        Archives {
+            enabled: None,
+            wayback: Url::parse(DEFAULT_WAYBACK).expect("a valid default"),
+            timegate: Url::parse(DEFAULT_TIMEGATE).expect("a valid default"),
+        }
+    }
+}
+
+pub const DEFAULT_WAYBACK: &str = "https://web.archive.org";
+pub const DEFAULT_TIMEGATE: &str = "https://timetravel.mementoweb.org/timegate/";
+
+/// A config file, read.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it was read from; `None` when there is none.
+    pub path: Option<PathBuf>,
+    pub flags: Flags,
+    /// `[hosts."…"]`: they go to the network ([`crate::net::NetOptions`]).
+    pub hosts: HostRules,
+    pub rules: Rules,
+    pub archives: Archives,
+}
+
+/// What a run does with the URLs it finds, beside the network settings:
+/// which it fetches, which variant it tries first, and which images are
+/// not the real image.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub filter: UrlFilter,
+    pub remap: Remaps,
+    pub placeholders: Placeholders,
+}
+
+/// A config file that cannot be used: exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Bad TOML, an unknown key, a bad value: where and which key.
+    #[error("{}{}: {}{message}", .path.display(), line_suffix(*.line), key_prefix(.key))]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+}
+
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    }
+}
+
+/// The config file to read: `--config FILE` (which must exist), else
+/// `./rotproof.toml`, else `$XDG_CONFIG_HOME/rotproof/config.toml`
+/// (`~/.config/...` when XDG_CONFIG_HOME is unset); `None` when there is
+/// none.
+pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    let local = PathBuf::from("rotproof.toml");
+    if local.is_file() {
+        return Some(local);
+    }
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
+    };
+    let user = base.join("rotproof").join("config.toml");
+    user.is_file().then_some(user)
+}
+
+/// Reads the config file at `path` (or the empty config for `None`).
+/// Paths it names (`ca_cert`, placeholder files) are relative to its
+/// folder; `out` is relative to where rotproof runs, as on the command
+/// line.
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut config = raw::parse(&text, path)?;
+    config.path = Some(path.to_path_buf());
+    Ok(config)
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
