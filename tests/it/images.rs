@@ -167,3 +167,17 @@ pub fn gif_canvas_bomb(side: u16, seed: u8) -> Vec<u8> {
     out.push(0x3b);
     out
 }
+
+/// A hotlink placeholder as CDNs serve them: a grey card with a dark bar
+/// where its text would be ("此图片来自微信公众平台"), in `format`.
+pub fn placeholder_card(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+    let img = RgbImage::from_fn(width, height, |x, y| {
+        let bar = y > height / 3 && y < height / 2 && x > width / 8 && x < width * 7 / 8;
+        if bar {
+            Rgb([40, 40, 40])
+        } else {
+            Rgb([225, 225, 225])
+        }
+    });
+    encode(DynamicImage::ImageRgb8(img), format)
+}

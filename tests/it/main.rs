@@ -2,6 +2,7 @@
 //! tests are laid out). Every test runs the real rotproof binary against
 //! HTTP servers on 127.0.0.1 that it starts itself.
 
+mod cdn;
 mod harness;
 mod images;
 pub mod server;
@@ -10,12 +11,14 @@ mod archive;
 mod bundle;
 mod check;
 mod cli;
+mod config;
 #[cfg(unix)]
 mod crash;
 #[cfg(target_os = "linux")]
 mod disk_full;
 mod fetching;
 mod hostile;
+mod hotlink;
 #[cfg(unix)]
 mod interrupt;
 mod layout;
