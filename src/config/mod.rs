@@ -187,3 +187,90 @@ fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The TOML blocks of the README's config sections, in order.
+    fn readme_examples() -> Vec<String> {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("## The config file").expect("the section");
+        let end = readme.find("## The archived folder").expect("the next one");
+        readme[start..end]
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_examples_are_valid_config_files() {
+        let examples = readme_examples();
+        assert_eq!(
+            examples.len(),
+            2,
+            "the complete example and the CDN examples"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("placeholders")).unwrap();
+        for name in ["wechat.png", "qq.png"] {
+            image::RgbImage::from_pixel(40, 30, image::Rgb([200, 200, 200]))
+                .save(dir.path().join("placeholders").join(name))
+                .unwrap();
+        }
+        let path = dir.path().join("rotproof.toml");
+        std::fs::write(&path, &examples[0]).unwrap();
+        let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.flags.per_host, Some(4));
+        assert_eq!(config.flags.max_bytes, Some(50 * 1024 * 1024));
+        assert_eq!(
+            config.flags.stale_after,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        let weibo = Url::parse("https://wx1.sinaimg.cn/large/x.jpg").unwrap();
+        let rule = config.hosts.for_url(&weibo).expect("the *.sinaimg.cn rule");
+        assert_eq!(rule.request_interval, Some(Duration::from_millis(500)));
+        assert_eq!(
+            rule.referer,
+            Some(Referer::Url(Url::parse("https://weibo.com/").unwrap()))
+        );
+        assert!(
+            config
+                .rules
+                .filter
+                .refusal("https://ads.example.com/a.png")
+                .is_some()
+        );
+        let gtimg = Url::parse("https://inews.gtimg.com/om_bt/Abc/641").unwrap();
+        assert!(config.rules.remap.variant(&gtimg).is_some());
+        assert!(!config.rules.placeholders.is_empty());
+        assert_eq!(config.archives.enabled, Some(vec![WebArchive::Wayback]));
+
+        std::fs::write(&path, &examples[1]).unwrap();
+        let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let zhihu = Url::parse("https://pic3.zhimg.com/v2-abc.jpg").unwrap();
+        assert_eq!(
+            config.hosts.for_url(&zhihu).and_then(|r| r.referer.clone()),
+            Some(Referer::None)
+        );
+    }
+
+    #[test]
+    fn an_error_names_the_line_of_the_bad_value_and_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "retries = 2\n\n[hosts.\"a.example\"]\nconcurrency = 5000\n",
+        )
+        .unwrap();
+        let err = load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            err.contains("c.toml:4: hosts.\"a.example\".concurrency: "),
+            "{err}"
+        );
+        assert!(err.contains("out of range"), "{err}");
+    }
+}

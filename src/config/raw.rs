@@ -267,6 +267,34 @@ impl TryFrom<String> for HttpUrl {
     }
 }
 
+/// A key path as TOML writes it: `hosts."a.example".referer`,
+/// `exclude[0]`.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                let bare = !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if bare {
+                    out.push_str(key);
+                } else {
+                    out.push_str(&format!("{key:?}"));
+                }
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
 /// Parses and checks the text of the config file at `path`.
 pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let invalid = |line: Option<usize>, key: String, message: String| ConfigError::Invalid {
@@ -280,10 +308,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         invalid(line, String::new(), e.message().trim().to_string())
     })?;
     let file: File = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
+        let key = key_path(e.path());
         let inner = e.into_inner();
         let line = inner.span().map(|s| line_of(text, s.start));
-        let key = if key == "." { String::new() } else { key };
         invalid(line, key, inner.message().trim().to_string())
     })?;
     let folder = super::super::store::parent_or_dot(path).to_path_buf();

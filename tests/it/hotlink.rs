@@ -86,6 +86,25 @@ async fn a_chosen_referer_that_is_refused_falls_back_to_none() {
         cdn.referers("/zhihu/2"),
         vec![Some(format!("{}/", cdn.server.base)), None]
     );
+
+    // A host rule's policy is the first tried: the right one at once.
+    let site = Site::new();
+    site.write(
+        "rotproof.toml",
+        "[hosts.\"127.0.0.1\"]\nreferer = \"source\"\n",
+    );
+    site.write("p.md", &post(&cdn, &["/weibo/2"]));
+    rotproof(args(&["archive", "p.md", "--links", "ignore"]), site.path())
+        .await
+        .code(0);
+    assert_eq!(
+        cdn.referers("/weibo/2"),
+        vec![Some(SOURCE_ORIGIN.to_string())]
+    );
+    assert_eq!(
+        entry(&site.manifest("p"), &cdn.url("/weibo/2"))["referer"],
+        "source"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
