@@ -30,21 +30,25 @@ use crate::thumbnail::{self, ImageInfo};
 /// Distinct URLs of one host with one content that make it suspect.
 pub const MIN_URLS: usize = 3;
 
-/// Applies the rule to a run's outcomes, in place. `jobs` holds the run's
-/// remote image jobs by key. Placeholder files this run stored are removed
-/// unless another outcome keeps them.
+/// Applies the rule to a run's outcomes, in place. Placeholder files this
+/// run stored are removed unless another outcome keeps them.
 pub(super) async fn apply(
-    jobs: &HashMap<String, Job>,
+    all: &[Arc<Job>],
     outcomes: &mut HashMap<String, Outcome>,
     ask: Asking<'_>,
     pool: &Arc<thumbnail::Pool>,
 ) -> Result<(), ArchiveError> {
-    for (sha, mut keys) in suspects(jobs, outcomes) {
+    let groups = suspects(outcomes);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let jobs: HashMap<&str, &Job> = all.iter().map(|j| (j.key.as_str(), j.as_ref())).collect();
+    for (sha, mut keys) in groups {
         keys.sort();
         let Some((url, tried)) = keys.first().and_then(|k| asked(outcomes, k)) else {
             continue;
         };
-        let Some(probe_job) = keys.first().and_then(|k| jobs.get(k)) else {
+        let Some(&probe_job) = keys.first().and_then(|k| jobs.get(k.as_str())) else {
             continue;
         };
         if !answers_otherwise(probe_job, &url, &sha, &tried, ask).await? {
@@ -53,7 +57,8 @@ pub(super) async fn apply(
         let mut thumbs: Vec<(String, JoinHandle<ImageInfo>)> = Vec::new();
         let mut removable = Vec::new();
         for key in &keys {
-            let (Some(job), Some((_, tried))) = (jobs.get(key), asked(outcomes, key)) else {
+            let (Some(&job), Some((_, tried))) = (jobs.get(key.as_str()), asked(outcomes, key))
+            else {
                 continue;
             };
             let Source::Remote(original) = &job.source else {
@@ -90,10 +95,7 @@ pub(super) async fn apply(
 
 /// The groups the rule looks at: a host's distinct image URLs that this
 /// run stored with one content, at least [`MIN_URLS`] of them.
-fn suspects(
-    jobs: &HashMap<String, Job>,
-    outcomes: &HashMap<String, Outcome>,
-) -> Vec<(Sha256, Vec<String>)> {
+fn suspects(outcomes: &HashMap<String, Outcome>) -> Vec<(Sha256, Vec<String>)> {
     let mut groups: HashMap<(HostKey, Sha256), Vec<String>> = HashMap::new();
     for (key, outcome) in outcomes {
         let Outcome::Stored {
@@ -104,7 +106,7 @@ fn suspects(
         else {
             continue;
         };
-        if stored.kind != Kind::Image || !jobs.contains_key(key) {
+        if stored.kind != Kind::Image {
             continue;
         }
         groups

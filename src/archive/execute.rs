@@ -87,13 +87,9 @@ pub(super) async fn fetch_all(
         )
     })?);
     let rules = settings.rules.clone();
-    // The remote image jobs, kept for the collapse rule.
-    let images: HashMap<String, Job> = jobs
-        .iter()
-        .filter(|j| j.kind == Kind::Image && matches!(j.source, Source::Remote(_)))
-        .map(|j| (j.key.clone(), j.clone()))
-        .collect();
-    let mut stream = net::stage(jobs, fetcher.concurrency(), |job| {
+    // Shared with the collapse rule, which looks some of them up after.
+    let jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
+    let mut stream = net::stage(jobs.clone(), fetcher.concurrency(), |job| {
         let (fetcher, pool, rules) = (fetcher.clone(), pool.clone(), rules.clone());
         async move {
             let key = job.key.clone();
@@ -102,7 +98,7 @@ pub(super) async fn fetch_all(
                 rules: &rules,
                 placeholder: None,
             };
-            (key, run_job(job, ask, pool).await)
+            (key, run_job(&job, ask, pool).await)
         }
     });
     let mut outcomes = HashMap::new();
@@ -126,7 +122,7 @@ pub(super) async fn fetch_all(
         rules: &rules,
         placeholder: None,
     };
-    collapse::apply(&images, &mut outcomes, ask, &pool).await?;
+    collapse::apply(&jobs, &mut outcomes, ask, &pool).await?;
     Ok(outcomes)
 }
 
@@ -147,7 +143,7 @@ pub(super) async fn await_thumbs(
 
 pub(super) type JobResult = Result<(Outcome, Option<JoinHandle<ImageInfo>>), ArchiveError>;
 
-async fn run_job(job: Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobResult {
+async fn run_job(job: &Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
     let assets = job.home.join(Layout::CURRENT.folder_for(job.kind));
@@ -169,8 +165,8 @@ async fn run_job(job: Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobRe
             };
             Ok((outcome, None))
         }
-        Source::Remote(url) => match obtain::remote(&job, url, ask, &assets).await? {
-            Got::Body(got) => store_body(&job, *got, pool).await,
+        Source::Remote(url) => match obtain::remote(job, url, ask, &assets).await? {
+            Got::Body(got) => store_body(job, *got, pool).await,
             Got::NotModified(answer) => Ok((Outcome::NotModified(*answer), None)),
             Got::Failed(failure) => Ok((Outcome::Failed(failure), None)),
         },
@@ -191,7 +187,7 @@ async fn run_job(job: Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobRe
             if let Some(kind) = obtain::wrong_kind(job.kind, &format) {
                 return Ok((Outcome::Failed(Failure::without_request(kind)), None));
             }
-            store_stored(&job, body, format, None, None, pool).await
+            store_stored(job, body, format, None, None, pool).await
         }
     }
 }
