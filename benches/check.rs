@@ -43,6 +43,7 @@ fn main() {
     std::fs::write(work.join("links.md"), post).expect("post");
     let bin = rotproof_bin();
     let status = Command::new(&bin)
+        .env("ROTPROOF_ARCHIVES", "none")
         .args([
             "archive",
             "-q",

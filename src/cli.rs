@@ -9,10 +9,11 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Parser, Subcommand};
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::config::Flags;
-use crate::manifest::{LinksMode, Referer};
+use crate::config::{Archives, Flags};
+use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
 use crate::net::{self as fetch, NetOptions};
+use crate::recover::{ArchiveList, WebArchives};
 use crate::thumbnail;
 
 #[derive(Debug, Parser)]
@@ -92,6 +93,12 @@ pub struct CheckArgs {
     /// the archived copy, recorded as a new version.
     #[arg(long, requires = "repair")]
     pub refresh: bool,
+
+    /// With --repair: point a dead link in index.md at its memento in a
+    /// web archive (a public copy that works on a published site), at its
+    /// copy in .rotproof/pages/ (for reading the folder itself), or keep it.
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = RepairLinks::Archive)]
+    pub repair_links: RepairLinks,
 
     #[command(flatten)]
     pub net: NetArgs,
@@ -222,6 +229,13 @@ pub struct NetArgs {
     #[arg(long, value_name = "POLICY", default_value = "none")]
     pub referer: Referer,
 
+    /// Web archives to recover what is gone from (404, 410, 451, DNS,
+    /// refused, a placeholder, a page for an image), closest to the post's
+    /// date: wayback, memento (comma-separated), or none. Default: the
+    /// config's [archives] use, else wayback.
+    #[arg(long, value_name = "LIST", env = "ROTPROOF_ARCHIVES")]
+    pub archives: Option<ArchiveList>,
+
     /// Config file (default: ./rotproof.toml, else
     /// $XDG_CONFIG_HOME/rotproof/config.toml). Flags given here win.
     #[arg(long, value_name = "FILE")]
@@ -283,6 +297,18 @@ impl NetArgs {
         );
         take(m, "referer", &mut self.referer, flags.referer.clone());
     }
+
+    /// The web archives to ask: `--archives` (or ROTPROOF_ARCHIVES), else
+    /// the config's `[archives] use`, else Wayback; at the config's
+    /// endpoints.
+    pub fn web_archives(&self, config: &Archives) -> WebArchives {
+        let order = match (&self.archives, &config.enabled) {
+            (Some(list), _) => list.0.clone(),
+            (None, Some(enabled)) => enabled.clone(),
+            (None, None) => ArchiveList::default().0,
+        };
+        WebArchives::new(order, config.wayback.clone(), config.timegate.clone())
+    }
 }
 
 impl OutputArgs {
@@ -322,6 +348,12 @@ impl CheckArgs {
             flags.stale_after.map(|d| Some(d.into())),
         );
         take(m, "repair", &mut self.repair, flags.repair);
+        take(
+            m,
+            "repair_links",
+            &mut self.repair_links,
+            flags.repair_links,
+        );
         self.net.overlay(m, flags);
         self.output.overlay(m, flags);
     }

@@ -23,6 +23,7 @@ pub mod net;
 pub mod placeholder;
 pub mod post;
 pub mod progress;
+pub mod recover;
 pub mod reference;
 pub mod render;
 pub mod resource;

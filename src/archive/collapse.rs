@@ -22,7 +22,7 @@ use super::plan::{Job, Source};
 use crate::digest::Sha256;
 use crate::manifest::{Kind, Referer};
 use crate::net::hosts::HostKey;
-use crate::net::{Failure, FailureKind};
+use crate::net::{Ask, Failure, FailureKind};
 use crate::sniff;
 use crate::store::{IoError, Layout};
 use crate::thumbnail::{self, ImageInfo};
@@ -100,17 +100,19 @@ fn suspects(outcomes: &HashMap<String, Outcome>) -> Vec<(Sha256, Vec<String>)> {
     for (key, outcome) in outcomes {
         let Outcome::Stored {
             stored,
-            answer: Some(answer),
-            referer: Some(_),
+            fetch: Some(fetch),
         } = outcome
         else {
             continue;
         };
+        if fetch.recovered.is_some() {
+            continue;
+        }
         if stored.kind != Kind::Image {
             continue;
         }
         groups
-            .entry((HostKey::of(&answer.requested), stored.sha256.clone()))
+            .entry((HostKey::of(&fetch.answer.requested), stored.sha256.clone()))
             .or_default()
             .push(key.clone());
     }
@@ -125,10 +127,8 @@ fn suspects(outcomes: &HashMap<String, Outcome>) -> Vec<(Sha256, Vec<String>)> {
 fn asked(outcomes: &HashMap<String, Outcome>, key: &str) -> Option<(Url, Referer)> {
     match outcomes.get(key)? {
         Outcome::Stored {
-            answer: Some(answer),
-            referer: Some(referer),
-            ..
-        } => Some((answer.requested.clone(), referer.clone())),
+            fetch: Some(fetch), ..
+        } => Some((fetch.answer.requested.clone(), fetch.referer.clone())),
         _ => None,
     }
 }
@@ -149,7 +149,7 @@ async fn answers_otherwise(
         let header = policy.header(url, source);
         let Ok(fetched) = ask
             .fetcher
-            .download(url, &into, None, header.as_ref())
+            .download(url, &into, None, &Ask::with_referer(header))
             .await?
         else {
             continue;

@@ -15,9 +15,9 @@ use super::obtain::{self, Asking, Got, Obtained};
 use super::plan::{Job, Source};
 use super::{ArchiveError, Settings, collapse};
 use crate::digest::Sha256;
-use crate::manifest::{Kind, Referer};
+use crate::manifest::{Kind, Recovered, Referer};
 use crate::net::hosts::HostKey;
-use crate::net::{self, Answer, Failure, FailureKind, Fetcher};
+use crate::net::{self, Answer, Ask, Failure, FailureKind, Fetcher};
 use crate::progress::Progress;
 use crate::sniff::{self, Format};
 use crate::store::{self, Incoming, IngestError, Ingested, IoError, Layout};
@@ -47,15 +47,23 @@ impl Stored {
     }
 }
 
+/// How a stored body was fetched.
+#[derive(Debug)]
+pub(super) struct Fetch {
+    pub answer: Answer,
+    /// The Referer policy that got it.
+    pub referer: Referer,
+    /// The web archive capture the bytes came from, the origin being gone.
+    pub recovered: Option<Recovered>,
+}
+
 /// What came of one job.
 #[derive(Debug)]
 pub(super) enum Outcome {
-    /// Stored; `answer` is `None` for a local file, and so is `referer`
-    /// (the policy that got it).
+    /// Stored; `fetch` is `None` for a local file.
     Stored {
         stored: Stored,
-        answer: Option<Answer>,
-        referer: Option<Referer>,
+        fetch: Option<Box<Fetch>>,
     },
     /// 304 on `--refresh`: the archived file stays.
     NotModified(Answer),
@@ -91,11 +99,13 @@ pub(super) async fn fetch_all(
     let jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
     let mut stream = net::stage(jobs.clone(), fetcher.concurrency(), |job| {
         let (fetcher, pool, rules) = (fetcher.clone(), pool.clone(), rules.clone());
+        let archives = settings.archives.clone();
         async move {
             let key = job.key.clone();
             let ask = Asking {
                 fetcher: &fetcher,
                 rules: &rules,
+                archives: &archives,
                 placeholder: None,
             };
             (key, run_job(&job, ask, pool).await)
@@ -120,6 +130,7 @@ pub(super) async fn fetch_all(
     let ask = Asking {
         fetcher: &fetcher,
         rules: &rules,
+        archives: &settings.archives,
         placeholder: None,
     };
     collapse::apply(&jobs, &mut outcomes, ask, &pool).await?;
@@ -157,7 +168,7 @@ async fn run_job(job: &Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobR
             let referer = policy.header(url, job.source_url.as_ref());
             let outcome = match ask
                 .fetcher
-                .probe(url, None, false, referer.as_ref())
+                .probe(url, None, false, &Ask::with_referer(referer))
                 .await?
             {
                 Ok(probe) => Outcome::Alive(probe.answer, policy),
@@ -187,7 +198,7 @@ async fn run_job(job: &Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobR
             if let Some(kind) = obtain::wrong_kind(job.kind, &format) {
                 return Ok((Outcome::Failed(Failure::without_request(kind)), None));
             }
-            store_stored(job, body, format, None, None, pool).await
+            store_stored(job, body, format, None, pool).await
         }
     }
 }
@@ -199,8 +210,14 @@ pub(super) async fn store_body(job: &Job, got: Obtained, pool: Arc<thumbnail::Po
         format,
         answer,
         referer,
+        recovered,
     } = got;
-    store_stored(job, body, format, Some(answer), Some(referer), pool).await
+    let fetch = Fetch {
+        answer,
+        referer,
+        recovered,
+    };
+    store_stored(job, body, format, Some(Box::new(fetch)), pool).await
 }
 
 /// Stores a body under its sha256 in the job's home, and starts its
@@ -209,8 +226,7 @@ async fn store_stored(
     job: &Job,
     body: Ingested,
     format: Format,
-    answer: Option<Answer>,
-    referer: Option<Referer>,
+    fetch: Option<Box<Fetch>>,
     pool: Arc<thumbnail::Pool>,
 ) -> JobResult {
     let kind = job.kind;
@@ -254,12 +270,7 @@ async fn store_stored(
         ),
         thumbnail::Decision::NotAnImage => (stored, None),
     };
-    let outcome = Outcome::Stored {
-        stored,
-        answer,
-        referer,
-    };
-    Ok((outcome, thumb))
+    Ok((Outcome::Stored { stored, fetch }, thumb))
 }
 
 /// Copies a local asset into the store's incoming file in `assets`.

@@ -14,8 +14,8 @@ use super::{merge, migrate};
 use crate::digest::Sha256;
 use crate::errors;
 use crate::manifest::{
-    self, Check, Entry, Manifest, Occurrence, PostInfo, Referer, Status, Timestamp, Verdict,
-    Version,
+    self, Check, Entry, Manifest, Occurrence, PostInfo, Referer, RepairLinks, Status, Timestamp,
+    Verdict, Version,
 };
 use crate::net::Answer;
 use crate::resource::Resource;
@@ -77,6 +77,7 @@ fn post(
     } = p;
     let dir = lock.path().to_path_buf();
     let links = draft.options.links;
+    let repair_links = draft.options.repair_links.or(previous.repair_links);
     let mut entries = Vec::new();
     let mut replacements = HashMap::new();
     for (resource, decision) in draft.resources.iter().zip(&decisions) {
@@ -118,11 +119,8 @@ fn post(
             },
         };
         merge::carry_history(&mut entry, prev);
-        // Images and media point at assets/; links keep their URL while
-        // they are alive (their copies serve bundles and repairs).
-        let rewrite_it = entry.status == Status::Archived && entry.kind.is_embedded();
-        if rewrite_it && let Some(path) = &entry.path {
-            replacements.insert(resource.key.clone(), path.clone());
+        if let Some(target) = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep)) {
+            replacements.insert(resource.key.clone(), target);
         }
         entries.push(entry);
     }
@@ -146,6 +144,8 @@ fn post(
             base_url: draft.options.base_url.clone(),
             links: Some(links),
             thumbnails: Some(draft.options.thumbs),
+            date: draft.post.date().map(Timestamp::from),
+            repair_links,
         },
         resources: entries,
     };
@@ -186,6 +186,37 @@ fn report(
         files: files.len(),
     };
     (report, files.into_iter().collect())
+}
+
+/// What index.md says instead of an entry's URL, if anything: images and
+/// media point at assets/; links keep their URL while they are alive
+/// (their copies serve bundles and repairs), and a link the last check
+/// found dead is pointed where the last `check --repair` said: its memento
+/// or its copy.
+fn rewritten(entry: &Entry, repair: RepairLinks) -> Option<String> {
+    if entry.kind.is_embedded() {
+        return (entry.status == Status::Archived)
+            .then(|| entry.path.clone())
+            .flatten();
+    }
+    let dead = entry
+        .checks
+        .last()
+        .is_some_and(|c| c.result == Verdict::Dead);
+    if !dead {
+        return None;
+    }
+    match repair {
+        RepairLinks::Archive => entry
+            .recovered_from
+            .as_ref()
+            .or(entry.memento.as_ref())
+            .map(|m| m.memento_url.clone()),
+        RepairLinks::Local => (entry.status == Status::Archived)
+            .then(|| entry.path.clone())
+            .flatten(),
+        RepairLinks::Keep => None,
+    }
 }
 
 /// An entry with only what the post says.
@@ -253,17 +284,19 @@ fn entry_from(
             entry.attempts = answer.attempts;
             entry.fetched_at = Some(Timestamp::from(answer.at));
         }
-        Outcome::Stored {
-            stored,
-            answer,
-            referer,
-        } => {
+        Outcome::Stored { stored, fetch } => {
             entry.status = Status::Archived;
             entry.kind = stored.kind;
-            match (answer, referer) {
-                (Some(answer), Some(referer)) => apply(&mut entry, answer, referer),
-                (Some(answer), None) => apply(&mut entry, answer, &Referer::None),
-                (None, _) => entry.fetched_at = Some(Timestamp::now()),
+            match fetch {
+                Some(fetch) => apply(&mut entry, &fetch.answer, &fetch.referer),
+                None => entry.fetched_at = Some(Timestamp::now()),
+            }
+            if let Some(recovered) = fetch.as_ref().and_then(|f| f.recovered.as_ref()) {
+                // The origin is gone: what `check` asks is still the URL
+                // the post names; the capture is where the bytes came from.
+                entry.recovered_from = Some(recovered.clone());
+                entry.fetched_url = Some(resource.key.clone());
+                entry.referer = None;
             }
             place(stored, &mut entry, dir)?;
         }
@@ -280,7 +313,7 @@ fn revalidated(
     dir: &Path,
 ) -> Result<(), ArchiveError> {
     match outcome {
-        Some(Outcome::Stored { stored, answer, .. })
+        Some(Outcome::Stored { stored, fetch })
             if Some(&stored.sha256) != entry.sha256.as_ref() =>
         {
             let version = Version {
@@ -288,17 +321,20 @@ fn revalidated(
                 bytes: stored.bytes,
                 media_type: stored.media_type.to_string(),
                 path: stored.path(),
-                fetched_at: answer
+                fetched_at: fetch
                     .as_ref()
-                    .map_or_else(Timestamp::now, |a| Timestamp::from(a.at)),
+                    .map_or_else(Timestamp::now, |f| Timestamp::from(f.answer.at)),
             };
             merge::add_version(entry, &version, &stored.home, dir)?;
         }
-        Some(Outcome::Stored {
-            answer: Some(answer),
-            ..
-        })
-        | Some(Outcome::NotModified(answer)) => {
+        Some(outcome @ (Outcome::Stored { fetch: Some(_), .. } | Outcome::NotModified(_))) => {
+            let answer = match outcome {
+                Outcome::Stored {
+                    fetch: Some(fetch), ..
+                } => &fetch.answer,
+                Outcome::NotModified(answer) => answer,
+                _ => return Ok(()),
+            };
             entry.fetched_at = Some(Timestamp::from(answer.at));
             entry.attempts = answer.attempts;
             if !answer.validators.is_empty() {
@@ -306,7 +342,7 @@ fn revalidated(
                 entry.last_modified = answer.validators.last_modified.clone();
             }
         }
-        Some(Outcome::Stored { answer: None, .. } | Outcome::Alive(..) | Outcome::Failed(_))
+        Some(Outcome::Stored { fetch: None, .. } | Outcome::Alive(..) | Outcome::Failed(_))
         | None => {}
     }
     Ok(())

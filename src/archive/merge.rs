@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::digest::hash_reader;
-use crate::manifest::{Entry, Manifest, Occurrence, Status, Version};
+use crate::manifest::{Entry, Manifest, Occurrence, RepairLinks, Status, Version};
 use crate::store::{self, IoError, Layout};
 
 /// What the previous run recorded for a post folder.
@@ -22,6 +22,8 @@ pub(super) struct Previous {
     /// The previous manifest's `post.source`: the post the folder belongs
     /// to.
     owner: Option<String>,
+    /// The previous `check --repair --repair-links`, kept by later runs.
+    pub repair_links: Option<RepairLinks>,
 }
 
 impl Previous {
@@ -37,6 +39,7 @@ impl Previous {
         let own = dir.join(layout.source()).canonicalize().ok();
         let from_own_source = own.is_some() && post.canonicalize().ok() == own;
         Ok(Previous {
+            repair_links: manifest.post.repair_links,
             owner: Some(manifest.post.source.clone()),
             own_source: from_own_source.then_some(manifest.post.source),
             entries: manifest

@@ -33,13 +33,14 @@ use url::Url;
 
 pub use collapse::MIN_URLS as MIN_COLLAPSE_URLS;
 pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
-pub use report::{Counts, FailureReport, PostError, PostReport, Report};
+pub use report::{Counts, FailureReport, PostError, PostReport, Recovered, Report};
 
 use crate::config::Rules;
 use crate::errors;
-use crate::manifest::{LinksMode, ManifestError};
+use crate::manifest::{LinksMode, ManifestError, RepairLinks};
 use crate::net::{NetOptions, SetupError};
 use crate::progress::Progress;
+use crate::recover::WebArchives;
 use crate::runner::{Interrupted, Runner};
 use crate::store::{IoError, OpenError};
 use crate::thumbnail;
@@ -52,6 +53,9 @@ pub struct PostOptions {
     pub base_url: Option<Url>,
     pub links: LinksMode,
     pub thumbs: thumbnail::Settings,
+    /// `check --repair --repair-links`: where dead links are pointed;
+    /// `None` keeps what the folder's last repair said.
+    pub repair_links: Option<RepairLinks>,
 }
 
 /// One post to archive, and where.
@@ -100,6 +104,8 @@ pub struct Settings {
     pub net: NetOptions,
     /// The config's filters, remaps and placeholders.
     pub rules: Arc<Rules>,
+    /// Where resources that are gone are looked up.
+    pub archives: Arc<WebArchives>,
 }
 
 /// Errors that stop a run (exit 1).

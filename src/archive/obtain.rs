@@ -6,14 +6,16 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use url::Url;
 
 use super::plan::Job;
 use crate::config::Rules;
 use crate::digest::Sha256;
-use crate::manifest::{Kind, Referer};
-use crate::net::{Answer, Failure, FailureKind, Fetcher};
+use crate::manifest::{Kind, Recovered, Referer};
+use crate::net::{Answer, Ask, Failure, FailureKind, Fetcher};
+use crate::recover::WebArchives;
 use crate::sniff::{self, Class, Format};
 use crate::store::{Ingested, IoError};
 
@@ -25,6 +27,8 @@ pub(super) struct Obtained {
     pub answer: Answer,
     /// The policy that got it.
     pub referer: Referer,
+    /// The web archive capture it came from, when the resource was gone.
+    pub recovered: Option<Recovered>,
 }
 
 /// What asking for a resource got.
@@ -43,10 +47,12 @@ pub(super) enum Got {
 pub(super) struct Asking<'a> {
     pub fetcher: &'a Fetcher,
     pub rules: &'a Arc<Rules>,
+    pub archives: &'a WebArchives,
     pub placeholder: Option<(&'a Sha256, &'a Referer)>,
 }
 
-/// The job's resource: its remap variant first, then the URL as written.
+/// The job's resource: its remap variant first, then the URL as written,
+/// then, when it is gone, its capture in a web archive.
 pub(super) async fn remote(
     job: &Job,
     url: &Url,
@@ -60,7 +66,49 @@ pub(super) async fn remote(
     }
     // No variant, or it failed or is not what the post shows: the URL as
     // the post wrote it.
-    with_policies(job, url, ask, into).await
+    match with_policies(job, url, ask, into).await? {
+        Got::Failed(failure) if failure.kind.is_gone() => Ok(recover(job, url, ask, into)
+            .await?
+            .unwrap_or(Got::Failed(failure))),
+        got => Ok(got),
+    }
+}
+
+/// The capture of `url` closest to the post's date (else now) in each web
+/// archive in turn: the first whose bytes pass the checks any download
+/// passes (an image is an image, and not a placeholder).
+async fn recover(
+    job: &Job,
+    url: &Url,
+    ask: Asking<'_>,
+    into: &Path,
+) -> Result<Option<Got>, IoError> {
+    let when = job.date.unwrap_or_else(SystemTime::now);
+    for &archive in ask.archives.order() {
+        let Some(capture) = ask
+            .archives
+            .capture(archive, ask.fetcher, url, when, into)
+            .await?
+        else {
+            continue;
+        };
+        let format = sniff::sniff(&capture.body.digest.head);
+        if wrong_kind(job.kind, &format).is_some() {
+            continue;
+        }
+        let (body, placeholder) = is_placeholder(capture.body, &format, job.kind, ask).await?;
+        if placeholder {
+            continue;
+        }
+        return Ok(Some(Got::Body(Box::new(Obtained {
+            body,
+            format,
+            answer: capture.answer,
+            referer: Referer::None,
+            recovered: Some(capture.recovered),
+        }))));
+    }
+    Ok(None)
 }
 
 /// `url`, asked with the job's Referer policy, then after a hotlink
@@ -90,7 +138,12 @@ pub(super) async fn with_policies(
         let header = policy.header(url, source);
         let fetched = match ask
             .fetcher
-            .download(url, into, job.validators.as_ref(), header.as_ref())
+            .download(
+                url,
+                into,
+                job.validators.as_ref(),
+                &Ask::with_referer(header),
+            )
             .await?
         {
             Ok(fetched) => fetched,
@@ -129,6 +182,7 @@ pub(super) async fn with_policies(
             format,
             answer,
             referer: policy,
+            recovered: None,
         })));
     }
     let failure = refusal.unwrap_or_else(|| Failure::without_request(FailureKind::Placeholder));

@@ -92,6 +92,8 @@ pub(super) struct Job {
     pub referer: Option<Referer>,
     /// The post's source URL, for the `source` Referer policy.
     pub source_url: Option<Url>,
+    /// The post's date: web archives are asked for the capture closest.
+    pub date: Option<std::time::SystemTime>,
 }
 
 /// Reads every post and gives it a slug. Nothing is written. A post that
@@ -318,6 +320,7 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                 validators,
                 referer,
                 source_url: p.draft.post.source_url().and_then(|u| Url::parse(&u).ok()),
+                date: p.draft.post.date(),
             });
         }
     }

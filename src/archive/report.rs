@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::manifest::{Kind, Manifest, Status};
+use crate::recover::WebArchive;
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,21 @@ pub struct Counts {
     /// Video, audio and captions.
     pub media: usize,
     pub links: usize,
+    /// Archived from a web archive's capture, the origin being gone.
+    pub recovered: Recovered,
+}
+
+/// Resources recovered from web archives, by archive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Recovered {
+    pub wayback: usize,
+    pub memento: usize,
+}
+
+impl Recovered {
+    pub fn total(&self) -> usize {
+        self.wayback + self.memento
+    }
 }
 
 /// One post of the run.
@@ -81,6 +97,11 @@ impl Counts {
                 Kind::Media => counts.media += 1,
                 Kind::Link => counts.links += 1,
             }
+            match e.recovered_from.as_ref().map(|r| r.archive) {
+                Some(WebArchive::Wayback) => counts.recovered.wayback += 1,
+                Some(WebArchive::Memento) => counts.recovered.memento += 1,
+                None => {}
+            }
             match e.status {
                 Status::Archived => counts.archived += 1,
                 Status::Failed => counts.failed += 1,
@@ -98,5 +119,7 @@ impl Counts {
         self.images += other.images;
         self.media += other.media;
         self.links += other.links;
+        self.recovered.wayback += other.recovered.wayback;
+        self.recovered.memento += other.recovered.memento;
     }
 }

@@ -18,15 +18,20 @@ use url::Url;
 use crate::archive::{PostError, merge};
 use placeholder::Asking;
 
+mod mementos;
 mod placeholder;
 use crate::config::Rules;
 use crate::errors;
 use crate::manifest::{
-    self, Check, Entry, Manifest, ManifestError, PostInfo, Status, Timestamp, Verdict,
+    self, Check, Entry, Kind, Manifest, ManifestError, PostInfo, RepairLinks, Status, Timestamp,
+    Verdict,
 };
 use crate::net::hosts::HostKey;
-use crate::net::{self, Failure, FailureKind, Fetcher, NetOptions, Probe, SetupError, Validators};
+use crate::net::{
+    self, Ask, Failure, FailureKind, Fetcher, NetOptions, Probe, SetupError, Validators,
+};
 use crate::progress::Progress;
+use crate::recover::WebArchives;
 use crate::runner::{Interrupted, Runner};
 use crate::sniff;
 use crate::store::{self, IoError, Layout, OpenError, PostDir};
@@ -44,6 +49,11 @@ pub struct Settings {
     pub net: NetOptions,
     /// The config's rules: placeholders tell `dead` from `changed`.
     pub rules: Arc<Rules>,
+    /// Where `--repair` looks up what is dead.
+    pub archives: Arc<WebArchives>,
+    /// `--repair --repair-links`; `None` without `--repair`: then no
+    /// archive is asked anything.
+    pub repair_links: Option<RepairLinks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +215,15 @@ pub fn run(
     } else {
         HashMap::new()
     };
+    let mementos = match settings.repair_links {
+        Some(RepairLinks::Archive) => runner.run(mementos::locate(
+            &posts,
+            &answers,
+            &settings.archives,
+            &fetcher,
+        ))??,
+        _ => HashMap::new(),
+    };
     // Its idle connections closed before the manifests are written.
     drop(fetcher);
 
@@ -222,6 +241,16 @@ pub fn run(
             let placeholder = placeholders.contains(&entry.url);
             let row = judge(entry, answer, placeholder, &post, at);
             repairable |= entry.status == Status::Failed && row.result == Verdict::Recovered;
+            if let (Some(mode), Verdict::Dead) = (settings.repair_links, row.result) {
+                // What is gone may be in a web archive; a dead link is
+                // pointed at its memento or copy.
+                repairable |=
+                    entry.status == Status::Failed && !settings.archives.order().is_empty();
+                repairable |= entry.kind == Kind::Link && mode != RepairLinks::Keep;
+            }
+            if let Some(found) = mementos.get(&entry.url) {
+                entry.memento = Some(found.clone());
+            }
             if row.result == Verdict::Changed
                 && let Some(stored) = versions.get(entry.url.as_str())
             {
@@ -376,7 +405,7 @@ async fn probe_all(
                 &target.url,
                 target.validators.as_ref(),
                 target.hash,
-                target.referer.as_ref(),
+                &Ask::with_referer(target.referer.clone()),
             )
             .await;
         (target.url.to_string(), result)
@@ -429,7 +458,7 @@ async fn store_changed(
             let into = lock.path().join(folder);
             let Ok(fetched) = ask
                 .fetcher
-                .download(&url, &into, None, ask.referer(&url))
+                .download(&url, &into, None, &ask.referer(&url))
                 .await?
             else {
                 continue;

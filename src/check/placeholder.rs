@@ -17,7 +17,7 @@ use crate::config::Rules;
 use crate::digest::Sha256;
 use crate::manifest::{Kind, Manifest};
 use crate::net::hosts::HostKey;
-use crate::net::{Failure, Fetcher, Probe};
+use crate::net::{Ask, Failure, Fetcher, Probe};
 use crate::sniff::{self, Class};
 use crate::store::PostDir;
 
@@ -31,8 +31,10 @@ pub(super) struct Asking<'a> {
 }
 
 impl Asking<'_> {
-    pub fn referer(&self, url: &Url) -> Option<&HeaderValue> {
-        self.referers.get(url.as_str()).and_then(Option::as_ref)
+    /// How to ask for `url`: with the Referer its archived copy was
+    /// fetched with.
+    pub fn referer(&self, url: &Url) -> Ask {
+        Ask::with_referer(self.referers.get(url.as_str()).cloned().flatten())
     }
 }
 
@@ -104,7 +106,7 @@ async fn matches_configured(
     let into = lock.path().join(lock.layout().folder_for(Kind::Image));
     let Ok(fetched) = ask
         .fetcher
-        .download(url, &into, None, ask.referer(url))
+        .download(url, &into, None, &ask.referer(url))
         .await?
     else {
         return Ok(false);

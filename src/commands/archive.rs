@@ -27,12 +27,14 @@ pub fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
             max_pixels: args.max_pixels,
             enabled: !args.no_thumbs,
         },
+        repair_links: None,
     };
     let inputs = Input::all(&posts, &args.out, args.slug.as_deref(), &options)?;
     let settings = Settings {
         refresh: args.refresh,
         net: args.net.options(&config.hosts),
         rules: Arc::new(config.rules),
+        archives: Arc::new(args.net.web_archives(&config.archives)),
     };
     if args.dry_run {
         return dry_run(args, &inputs, &settings);
@@ -94,7 +96,7 @@ fn print_summary(report: &Report) {
     }
     let c = &report.counts;
     say!(
-        "{} resources: {} archived, {} failed, {} skipped; {} stored, {} duplicates saved, {} fetched this run",
+        "{} resources: {} archived, {} failed, {} skipped; {} stored, {} duplicates saved, {} fetched this run{}",
         c.total,
         c.archived,
         c.failed,
@@ -102,7 +104,25 @@ fn print_summary(report: &Report) {
         HumanBytes(report.bytes_stored),
         report.duplicates,
         report.fetched,
+        recovered(&c.recovered),
     );
+}
+
+/// "; 3 recovered from web archives (wayback 2, memento 1)", when any were.
+fn recovered(r: &crate::archive::Recovered) -> String {
+    if r.total() == 0 {
+        return String::new();
+    }
+    let from: Vec<String> = [("wayback", r.wayback), ("memento", r.memento)]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    format!(
+        "; {} recovered from web archives ({})",
+        r.total(),
+        from.join(", ")
+    )
 }
 
 fn dry_run(args: &ArchiveArgs, inputs: &[Input], settings: &Settings) -> anyhow::Result<Exit> {

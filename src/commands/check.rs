@@ -23,6 +23,8 @@ pub fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
         keep_versions: args.repair && args.refresh,
         net: args.net.options(&config.hosts),
         rules: Arc::new(config.rules),
+        archives: Arc::new(args.net.web_archives(&config.archives)),
+        repair_links: args.repair.then_some(args.repair_links),
     };
     let runner = super::runner()?;
     let bar = Bar::new(!args.output.quiet);
@@ -101,6 +103,7 @@ fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Res
                 base_url: p.post.base_url.clone(),
                 links: p.post.links.unwrap_or_default(),
                 thumbs: p.post.thumbnails.unwrap_or_default(),
+                repair_links: checked.repair_links,
             },
         });
     }
@@ -108,6 +111,7 @@ fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Res
         refresh: false,
         net: checked.net.clone(),
         rules: checked.rules.clone(),
+        archives: checked.archives.clone(),
     };
     let report = archive::run(&inputs, &settings, &Silent, runner)?;
     // Each repaired post by its folder: a post that could not be repaired

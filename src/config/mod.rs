@@ -23,9 +23,11 @@ use url::Url;
 pub use filter::UrlFilter;
 pub use remap::Remaps;
 
-use crate::manifest::{LinksMode, Referer};
+use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
 use crate::placeholder::Placeholders;
+pub use crate::recover::WebArchive;
+use crate::recover::{DEFAULT_TIMEGATE, DEFAULT_WAYBACK};
 
 /// What the config file sets of the command-line flags; `None` where it
 /// says nothing.
@@ -54,16 +56,7 @@ pub struct Flags {
     pub refresh: Option<bool>,
     pub stale_after: Option<Duration>,
     pub repair: Option<bool>,
-}
-
-/// A web archive that lost resources are looked up in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WebArchive {
-    /// The Wayback Machine's `id_` replay.
-    Wayback,
-    /// A Memento TimeGate (RFC 7089).
-    Memento,
+    pub repair_links: Option<RepairLinks>,
 }
 
 /// Which web archives to ask, and where they are (`[archives]`).
@@ -85,9 +78,6 @@ impl Default for Archives {
         }
     }
 }
-
-pub const DEFAULT_WAYBACK: &str = "https://web.archive.org";
-pub const DEFAULT_TIMEGATE: &str = "https://timetravel.mementoweb.org/timegate/";
 
 /// A config file, read.
 #[derive(Debug, Default)]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{Archives, Config, ConfigError, Flags, Rules, WebArchive, line_of};
-use crate::manifest::{LinksMode, Referer};
+use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::{HostPattern, HostRule, HostRules};
 use crate::placeholder::Placeholders;
 
@@ -44,6 +44,7 @@ struct File {
     refresh: Option<bool>,
     stale_after: Option<Human>,
     repair: Option<bool>,
+    repair_links: Option<RepairLinks>,
     #[serde(default)]
     exclude: Vec<Pattern>,
     #[serde(default)]
@@ -342,6 +343,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         refresh: file.refresh,
         stale_after: file.stale_after.map(|h| h.0),
         repair: file.repair,
+        repair_links: file.repair_links,
     };
     let hosts = HostRules::new(
         file.hosts

@@ -11,7 +11,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use vocab::{Kind, LinksMode, Recovered, Referer, Section, Status, Timestamp, Verdict};
+pub use vocab::{
+    Kind, LinksMode, Recovered, Referer, RepairLinks, Section, Status, Timestamp, Verdict,
+};
 
 use crate::digest::Sha256;
 use crate::store::{self, IoError};
@@ -51,6 +53,13 @@ pub struct PostInfo {
     /// `--thumb-size`, `--max-pixels` and `--no-thumbs` of the archive run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnails: Option<crate::thumbnail::Settings>,
+    /// The post's own date (front matter `date`): web archives are asked
+    /// for captures closest to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Timestamp>,
+    /// `--repair-links` of the last `check --repair`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_links: Option<RepairLinks>,
 }
 
 /// One resource of the post.
@@ -104,6 +113,11 @@ pub struct Entry {
     /// Where lost bytes were recovered from (a web archive).
     #[serde(default)]
     pub recovered_from: Option<Recovered>,
+    /// A web archive's capture of a dead link whose copy rotproof already
+    /// had: where `check --repair` points it (`--repair-links archive`)
+    /// and what bundles give as its `data-versionurl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memento: Option<Recovered>,
     #[serde(default)]
     pub checks: Vec<Check>,
     /// Later contents of a changed resource (`check --repair --refresh`),
@@ -151,6 +165,7 @@ impl Entry {
             fetched_url: None,
             referer: None,
             recovered_from: None,
+            memento: None,
             checks: Vec::new(),
             versions: Vec::new(),
         }

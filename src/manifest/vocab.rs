@@ -78,11 +78,28 @@ pub enum LinksMode {
     Ignore,
 }
 
+/// `check --repair --repair-links`: where a dead link in index.md is
+/// pointed. Recorded in the manifest, so a later `archive` run keeps the
+/// repair while the link stays dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairLinks {
+    /// At its memento in a web archive: a public copy that works on a
+    /// published site.
+    #[default]
+    Archive,
+    /// At its copy in `.rotproof/pages/` (for reading the folder itself:
+    /// a published site does not serve `.rotproof/`).
+    Local,
+    /// Left as written.
+    Keep,
+}
+
 /// A resource's bytes recovered from a web archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recovered {
     /// `wayback` or `memento`.
-    pub archive: String,
+    pub archive: crate::recover::WebArchive,
     /// The capture's replay address, the one to send a reader to.
     pub memento_url: String,
     pub memento_datetime: Timestamp,

@@ -85,6 +85,25 @@ impl FailureKind {
         }
     }
 
+    /// Whether the resource is gone (SPEC "Web archives"): 404, 410, 451,
+    /// no such host, no connection, a placeholder, or a page where an
+    /// image or video was meant. Only these are looked up in web archives;
+    /// a timeout or a 500 may pass.
+    pub fn is_gone(&self) -> bool {
+        match self {
+            FailureKind::NotFound
+            | FailureKind::Gone
+            | FailureKind::Status(451)
+            | FailureKind::Dns { .. }
+            | FailureKind::Connect { .. }
+            | FailureKind::Placeholder => true,
+            FailureKind::NotAnImage { media_type } | FailureKind::NotMedia { media_type } => {
+                *media_type == "text/html"
+            }
+            _ => false,
+        }
+    }
+
     /// SPEC.md's transient failures: connect errors, timeouts, bodies cut
     /// short, and HTTP 408, 425, 429, 500, 502, 503, 504. A body that does
     /// not decompress is transient too: it may have been cut. Every other

@@ -138,6 +138,29 @@ impl Validators {
     }
 }
 
+/// What a request carries beyond its URL and validators.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    /// Sent with the first request only, never on a redirect.
+    pub referer: Option<HeaderValue>,
+    /// RFC 7089: the moment a TimeGate should find the capture closest
+    /// to; first request only.
+    pub accept_datetime: Option<HeaderValue>,
+    /// A request to a web archive: the posts' `--header` values are not
+    /// for it (host rules for its host still apply).
+    pub to_archive: bool,
+}
+
+impl Ask {
+    /// A request with this Referer (or none).
+    pub fn with_referer(referer: Option<HeaderValue>) -> Ask {
+        Ask {
+            referer,
+            ..Ask::default()
+        }
+    }
+}
+
 /// What a successful request answered, besides its body.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -148,6 +171,9 @@ pub struct Answer {
     pub attempts: u32,
     pub validators: Validators,
     pub at: SystemTime,
+    /// RFC 7089 `Memento-Datetime`: the answer is a web archive's capture
+    /// made then.
+    pub memento_datetime: Option<SystemTime>,
 }
 
 /// A successful download.
@@ -174,8 +200,7 @@ struct Request<'a> {
     url: &'a Url,
     head: bool,
     validators: Option<&'a Validators>,
-    /// Sent on the first hop only.
-    referer: Option<&'a HeaderValue>,
+    ask: &'a Ask,
     sink: Sink<'a>,
 }
 
@@ -185,6 +210,7 @@ struct Got {
     final_url: Url,
     http_status: u16,
     validators: Validators,
+    memento_datetime: Option<SystemTime>,
     /// `None` for 304 and HEAD.
     body: Option<Received>,
 }
@@ -237,13 +263,13 @@ impl Fetcher {
         url: &Url,
         dir: &Path,
         validators: Option<&Validators>,
-        referer: Option<&HeaderValue>,
+        ask: &Ask,
     ) -> Result<Result<Fetched, Failure>, IoError> {
         let request = Request {
             url,
             head: false,
             validators,
-            referer,
+            ask,
             sink: Sink::Store(dir),
         };
         Ok(self.with_retries(request).await?.map(|(got, attempts)| {
@@ -265,7 +291,7 @@ impl Fetcher {
         url: &Url,
         validators: Option<&Validators>,
         hash: bool,
-        referer: Option<&HeaderValue>,
+        ask: &Ask,
     ) -> Result<Result<Probe, Failure>, IoError> {
         let head_first = !hash && validators.is_none();
         if head_first {
@@ -273,7 +299,7 @@ impl Fetcher {
                 url,
                 head: true,
                 validators: None,
-                referer,
+                ask,
                 sink: Sink::Discard,
             };
             match self.with_retries(head).await? {
@@ -286,7 +312,7 @@ impl Fetcher {
             url,
             head: false,
             validators,
-            referer,
+            ask,
             sink: Sink::Discard,
         };
         Ok(self
@@ -315,6 +341,11 @@ impl Fetcher {
             final_url: without_userinfo(response.url()),
             http_status: status.as_u16(),
             validators: Validators::of(response.headers()),
+            memento_datetime: response
+                .headers()
+                .get("memento-datetime")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok()),
             body,
         };
         if status == StatusCode::NOT_MODIFIED && req.validators.is_some() {
@@ -376,7 +407,7 @@ impl Fetcher {
             } else {
                 self.http.get(url.clone())
             };
-            if hosts::HostKey::of(&url) == origin {
+            if hosts::HostKey::of(&url) == origin && !req.ask.to_archive {
                 for (name, value) in &self.options.headers {
                     request = request.header(name, value);
                 }
@@ -386,8 +417,13 @@ impl Fetcher {
                     request = request.header(name, value);
                 }
             }
-            if let (Some(referer), None) = (req.referer, &from) {
-                request = request.header(header::REFERER, referer);
+            if from.is_none() {
+                if let Some(referer) = &req.ask.referer {
+                    request = request.header(header::REFERER, referer);
+                }
+                if let Some(when) = &req.ask.accept_datetime {
+                    request = request.header("accept-datetime", when);
+                }
             }
             if let Some(v) = req.validators {
                 if let Some(etag) = &v.etag {
@@ -455,6 +491,7 @@ impl Got {
             attempts,
             validators: self.validators.clone(),
             at: SystemTime::now(),
+            memento_datetime: self.memento_datetime,
         }
     }
 

@@ -7,6 +7,7 @@
 //! alone.
 
 mod about;
+pub mod date;
 mod destination;
 mod front_matter;
 mod html;

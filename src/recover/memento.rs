@@ -1,0 +1,50 @@
+//! A Memento TimeGate (RFC 7089): `GET {timegate}{url}` with
+//! `Accept-Datetime` answers a redirect to the memento closest to that
+//! moment, which answers with `Memento-Datetime`. Aggregators (TimeTravel)
+//! and self-hosted pywb speak it.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use reqwest::header::HeaderValue;
+use url::Url;
+
+use super::{Capture, WebArchive};
+use crate::manifest::{Recovered, Timestamp};
+use crate::net::{Ask, Fetcher};
+use crate::store::IoError;
+
+/// The memento of `url` closest to `when`, downloaded into `into`.
+pub async fn capture(
+    fetcher: &Fetcher,
+    timegate: &Url,
+    url: &Url,
+    when: SystemTime,
+    into: &Path,
+) -> Result<Option<Capture>, IoError> {
+    let Ok(request) = Url::parse(&format!("{timegate}{url}")) else {
+        return Ok(None);
+    };
+    let ask = Ask {
+        accept_datetime: HeaderValue::from_str(&httpdate::fmt_http_date(when)).ok(),
+        to_archive: true,
+        ..Ask::default()
+    };
+    let Ok(fetched) = fetcher.download(&request, into, None, &ask).await? else {
+        return Ok(None);
+    };
+    let (Some(body), Some(datetime)) = (fetched.body, fetched.answer.memento_datetime) else {
+        // No body, or not a memento: the TimeGate has none.
+        return Ok(None);
+    };
+    let answer = fetched.answer;
+    Ok(Some(Capture {
+        recovered: Recovered {
+            archive: WebArchive::Memento,
+            memento_url: answer.final_url.to_string(),
+            memento_datetime: Timestamp::from(datetime),
+        },
+        body,
+        answer,
+    }))
+}
