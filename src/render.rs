@@ -65,7 +65,7 @@ pub fn page(post: &Post, options: &Page<'_>) -> String {
         .iter()
         .filter_map(|e| Some((e.path.as_deref()?, (e.width?, e.height?))))
         .collect();
-    let copies = link_copies(manifest);
+    let versions = link_versions(manifest);
     let title = post
         .title()
         .or_else(|| manifest.post.title.clone())
@@ -116,11 +116,10 @@ pub fn page(post: &Post, options: &Page<'_>) -> String {
                 title,
                 ..
             }) if !matches!(link_type, LinkType::Email) => {
-                let copy = copy_of(&dest_url, &copies);
                 out.push(Event::InlineHtml(CowStr::from(link_tag(
                     &dest_url,
                     &title,
-                    copy,
+                    versions_of(&dest_url, &versions),
                     options.links,
                 ))));
             }
@@ -229,54 +228,96 @@ fn img_tag(src: &str, alt: &str, title: &str, size: Option<&(u32, u32)>) -> Stri
     tag
 }
 
-/// An archived copy of a link: its path in the post folder and when it was
-/// fetched.
-struct Copy<'a> {
-    path: &'a str,
-    date: Option<String>,
+/// Where else a link can be read: its copy in the post folder and its
+/// memento in a web archive, each with its date (YYYY-MM-DD).
+struct Versions<'a> {
+    original: &'a str,
+    copy: Option<(&'a str, String)>,
+    memento: Option<(&'a str, String)>,
 }
 
-/// Links' archived copies by normalised URL.
-fn link_copies(manifest: &Manifest) -> HashMap<&str, Copy<'_>> {
-    manifest
-        .resources
-        .iter()
-        .filter(|e| e.kind == Kind::Link && e.status == Status::Archived)
-        .filter_map(|e| {
-            let copy = Copy {
-                path: e.path.as_deref()?,
-                date: e.fetched_at.map(|t| t.to_string()),
-            };
-            Some((e.url.as_str(), copy))
-        })
-        .collect()
+fn day(t: &crate::manifest::Timestamp) -> String {
+    let text = t.to_string();
+    text.get(..10).unwrap_or(&text).to_string()
 }
 
-/// The copy of a link as written in the post, if it was archived.
-fn copy_of<'a>(dest: &str, copies: &'a HashMap<&str, Copy<'a>>) -> Option<&'a Copy<'a>> {
+/// Each link's versions, by every address index.md may give it: its
+/// normalised URL, its memento URL and its copy's path (a link
+/// `check --repair` pointed at one of them).
+fn link_versions(manifest: &Manifest) -> HashMap<String, Versions<'_>> {
+    let mut out = HashMap::new();
+    for e in manifest.resources.iter().filter(|e| e.kind == Kind::Link) {
+        let copy = match (e.status, e.path.as_deref()) {
+            (Status::Archived, Some(path)) => {
+                Some((path, e.fetched_at.as_ref().map(day).unwrap_or_default()))
+            }
+            _ => None,
+        };
+        let memento = e
+            .recovered_from
+            .as_ref()
+            .or(e.memento.as_ref())
+            .map(|m| (m.memento_url.as_str(), day(&m.memento_datetime)));
+        let mut keys = vec![e.url.clone()];
+        keys.extend(memento.as_ref().map(|(url, _)| url.to_string()));
+        keys.extend(copy.as_ref().map(|(path, _)| path.to_string()));
+        for key in keys {
+            out.insert(
+                key,
+                Versions {
+                    original: &e.url,
+                    copy: copy.clone(),
+                    memento: memento.clone(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// The versions of a link as written in index.md, if rotproof knows it.
+fn versions_of<'a>(
+    dest: &str,
+    versions: &'a HashMap<String, Versions<'a>>,
+) -> Option<&'a Versions<'a>> {
+    if let Some(v) = versions.get(dest) {
+        return Some(v);
+    }
     match urls::classify(dest, None)? {
-        Target::Remote(url) => copies.get(url.as_str()),
+        Target::Remote(url) => versions.get(url.as_str()),
         _ => None,
     }
 }
 
-/// `<a>` with Robust Links attributes (`data-originalurl`,
-/// `data-versionurl`, `data-versiondate`) when the link has a copy.
-fn link_tag(dest: &str, title: &str, copy: Option<&Copy<'_>>, links: Links) -> String {
+/// `<a>` with Robust Links attributes: `data-originalurl` (the URL the
+/// post cites), `data-versionurl` (in zip/tar bundles the copy beside the
+/// page, else the memento) and `data-versiondate`. In zip/tar bundles a
+/// link with a copy opens the copy.
+fn link_tag(dest: &str, title: &str, versions: Option<&Versions<'_>>, links: Links) -> String {
+    let copy = versions.and_then(|v| v.copy.as_ref());
+    let memento = versions.and_then(|v| v.memento.as_ref());
     let href = match (copy, links) {
-        (Some(copy), Links::ToCopies) => copy.path,
+        (Some((path, _)), Links::ToCopies) => *path,
         _ => dest,
     };
     let mut tag = format!("<a href=\"{}\"", attr(href));
     if !title.is_empty() {
         let _ = write!(tag, " title=\"{}\"", attr(title));
     }
-    if let Some(copy) = copy {
-        let _ = write!(tag, " data-originalurl=\"{}\"", attr(dest));
-        if links == Links::ToCopies {
-            let _ = write!(tag, " data-versionurl=\"{}\"", attr(copy.path));
-        }
-        if let Some(date) = &copy.date {
+    if let Some(v) = versions {
+        let _ = write!(tag, " data-originalurl=\"{}\"", attr(v.original));
+        let version = match links {
+            Links::ToCopies => copy.or(memento),
+            Links::ToOriginals => memento,
+        };
+        if let Some((url, date)) = version {
+            let _ = write!(tag, " data-versionurl=\"{}\"", attr(url));
+            if !date.is_empty() {
+                let _ = write!(tag, " data-versiondate=\"{}\"", attr(date));
+            }
+        } else if let Some((_, date)) = copy.filter(|(_, d)| !d.is_empty()) {
+            // No version to send a reader to from here, but the date the
+            // link was archived.
             let _ = write!(tag, " data-versiondate=\"{}\"", attr(date));
         }
     }
