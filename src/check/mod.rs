@@ -234,6 +234,12 @@ pub fn run(
         let post = manifest.post.slug.clone();
         let mut stored_here = false;
         let mut repairable = false;
+        // Links a former repair pointed elsewhere go back to their URL
+        // when this one says `keep`.
+        let repointed = manifest
+            .post
+            .repair_links
+            .is_some_and(|m| m != RepairLinks::Keep);
         for entry in &mut manifest.resources {
             let Some(answer) = checkable(entry).and_then(|url| answers.get(url.as_str())) else {
                 continue;
@@ -246,7 +252,7 @@ pub fn run(
                 // pointed at its memento or copy.
                 repairable |=
                     entry.status == Status::Failed && !settings.archives.order().is_empty();
-                repairable |= entry.kind == Kind::Link && mode != RepairLinks::Keep;
+                repairable |= entry.kind == Kind::Link && (mode != RepairLinks::Keep || repointed);
             }
             if let Some(found) = mementos.get(&entry.url) {
                 entry.memento = Some(found.clone());
