@@ -32,6 +32,7 @@ use std::sync::Arc;
 use url::Url;
 
 pub use collapse::MIN_URLS as MIN_COLLAPSE_URLS;
+pub use finish::rewritten;
 pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
 pub use report::{Counts, FailureReport, PostError, PostReport, Recovered, Report};
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::errors::printable;
-use crate::manifest::Verdict;
+use crate::manifest::{Kind, Manifest, RepairLinks, Verdict};
 use crate::progress::Silent;
 use crate::runner::Runner;
 use crate::store;
@@ -44,14 +44,24 @@ pub fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
         json["repaired"] = serde_json::json!(
             repaired
                 .iter()
-                .map(|(dir, n)| serde_json::json!({"dir": dir, "archived": n}))
+                .map(|r| serde_json::json!({"dir": r.dir, "archived": r.archived, "links_repointed": r.repointed}))
                 .collect::<Vec<_>>()
         );
         say!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report);
-        for (dir, n) in &repaired {
-            say!("repaired {dir}: {n} resources archived now");
+        for r in &repaired {
+            say!(
+                "repaired {}: {} resources archived now, {} dead links pointed at their {}",
+                r.dir,
+                r.archived,
+                r.repointed,
+                match settings.repair_links {
+                    Some(RepairLinks::Local) => "copies",
+                    Some(RepairLinks::Keep) => "own URL",
+                    _ => "mementos",
+                }
+            );
         }
     }
     for dir in &report.locked {
@@ -123,14 +133,16 @@ fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Res
         .iter()
         .map(|p| (resolved(std::path::Path::new(&p.dir)), p.counts.archived))
         .collect();
+    let mode = checked.repair_links.unwrap_or_default();
     let repaired = repairable
         .iter()
         .filter_map(|before| {
             let now = *after.get(&resolved(&before.dir))?;
-            Some((
-                before.dir.display().to_string(),
-                now.saturating_sub(before.archived),
-            ))
+            Some(Repaired {
+                dir: before.dir.display().to_string(),
+                archived: now.saturating_sub(before.archived),
+                repointed: repointed(&before.dir, mode),
+            })
         })
         .collect();
     Ok(Repairs {
@@ -139,11 +151,35 @@ fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Res
     })
 }
 
+/// Dead links index.md now points elsewhere than their URL, per the
+/// post's manifest after the repair.
+fn repointed(dir: &std::path::Path, mode: RepairLinks) -> usize {
+    let Some(layout) = store::Layout::detect(dir) else {
+        return 0;
+    };
+    let Ok(Some(manifest)) = Manifest::read(&dir.join(layout.manifest())) else {
+        return 0;
+    };
+    manifest
+        .resources
+        .iter()
+        .filter(|e| e.kind == Kind::Link && archive::rewritten(e, mode).is_some())
+        .count()
+}
+
+/// One repaired folder.
+struct Repaired {
+    dir: String,
+    /// Resources archived by the repair.
+    archived: usize,
+    /// Dead links pointed at a memento or copy.
+    repointed: usize,
+}
+
 /// What `--repair` did.
 #[derive(Default)]
 struct Repairs {
-    /// Each repaired folder, and how many resources it archived now.
-    repaired: Vec<(String, usize)>,
+    repaired: Vec<Repaired>,
     /// Posts that could not be repaired, and why.
     unrepaired: Vec<PostError>,
 }

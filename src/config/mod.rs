@@ -200,8 +200,8 @@ mod tests {
         let examples = readme_examples();
         assert_eq!(
             examples.len(),
-            2,
-            "the complete example and the CDN examples"
+            3,
+            "the complete example, the CDN examples, the pywb example"
         );
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("placeholders")).unwrap();
@@ -245,6 +245,11 @@ mod tests {
             config.hosts.for_url(&zhihu).and_then(|r| r.referer.clone()),
             Some(Referer::None)
         );
+
+        std::fs::write(&path, &examples[2]).unwrap();
+        let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.archives.enabled, Some(vec![WebArchive::Memento]));
+        assert_eq!(config.archives.timegate.port(), Some(8080));
     }
 
     #[test]

@@ -272,7 +272,14 @@ async fn check_repair_recovers_what_died_and_points_dead_links_where_asked() {
             .await
         }
     };
-    repair("archive").await.code(3);
+    let out = repair("archive").await;
+    out.code(3);
+    assert!(
+        out.stdout()
+            .contains("1 resources archived now, 1 dead links pointed at their mementos"),
+        "{}",
+        out.stdout()
+    );
     let m = site.manifest("p");
     let image = entry(&m, &origin.url("/img/1"));
     assert_eq!(image["status"], "archived", "{image:#}");
