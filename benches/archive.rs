@@ -18,6 +18,10 @@
 //!   thumbnailer (one rayon worker per core) against `xargs -P2
 //!   vipsthumbnail` and Pillow (`draft` + `thumbnail`, two processes).
 //! - `large`: one 1 GiB resource from the benchmark server; peak RSS.
+//! - `many`: 20,000 distinct URLs of one tiny image in one post, against
+//!   curl writing them to files (see `archive_parts/many.rs`).
+//! - `blog`: 200 posts of 30 images drawn from the `archive` corpus in one
+//!   run, against its 440 URLs as one post (`archive_parts/blog.rs`).
 //!
 //! The server waits 40 ms before a new connection's first request and 40
 //! ms before each response: a 20 ms each-way round trip, since this
@@ -37,6 +41,10 @@ use image::codecs::gif::{GifEncoder, Repeat};
 use image::{DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use rotproof::thumbnail;
 
+#[path = "archive_parts/blog.rs"]
+mod blog;
+#[path = "archive_parts/many.rs"]
+mod many;
 pub mod support;
 use support::{latency, median, rotproof_bin, serve_routes, time_v, timed};
 
@@ -153,7 +161,8 @@ fn corpus(dir: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// Which parts run: `cargo bench --bench archive -- thumbs large` runs only
-/// those two; no names runs all three (`archive`, `thumbs`, `large`).
+/// those two; no names runs them all (`archive`, `thumbs`, `large`,
+/// `many`, `blog`).
 struct Parts(Vec<String>);
 
 impl Parts {
@@ -317,6 +326,21 @@ fn main() {
     }
     if parts.wants("large") {
         large_resource(&work, runs.min(3));
+    }
+    if parts.wants("many") {
+        many::run(&work, runs, peers.curl);
+    }
+    if parts.wants("blog") {
+        let routes: HashMap<String, Arc<Vec<u8>>> = files
+            .iter()
+            .map(|(url, path)| {
+                let body = std::fs::read(path).expect("read corpus");
+                (url.clone(), Arc::new(body))
+            })
+            .collect();
+        let (base, _runtime) = start_server(routes);
+        let urls: Vec<String> = files.iter().map(|(u, _)| u.clone()).collect();
+        blog::run(&base, &urls, &work, runs);
     }
 }
 
