@@ -263,6 +263,9 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for p in planned {
         let links = p.draft.options.links;
+        // Once per post: each reads the whole post.
+        let source_url = p.draft.post.source_url().and_then(|u| Url::parse(&u).ok());
+        let date = p.draft.post.date();
         for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
             let origin = match &resource.origin {
                 Origin::Remote(url) => Source::Remote(url.clone()),
@@ -319,8 +322,8 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                 thumbnail,
                 validators,
                 referer,
-                source_url: p.draft.post.source_url().and_then(|u| Url::parse(&u).ok()),
-                date: p.draft.post.date(),
+                source_url: source_url.clone(),
+                date,
             });
         }
     }
