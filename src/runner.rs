@@ -20,10 +20,17 @@ pub struct Runner {
     runtime: tokio::runtime::Runtime,
 }
 
+/// Threads for blocking work at most.
+const BLOCKING_THREADS: usize = 32;
+
 impl Runner {
     pub fn new() -> std::io::Result<Runner> {
+        // Blocking work (storing a body, a file write) is short and at
+        // most a few per request in flight: a bounded pool, rather than
+        // tokio's 512 threads, each of which would keep a malloc arena.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .max_blocking_threads(BLOCKING_THREADS)
             .build()?;
         Ok(Runner { runtime })
     }

@@ -12,11 +12,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
 use url::Url;
 
 use super::ArchiveError;
-use super::execute::{self, Outcome};
+use super::execute::{self, Outcome, Thumbs};
 use super::obtain::{self, Asking, Got};
 use super::plan::{Job, Source};
 use crate::digest::Sha256;
@@ -54,7 +53,7 @@ pub(super) async fn apply(
         if !answers_otherwise(probe_job, &url, &sha, &tried, ask).await? {
             continue;
         }
-        let mut thumbs: Vec<(String, JoinHandle<ImageInfo>)> = Vec::new();
+        let mut thumbs = Thumbs::new(pool.clone());
         let mut removable = Vec::new();
         for key in &keys {
             let (Some(&job), Some((_, tried))) = (jobs.get(key.as_str()), asked(outcomes, key))
@@ -75,19 +74,19 @@ pub(super) async fn apply(
                 ..ask
             };
             let (outcome, thumb) = match obtain::remote(job, original, again, &into).await? {
-                Got::Body(got) => execute::store_body(job, *got, pool.clone()).await?,
+                Got::Body(got) => execute::store_body(job, *got).await?,
                 Got::Failed(failure) => (Outcome::Failed(failure), None),
                 Got::NotModified(_) => (
                     Outcome::Failed(Failure::without_request(FailureKind::Placeholder)),
                     None,
                 ),
             };
-            if let Some(handle) = thumb {
-                thumbs.push((key.clone(), handle));
+            if let Some(request) = thumb {
+                thumbs.request(key.clone(), request);
             }
             outcomes.insert(key.clone(), outcome);
         }
-        execute::await_thumbs(outcomes, thumbs).await;
+        thumbs.finish(outcomes).await;
         remove_unkept(&sha, removable, outcomes);
     }
     Ok(())

@@ -66,10 +66,10 @@ pub(super) enum Outcome {
         fetch: Option<Box<Fetch>>,
     },
     /// 304 on `--refresh`: the archived file stays.
-    NotModified(Answer),
+    NotModified(Box<Answer>),
     /// `--links check` and reachable, with the Referer policy it was
     /// asked with.
-    Alive(Answer, Referer),
+    Alive(Box<Answer>, Referer),
     Failed(Failure),
 }
 
@@ -98,7 +98,7 @@ pub(super) async fn fetch_all(
     // Shared with the collapse rule, which looks some of them up after.
     let jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
     let mut stream = net::stage(jobs.clone(), fetcher.concurrency(), |job| {
-        let (fetcher, pool, rules) = (fetcher.clone(), pool.clone(), rules.clone());
+        let (fetcher, rules) = (fetcher.clone(), rules.clone());
         let archives = settings.archives.clone();
         async move {
             let key = job.key.clone();
@@ -108,11 +108,11 @@ pub(super) async fn fetch_all(
                 archives: &archives,
                 placeholder: None,
             };
-            (key, run_job(&job, ask, pool).await)
+            (key, run_job(&job, ask).await)
         }
     });
     let mut outcomes = HashMap::new();
-    let mut pending_thumbs: Vec<(String, JoinHandle<ImageInfo>)> = Vec::new();
+    let mut thumbs = Thumbs::new(pool.clone());
     while let Some((key, result)) = stream.next().await {
         let (outcome, thumb) = result?;
         let bytes = match &outcome {
@@ -120,13 +120,13 @@ pub(super) async fn fetch_all(
             _ => 0,
         };
         progress.done(&key, bytes);
-        if let Some(handle) = thumb {
-            pending_thumbs.push((key.clone(), handle));
+        if let Some(request) = thumb {
+            thumbs.request(key.clone(), request);
         }
         outcomes.insert(key, outcome);
     }
     drop(stream);
-    await_thumbs(&mut outcomes, pending_thumbs).await;
+    thumbs.finish(&mut outcomes).await;
     let ask = Asking {
         fetcher: &fetcher,
         rules: &rules,
@@ -137,24 +137,75 @@ pub(super) async fn fetch_all(
     Ok(outcomes)
 }
 
-/// Puts each finished thumbnail into its job's outcome.
-pub(super) async fn await_thumbs(
-    outcomes: &mut HashMap<String, Outcome>,
-    pending: Vec<(String, JoinHandle<ImageInfo>)>,
-) {
-    for (key, handle) in pending {
-        let info = handle
-            .await
-            .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed"));
-        if let Some(Outcome::Stored { stored, .. }) = outcomes.get_mut(&key) {
-            stored.image = Some(info);
+/// A thumbnail to make: of the stored file `asset`, into `thumbs_dir`.
+#[derive(Debug)]
+pub(super) struct ThumbRequest {
+    asset: PathBuf,
+    sha256: Sha256,
+    thumbs_dir: PathBuf,
+    settings: thumbnail::Settings,
+}
+
+/// The run's thumbnails, made on the CPU pool while downloads go on:
+/// one per content per folder, however many URLs answered that content
+/// (a post of 20,000 URLs of one spacer makes one thumbnail).
+pub(super) struct Thumbs {
+    pool: Arc<thumbnail::Pool>,
+    made: HashMap<(PathBuf, Sha256), usize>,
+    running: Vec<JoinHandle<ImageInfo>>,
+    /// Each job's key and the thumbnail it waits for.
+    waiting: Vec<(String, usize)>,
+}
+
+impl Thumbs {
+    pub fn new(pool: Arc<thumbnail::Pool>) -> Thumbs {
+        Thumbs {
+            pool,
+            made: HashMap::new(),
+            running: Vec::new(),
+            waiting: Vec::new(),
+        }
+    }
+
+    /// `key`'s outcome gets this thumbnail, started now unless the same
+    /// one is already on its way.
+    pub fn request(&mut self, key: String, req: ThumbRequest) {
+        let at = (req.thumbs_dir.clone(), req.sha256.clone());
+        let next = self.running.len();
+        let index = *self.made.entry(at).or_insert(next);
+        if index == next {
+            let pool = self.pool.clone();
+            self.running.push(tokio::spawn(async move {
+                pool.make(req.asset, req.sha256, req.thumbs_dir, req.settings)
+                    .await
+            }));
+        }
+        self.waiting.push((key, index));
+    }
+
+    /// Waits for every thumbnail and puts each into its outcomes.
+    pub async fn finish(self, outcomes: &mut HashMap<String, Outcome>) {
+        let mut infos = Vec::with_capacity(self.running.len());
+        for handle in self.running {
+            infos.push(
+                handle
+                    .await
+                    .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed")),
+            );
+        }
+        for (key, index) in self.waiting {
+            if let (Some(Outcome::Stored { stored, .. }), Some(info)) =
+                (outcomes.get_mut(&key), infos.get(index))
+            {
+                stored.image = Some(info.clone());
+            }
         }
     }
 }
 
-pub(super) type JobResult = Result<(Outcome, Option<JoinHandle<ImageInfo>>), ArchiveError>;
+pub(super) type JobResult = Result<(Outcome, Option<ThumbRequest>), ArchiveError>;
 
-async fn run_job(job: &Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobResult {
+async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
     let assets = job.home.join(Layout::CURRENT.folder_for(job.kind));
@@ -171,14 +222,14 @@ async fn run_job(job: &Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobR
                 .probe(url, None, false, &Ask::with_referer(referer))
                 .await?
             {
-                Ok(probe) => Outcome::Alive(probe.answer, policy),
+                Ok(probe) => Outcome::Alive(Box::new(probe.answer), policy),
                 Err(failure) => Outcome::Failed(failure),
             };
             Ok((outcome, None))
         }
         Source::Remote(url) => match obtain::remote(job, url, ask, &assets).await? {
-            Got::Body(got) => store_body(job, *got, pool).await,
-            Got::NotModified(answer) => Ok((Outcome::NotModified(*answer), None)),
+            Got::Body(got) => store_body(job, *got).await,
+            Got::NotModified(answer) => Ok((Outcome::NotModified(answer), None)),
             Got::Failed(failure) => Ok((Outcome::Failed(failure), None)),
         },
         Source::Local(file) => {
@@ -198,13 +249,13 @@ async fn run_job(job: &Job, ask: Asking<'_>, pool: Arc<thumbnail::Pool>) -> JobR
             if let Some(kind) = obtain::wrong_kind(job.kind, &format) {
                 return Ok((Outcome::Failed(Failure::without_request(kind)), None));
             }
-            store_stored(job, body, format, None, pool).await
+            store_stored(job, body, format, None).await
         }
     }
 }
 
 /// Stores what was obtained (see [`store_stored`]).
-pub(super) async fn store_body(job: &Job, got: Obtained, pool: Arc<thumbnail::Pool>) -> JobResult {
+pub(super) async fn store_body(job: &Job, got: Obtained) -> JobResult {
     let Obtained {
         body,
         format,
@@ -217,17 +268,16 @@ pub(super) async fn store_body(job: &Job, got: Obtained, pool: Arc<thumbnail::Po
         referer,
         recovered,
     };
-    store_stored(job, body, format, Some(Box::new(fetch)), pool).await
+    store_stored(job, body, format, Some(Box::new(fetch))).await
 }
 
-/// Stores a body under its sha256 in the job's home, and starts its
-/// thumbnail on the CPU pool.
+/// Stores a body under its sha256 in the job's home; the thumbnail it
+/// needs, if any (see [`Thumbs`]).
 async fn store_stored(
     job: &Job,
     body: Ingested,
     format: Format,
     fetch: Option<Box<Fetch>>,
-    pool: Arc<thumbnail::Pool>,
 ) -> JobResult {
     let kind = job.kind;
     let mut stored = Stored {
@@ -254,12 +304,13 @@ async fn store_stored(
     };
     let (stored, thumb) = match decision {
         thumbnail::Decision::Render => {
-            let thumbs_dir = job.home.join(Layout::CURRENT.thumbs());
-            let sha = stored.sha256.clone();
-            let settings = job.thumbs;
-            let handle =
-                tokio::spawn(async move { pool.make(asset, sha, thumbs_dir, settings).await });
-            (stored, Some(handle))
+            let request = ThumbRequest {
+                asset,
+                sha256: stored.sha256.clone(),
+                thumbs_dir: job.home.join(Layout::CURRENT.thumbs()),
+                settings: job.thumbs,
+            };
+            (stored, Some(request))
         }
         thumbnail::Decision::Without(reason) => (
             Stored {

@@ -78,7 +78,7 @@ fn post(
     let dir = lock.path().to_path_buf();
     let links = draft.options.links;
     let repair_links = draft.options.repair_links.or(previous.repair_links);
-    let mut entries = Vec::new();
+    let mut entries = Vec::with_capacity(draft.resources.len());
     let mut replacements = HashMap::new();
     for (resource, decision) in draft.resources.iter().zip(&decisions) {
         let occurrences = occurrences(resource, draft.post.text());
@@ -294,7 +294,7 @@ fn entry_from(
             if let Some(recovered) = fetch.as_ref().and_then(|f| f.recovered.as_ref()) {
                 // The origin is gone: what `check` asks is still the URL
                 // the post names; the capture is where the bytes came from.
-                entry.recovered_from = Some(recovered.clone());
+                entry.recovered_from = Some(Box::new(recovered.clone()));
                 entry.fetched_url = Some(resource.key.clone());
                 entry.referer = None;
             }

@@ -255,7 +255,7 @@ pub fn run(
                 repairable |= entry.kind == Kind::Link && (mode != RepairLinks::Keep || repointed);
             }
             if let Some(found) = mementos.get(&entry.url) {
-                entry.memento = Some(found.clone());
+                entry.memento = Some(Box::new(found.clone()));
             }
             if row.result == Verdict::Changed
                 && let Some(stored) = versions.get(entry.url.as_str())

@@ -224,7 +224,9 @@ mod tests {
         assert_eq!(rule.request_interval, Some(Duration::from_millis(500)));
         assert_eq!(
             rule.referer,
-            Some(Referer::Url(Url::parse("https://weibo.com/").unwrap()))
+            Some(Referer::Url(Box::new(
+                Url::parse("https://weibo.com/").unwrap()
+            )))
         );
         assert!(
             config

@@ -112,12 +112,12 @@ pub struct Entry {
     pub referer: Option<Referer>,
     /// Where lost bytes were recovered from (a web archive).
     #[serde(default)]
-    pub recovered_from: Option<Recovered>,
+    pub recovered_from: Option<Box<Recovered>>,
     /// A web archive's capture of a dead link whose copy rotproof already
     /// had: where `check --repair` points it (`--repair-links archive`)
     /// and what bundles give as its `data-versionurl`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memento: Option<Recovered>,
+    pub memento: Option<Box<Recovered>>,
     #[serde(default)]
     pub checks: Vec<Check>,
     /// Later contents of a changed resource (`check --repair --refresh`),
@@ -239,11 +239,13 @@ impl Manifest {
     }
 
     /// Writes the manifest atomically.
+    /// Writes the manifest atomically, streamed: memory does not grow with
+    /// the JSON's size.
     pub fn write(&self, path: &Path) -> Result<(), IoError> {
-        let mut json = serde_json::to_vec_pretty(self)
-            .map_err(|e| IoError::new(path, std::io::Error::other(e)))?;
-        json.push(b'\n');
-        store::write_atomic(path, &json)
+        store::write_atomic_with(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        })
     }
 }
 

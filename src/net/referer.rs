@@ -17,7 +17,9 @@ pub enum Referer {
     None,
     Origin,
     Source,
-    Url(Url),
+    /// Boxed: a policy is kept in every manifest entry, and nearly all
+    /// are `none`.
+    Url(Box<Url>),
 }
 
 impl Referer {
@@ -88,7 +90,9 @@ impl std::str::FromStr for Referer {
             "origin" => Ok(Referer::Origin),
             "source" => Ok(Referer::Source),
             url => match Url::parse(url) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(Referer::Url(url)),
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                    Ok(Referer::Url(Box::new(url)))
+                }
                 _ => Err(format!(
                     "`{s}` is not a Referer policy (none, origin, source, or an http(s) URL)"
                 )),
@@ -137,7 +141,7 @@ mod tests {
             Some("https://news.example/")
         );
         assert_eq!(
-            sent(Referer::Url(url("https://weibo.com"))).as_deref(),
+            sent(Referer::Url(Box::new(url("https://weibo.com")))).as_deref(),
             Some("https://weibo.com/")
         );
         assert_eq!(Referer::Source.header(&image, None), None);

@@ -260,6 +260,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     Ok(())
 }
 
+/// [`write_atomic`] for content written by `fill` as it is produced (a
+/// manifest of 20,000 entries is tens of MB as one string): through a
+/// buffer into the temporary file, synced, renamed, the folder synced.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), IoError> {
+    let mut temp = temp_in(parent_or_dot(path))?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, temp.as_file_mut());
+        fill(&mut out).map_err(at(path))?;
+        out.flush().map_err(at(path))?;
+    }
+    temp.as_file().sync_all().map_err(at(path))?;
+    temp.persist(path).map_err(|e| at(path)(e.error))?;
+    sync_dir(parent_or_dot(path));
+    Ok(())
+}
+
 /// [`write_atomic`] without the folder sync, for files in `assets/` and
 /// `thumbs/` ([`PostDir::sync_contents`] syncs those folders once).
 pub fn write_content(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
