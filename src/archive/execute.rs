@@ -111,7 +111,7 @@ pub(super) async fn fetch_all(
             (key, run_job(&job, ask).await)
         }
     });
-    let mut outcomes = HashMap::new();
+    let mut outcomes = HashMap::with_capacity(jobs.len());
     let mut thumbs = Thumbs::new(pool.clone());
     while let Some((key, result)) = stream.next().await {
         let (outcome, thumb) = result?;

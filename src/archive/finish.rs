@@ -27,17 +27,18 @@ use crate::store::{self, Layout, PostDir};
 /// others are finished.
 pub(super) fn all(
     planned: Vec<(Planned, PostDir)>,
-    outcomes: &HashMap<String, Outcome>,
+    outcomes: HashMap<String, Outcome>,
     fetched: usize,
     mut refused: Vec<PostError>,
 ) -> Report {
+    let mut outcomes = Outcomes::new(outcomes, &planned);
     let mut posts = Vec::new();
     let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
     let mut bytes_stored = 0;
     let mut counts = Counts::default();
     for (p, lock) in planned {
         let path = p.draft.path.clone();
-        let (report, files) = match post(p, &lock, outcomes) {
+        let (report, files) = match post(p, &lock, &mut outcomes) {
             Ok(done) => done,
             Err(err) => {
                 refused.push(PostError::new(&path, errors::one_line(&err)));
@@ -63,12 +64,50 @@ pub(super) fn all(
     }
 }
 
+/// The run's outcomes, each dropped once the last post that uses it has
+/// its entry: a post's entries and the outcomes they come from are not
+/// held at once, which halves what a post of 20,000 resources needs.
+struct Outcomes {
+    map: HashMap<String, Outcome>,
+    /// How many resources of the posts still to finish use each outcome.
+    uses: HashMap<String, usize>,
+}
+
+impl Outcomes {
+    fn new(map: HashMap<String, Outcome>, planned: &[(Planned, PostDir)]) -> Outcomes {
+        let mut uses: HashMap<String, usize> = HashMap::with_capacity(map.len());
+        for (p, _) in planned {
+            for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
+                if let Some(key) = decision.outcome_key(resource) {
+                    *uses.entry(key.to_string()).or_default() += 1;
+                }
+            }
+        }
+        Outcomes { map, uses }
+    }
+
+    fn get(&self, key: &str) -> Option<&Outcome> {
+        self.map.get(key)
+    }
+
+    /// One use of `key`'s outcome is over.
+    fn used(&mut self, key: &str) {
+        if let Some(n) = self.uses.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.uses.remove(key);
+                self.map.remove(key);
+            }
+        }
+    }
+}
+
 /// Writes one post's folder. Returns the report and the post's distinct
 /// files.
 fn post(
     p: Planned,
     lock: &PostDir,
-    outcomes: &HashMap<String, Outcome>,
+    outcomes: &mut Outcomes,
 ) -> Result<(PostReport, Vec<(Sha256, u64)>), ArchiveError> {
     let Planned {
         draft,
@@ -118,6 +157,9 @@ fn post(
                 }
             },
         };
+        if let Some(key) = decision.outcome_key(resource) {
+            outcomes.used(key);
+        }
         merge::carry_history(&mut entry, prev);
         if let Some(target) = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep)) {
             replacements.insert(resource.key.clone(), target);
@@ -138,13 +180,13 @@ fn post(
         post: PostInfo {
             source: previous.source_label(&draft.path, out),
             slug: draft.slug.clone(),
-            title: draft.post.title(),
+            title: draft.about.title.clone(),
             archived_at: Timestamp::now(),
-            source_url: draft.post.source_url(),
+            source_url: draft.about.source_url.clone(),
             base_url: draft.options.base_url.clone(),
             links: Some(links),
             thumbnails: Some(draft.options.thumbs),
-            date: draft.post.date().map(Timestamp::from),
+            date: draft.about.date.map(Timestamp::from),
             repair_links,
         },
         resources: entries,

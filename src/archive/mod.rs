@@ -149,7 +149,7 @@ pub fn run(
     progress.start(fetched);
     let outcomes = runner.run(execute::fetch_all(jobs, settings, progress))??;
     progress.finish();
-    Ok(finish::all(planned, &outcomes, fetched, refused))
+    Ok(finish::all(planned, outcomes, fetched, refused))
 }
 
 /// What a run would do, without the network and without writing or

@@ -33,6 +33,16 @@ pub(super) struct Draft {
     pub dir: PathBuf,
     pub options: PostOptions,
     pub resources: Vec<Resource>,
+    /// What the post says about itself, read once (each reads the whole
+    /// post).
+    pub about: About,
+}
+
+/// A post's title, source and date.
+pub(super) struct About {
+    pub title: Option<String>,
+    pub source_url: Option<String>,
+    pub date: Option<std::time::SystemTime>,
 }
 
 /// What to do with one resource of one post.
@@ -133,6 +143,11 @@ fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft
             post_dir: Some(parent_or_dot(path)),
         },
     );
+    let about = About {
+        title: post.title(),
+        source_url: post.source_url(),
+        date: post.date(),
+    };
     Ok(Draft {
         path: path.clone(),
         post,
@@ -140,6 +155,7 @@ fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft
         dir,
         options: input.options.clone(),
         resources,
+        about,
     })
 }
 
@@ -214,6 +230,15 @@ pub(super) fn decide(draft: Draft, settings: &Settings) -> Result<Planned, Archi
 }
 
 impl Decision {
+    /// The key of the run's job whose outcome this decision reads, if any.
+    pub fn outcome_key<'a>(&'a self, resource: &'a Resource) -> Option<&'a str> {
+        match self {
+            Decision::Fetch(key) => Some(key),
+            Decision::Rethumb(_) | Decision::Revalidate(_) => Some(&resource.key),
+            Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) => None,
+        }
+    }
+
     /// A URL the config's `exclude` / `include` leaves out is skipped, with
     /// the reason, unless what an earlier run archived of it is kept.
     fn filtered(self, resource: &Resource, filter: &UrlFilter) -> Decision {
@@ -263,9 +288,9 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for p in planned {
         let links = p.draft.options.links;
-        // Once per post: each reads the whole post.
-        let source_url = p.draft.post.source_url().and_then(|u| Url::parse(&u).ok());
-        let date = p.draft.post.date();
+        let about = &p.draft.about;
+        let source_url = about.source_url.as_deref().and_then(|u| Url::parse(u).ok());
+        let date = about.date;
         for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
             let origin = match &resource.origin {
                 Origin::Remote(url) => Source::Remote(url.clone()),
