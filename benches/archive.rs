@@ -449,7 +449,7 @@ fn archive_vs_peers(files: &[(String, PathBuf)], work: &Path, peers: &Peers, run
     for run in 0..runs {
         let _ = std::fs::remove_dir_all(&out);
         let (secs, peak) = rotproof_archive(&out, &post_path, &[]);
-        let thumbs = std::fs::read_dir(out.join("bench/thumbs")).map_or(0, |d| d.count());
+        let thumbs = std::fs::read_dir(out.join("bench/.rotproof/thumbs")).map_or(0, |d| d.count());
         series.push(ours, secs, thumbs);
         rss.extend(peak);
         for (name, script, count_dir) in &peer_runs {
