@@ -169,7 +169,7 @@ fn post(
 
     let index = rewrite::rewrite(&draft.post, &draft.resources, &replacements);
     let layout = lock.layout();
-    lock.sync_contents();
+    lock.sync_contents()?;
     lock.write(layout.source(), draft.post.text().as_bytes())?;
     lock.write(store::INDEX, index.as_bytes())?;
     let out = store::parent_or_dot(&dir);

@@ -276,7 +276,7 @@ pub fn run(
         // Only a post given a new version has renames in assets/ to make
         // durable; a plain check writes nothing there.
         if stored_here {
-            lock.sync_contents();
+            lock.sync_contents()?;
         }
         manifest.write(&lock.manifest_path())?;
         checked.push(Checked {

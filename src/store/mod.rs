@@ -189,12 +189,27 @@ impl PostDir {
         write_atomic(&self.dir.join(name), bytes)
     }
 
-    /// Makes the renames in the folders of stored files durable: call
-    /// before writing a manifest that names their files.
-    pub fn sync_contents(&self) {
+    /// Makes the stored files durable, their bytes and their names: call
+    /// before writing a manifest that names them. On Linux one `syncfs`
+    /// does it for every file stored since the last one (their data is
+    /// not synced file by file: see [`persist_content`]); elsewhere the
+    /// files were synced as they were stored, and their folders are.
+    pub fn sync_contents(&self) -> Result<(), IoError> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let dir = File::open(&self.dir).map_err(at(&self.dir))?;
+            // SAFETY: syncfs takes a valid open descriptor, which `dir`
+            // holds for the call.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+                return Err(at(&self.dir)(std::io::Error::last_os_error()));
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
         for sub in self.layout.stores() {
             sync_dir(&self.dir.join(sub));
         }
+        Ok(())
     }
 }
 
