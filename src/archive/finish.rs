@@ -32,13 +32,24 @@ pub(super) fn all(
     mut refused: Vec<PostError>,
 ) -> Report {
     let mut outcomes = Outcomes::new(outcomes, &planned);
+    // Every folder's files first, then one sync for them all, then the
+    // manifests: a manifest is written only once what it names is
+    // durable, and a run of 200 posts syncs once, not 200 times.
+    let mut ready = Vec::new();
+    for (p, lock) in planned {
+        let path = p.draft.path.clone();
+        match post(p, &lock, &mut outcomes) {
+            Ok(done) => ready.push((done, lock, path)),
+            Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
+        }
+    }
+    drop(outcomes);
     let mut posts = Vec::new();
     let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
     let mut bytes_stored = 0;
     let mut counts = Counts::default();
-    for (p, lock) in planned {
-        let path = p.draft.path.clone();
-        let (report, files) = match post(p, &lock, &mut outcomes) {
+    for (done, lock, path) in ready {
+        let (report, files) = match done.write(&lock) {
             Ok(done) => done,
             Err(err) => {
                 refused.push(PostError::new(&path, errors::one_line(&err)));
@@ -102,13 +113,28 @@ impl Outcomes {
     }
 }
 
-/// Writes one post's folder. Returns the report and the post's distinct
-/// files.
-fn post(
-    p: Planned,
-    lock: &PostDir,
-    outcomes: &mut Outcomes,
-) -> Result<(PostReport, Vec<(Sha256, u64)>), ArchiveError> {
+/// A post folder with everything but its manifest.
+struct Ready {
+    manifest: Manifest,
+    /// The post as named on the command line.
+    shown: String,
+    slug: String,
+}
+
+impl Ready {
+    /// Makes the folder's files durable and writes the manifest; the
+    /// report and the post's distinct files.
+    fn write(self, lock: &PostDir) -> Result<(PostReport, Vec<(Sha256, u64)>), ArchiveError> {
+        // After the first post's, a sync finds little left to write.
+        lock.sync_contents()?;
+        self.manifest.write(&lock.manifest_path())?;
+        migrate::remove_v1(lock.path(), &self.manifest);
+        Ok(report(&self.manifest, self.shown, &self.slug, lock))
+    }
+}
+
+/// Writes one post's folder, but for its manifest ([`Ready::write`]).
+fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, ArchiveError> {
     let Planned {
         draft,
         previous,
@@ -169,7 +195,6 @@ fn post(
 
     let index = rewrite::rewrite(&draft.post, &draft.resources, &replacements);
     let layout = lock.layout();
-    lock.sync_contents()?;
     lock.write(layout.source(), draft.post.text().as_bytes())?;
     lock.write(store::INDEX, index.as_bytes())?;
     let out = store::parent_or_dot(&dir);
@@ -191,10 +216,11 @@ fn post(
         },
         resources: entries,
     };
-    manifest.write(&lock.manifest_path())?;
-    migrate::remove_v1(&dir, &manifest);
-    let shown = draft.path.display().to_string();
-    Ok(report(&manifest, shown, &draft.slug, lock))
+    Ok(Ready {
+        manifest,
+        shown: draft.path.display().to_string(),
+        slug: draft.slug,
+    })
 }
 
 fn report(
