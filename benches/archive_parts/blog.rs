@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::support::{median, rotproof_bin, time_v, timed};
+use super::support::median;
 
 pub const POSTS: usize = 200;
 pub const PER_POST: usize = 30;
@@ -30,22 +30,7 @@ pub fn run(base: &str, urls: &[String], work: &Path, runs: usize) {
             .collect();
         std::fs::write(posts.join(format!("p{p:03}.md")), body).expect("post");
     }
-    let archive = |out: &Path, what: &Path| {
-        timed(
-            time_v(&rotproof_bin())
-                .args([
-                    "archive",
-                    "-q",
-                    "--concurrency",
-                    "16",
-                    "--per-host",
-                    "16",
-                    "--out",
-                ])
-                .arg(out)
-                .arg(what),
-        )
-    };
+    let archive = |out: &Path, what: &Path| super::rotproof_archive(out, what, &[]);
     let (mut one_t, mut blog_t, mut rss) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         let out = dir.join("out-one");

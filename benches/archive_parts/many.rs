@@ -1,5 +1,5 @@
 //! `many`: one post naming 20,000 distinct image URLs on one local server,
-//! each a 139-byte PNG with the same bytes (the per-resource cost, with
+//! each a tiny PNG with the same bytes (the per-resource cost, with
 //! nothing else to measure), against `curl --parallel --parallel-max 16
 //! --config <urls>` writing the same URLs to files. Both use 16
 //! connections to the one server (keep-alive, no added latency). Reports
@@ -8,45 +8,18 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::support::{median, rotproof_bin, serve_routes, server, time_v, timed};
+use super::support::{median, serve_routes, server, time_v, timed};
 
 pub const URLS: usize = 20_000;
 
-/// The smallest valid PNG the image crate writes for 1×1 grey, padded to
-/// 139 bytes with a text chunk, as the figures used.
+/// A 1×1 grey PNG, written by the image crate: the per-resource cost,
+/// with nothing else to measure.
 fn tiny_png() -> Vec<u8> {
     let mut out = Vec::new();
     image::DynamicImage::new_luma8(1, 1)
         .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
         .expect("png");
-    let pad = 139usize.saturating_sub(out.len() + 12 + 5);
-    let mut text = b"pad\0".to_vec();
-    text.extend(std::iter::repeat_n(b'x', pad.saturating_sub(4) + 1));
-    let mut chunk = (text.len() as u32).to_be_bytes().to_vec();
-    chunk.extend_from_slice(b"tEXt");
-    chunk.extend_from_slice(&text);
-    let mut crc_input = b"tEXt".to_vec();
-    crc_input.extend_from_slice(&text);
-    chunk.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-    // Before IEND (the last 12 bytes).
-    let at = out.len() - 12;
-    out.splice(at..at, chunk);
     out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 pub fn run(work: &Path, runs: usize, curl: bool) {
@@ -76,20 +49,7 @@ pub fn run(work: &Path, runs: usize, curl: bool) {
     let (mut ours_rss, mut theirs_rss) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let _ = std::fs::remove_dir_all(&out);
-        let (secs, rss) = timed(
-            time_v(&rotproof_bin())
-                .args([
-                    "archive",
-                    "-q",
-                    "--concurrency",
-                    "16",
-                    "--per-host",
-                    "16",
-                    "--out",
-                ])
-                .arg(&out)
-                .arg(dir.join("many.md")),
-        );
+        let (secs, rss) = super::rotproof_archive(&out, &dir.join("many.md"), &[]);
         ours.push(secs);
         ours_rss.extend(rss);
         if curl {
