@@ -27,7 +27,6 @@ use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
 use crate::placeholder::Placeholders;
 pub use crate::recover::WebArchive;
-use crate::recover::{DEFAULT_TIMEGATE, DEFAULT_WAYBACK};
 
 /// What the config file sets of the command-line flags; `None` where it
 /// says nothing.
@@ -71,10 +70,11 @@ pub struct Archives {
 
 impl Default for Archives {
     fn default() -> Self {
+        let (wayback, timegate) = crate::recover::default_endpoints();
         Archives {
             enabled: None,
-            wayback: Url::parse(DEFAULT_WAYBACK).expect("a valid default"),
-            timegate: Url::parse(DEFAULT_TIMEGATE).expect("a valid default"),
+            wayback,
+            timegate,
         }
     }
 }

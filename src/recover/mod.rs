@@ -29,6 +29,12 @@ pub const IN_FLIGHT: usize = 2;
 pub const DEFAULT_WAYBACK: &str = "https://web.archive.org";
 pub const DEFAULT_TIMEGATE: &str = "https://timetravel.mementoweb.org/timegate/";
 
+/// The default endpoints, `(wayback, timegate)`, as URLs.
+pub fn default_endpoints() -> (Url, Url) {
+    let parse = |s| Url::parse(s).expect("the default endpoints are valid URLs");
+    (parse(DEFAULT_WAYBACK), parse(DEFAULT_TIMEGATE))
+}
+
 /// A web archive lost resources are looked up in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,15 +117,6 @@ impl WebArchives {
             wayback_slots: Semaphore::new(IN_FLIGHT),
             timegate_slots: Semaphore::new(IN_FLIGHT),
         }
-    }
-
-    /// No archive is asked.
-    pub fn none() -> WebArchives {
-        WebArchives::new(
-            Vec::new(),
-            Url::parse(DEFAULT_WAYBACK).expect("a valid default"),
-            Url::parse(DEFAULT_TIMEGATE).expect("a valid default"),
-        )
     }
 
     /// The archives, in the order they are asked.

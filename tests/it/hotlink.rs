@@ -21,6 +21,13 @@ fn post(cdn: &Cdn, paths: &[&str]) -> String {
     text
 }
 
+/// `rotproof archive POST --links ignore EXTRA...` in `site`.
+async fn archive(site: &Site, post: &str, extra: &[&str]) -> Run {
+    let mut list = vec!["archive", post, "--links", "ignore"];
+    list.extend_from_slice(extra);
+    rotproof(args(&list), site.path()).await
+}
+
 fn assets(site: &Site, slug: &str) -> Vec<std::path::PathBuf> {
     walk(&site.path().join("archive").join(slug).join("assets"))
 }
@@ -31,9 +38,7 @@ async fn a_hotlink_refusal_is_asked_again_with_each_referer_policy_and_the_one_t
     let cdn = Cdn::start(SOURCE_ORIGIN).await;
     let site = Site::new();
     site.write("p.md", &post(&cdn, &["/zhihu/1", "/sspai/1", "/weibo/1"]));
-    rotproof(args(&["archive", "p.md", "--links", "ignore"]), site.path())
-        .await
-        .code(0);
+    archive(&site, "p.md", &[]).await.code(0);
     let m = site.manifest("p");
     let own = format!("{}/", cdn.server.base);
     let recorded = |path: &str| entry(&m, &cdn.url(path))["referer"].clone();
@@ -67,19 +72,9 @@ async fn a_chosen_referer_that_is_refused_falls_back_to_none() {
     let cdn = Cdn::start(SOURCE_ORIGIN).await;
     let site = Site::new();
     site.write("p.md", &post(&cdn, &["/zhihu/2"]));
-    rotproof(
-        args(&[
-            "archive",
-            "p.md",
-            "--links",
-            "ignore",
-            "--referer",
-            "origin",
-        ]),
-        site.path(),
-    )
-    .await
-    .code(0);
+    archive(&site, "p.md", &["--referer", "origin"])
+        .await
+        .code(0);
     let m = site.manifest("p");
     assert_eq!(entry(&m, &cdn.url("/zhihu/2"))["referer"], "none");
     assert_eq!(
@@ -94,9 +89,7 @@ async fn a_chosen_referer_that_is_refused_falls_back_to_none() {
         "[hosts.\"127.0.0.1\"]\nreferer = \"source\"\n",
     );
     site.write("p.md", &post(&cdn, &["/weibo/2"]));
-    rotproof(args(&["archive", "p.md", "--links", "ignore"]), site.path())
-        .await
-        .code(0);
+    archive(&site, "p.md", &[]).await.code(0);
     assert_eq!(
         cdn.referers("/weibo/2"),
         vec![Some(SOURCE_ORIGIN.to_string())]
@@ -115,18 +108,7 @@ async fn placeholders_answered_to_a_referer_are_caught_by_the_collapse_rule_and_
     let paths = ["/wechat/1", "/wechat/2", "/wechat/3"];
     site.write("p.md", &post(&cdn, &paths));
     // With a Referer, all three answer one and the same image: suspect.
-    let out = rotproof(
-        args(&[
-            "archive",
-            "p.md",
-            "--links",
-            "ignore",
-            "--referer",
-            "origin",
-        ]),
-        site.path(),
-    )
-    .await;
+    let out = archive(&site, "p.md", &["--referer", "origin"]).await;
     out.code(0);
     let m = site.manifest("p");
     for path in paths {
@@ -159,9 +141,7 @@ async fn legitimate_duplicates_stay_archived_and_are_stored_once() {
     let site = Site::new();
     let paths = ["/dup/1", "/dup/2", "/dup/3", "/dup/4"];
     site.write("p.md", &post(&cdn, &paths));
-    rotproof(args(&["archive", "p.md", "--links", "ignore"]), site.path())
-        .await
-        .code(0);
+    archive(&site, "p.md", &[]).await.code(0);
     let m = site.manifest("p");
     for path in paths {
         assert_eq!(entry(&m, &cdn.url(path))["status"], "archived", "{path}");
@@ -188,18 +168,7 @@ async fn a_configured_placeholder_matches_at_another_size_and_format_and_is_neve
         "[placeholders]\nfiles = [\"placeholders/wechat.jpg\"]\n",
     );
     site.write("p.md", &post(&cdn, &["/always/1", "/wechat/7"]));
-    let out = rotproof(
-        args(&[
-            "archive",
-            "p.md",
-            "--links",
-            "ignore",
-            "--referer",
-            "origin",
-        ]),
-        site.path(),
-    )
-    .await;
+    let out = archive(&site, "p.md", &["--referer", "origin"]).await;
     out.code(3);
     let m = site.manifest("p");
     let e = assert_failed(
@@ -235,9 +204,7 @@ replace = '${1}/0'
 "#,
     );
     site.write("p.md", &post(&cdn, &["/om_bt/a/641", "/gone/b/641"]));
-    rotproof(args(&["archive", "p.md", "--links", "ignore"]), site.path())
-        .await
-        .code(0);
+    archive(&site, "p.md", &[]).await.code(0);
     let m = site.manifest("p");
     let original = entry(&m, &cdn.url("/om_bt/a/641"));
     assert_eq!(original["fetched_url"], cdn.url("/om_bt/a/0"));
@@ -263,9 +230,7 @@ async fn check_reports_an_image_that_now_answers_a_placeholder_as_dead_not_chang
     // Three images of one host: the collapse rule.
     let many = Site::new();
     many.write("p.md", &post(&cdn, &["/zhihu/1", "/zhihu/2", "/zhihu/3"]));
-    rotproof(args(&["archive", "p.md", "--links", "ignore"]), many.path())
-        .await
-        .code(0);
+    archive(&many, "p.md", &[]).await.code(0);
     // One image: the configured placeholder.
     let one = Site::new();
     std::fs::write(
@@ -275,9 +240,7 @@ async fn check_reports_an_image_that_now_answers_a_placeholder_as_dead_not_chang
     .unwrap();
     one.write("rotproof.toml", "[placeholders]\nfiles = [\"card.png\"]\n");
     one.write("q.md", &post(&cdn, &["/zhihu/9"]));
-    rotproof(args(&["archive", "q.md", "--links", "ignore"]), one.path())
-        .await
-        .code(0);
+    archive(&one, "q.md", &[]).await.code(0);
 
     cdn.protect_all();
     for (site, slug, n) in [(&many, "p", 3), (&one, "q", 1)] {
