@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use image::ImageReader;
 use image_hasher::{HashAlg, Hasher, HasherConfig, ImageHash};
 
+use crate::store::{Ingested, ReadSeek};
+
 /// Hash bits that may differ for two images to count as the same
 /// placeholder: about 1 in 10 of the 256. A re-encoded or resized copy
 /// differs by a few bits; unrelated images by about half of them.
@@ -50,24 +52,33 @@ fn hasher() -> Hasher {
         .to_hasher()
 }
 
-/// Decodes an image file, within the limits placeholders have.
-fn decode(path: &Path) -> Result<Option<image::DynamicImage>, String> {
-    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+/// Decodes an image of `size` bytes, within the limits placeholders have.
+fn decode(reader: &mut dyn ReadSeek, size: u64) -> Result<Option<image::DynamicImage>, String> {
     if size > MAX_BYTES {
         return Ok(None);
     }
-    let reader = ImageReader::open(path)
-        .and_then(ImageReader::with_guessed_format)
-        .map_err(|e| e.to_string())?;
-    let (w, h) = ImageReader::open(path)
-        .and_then(ImageReader::with_guessed_format)
+    let (w, h) = ImageReader::new(&mut *reader)
+        .with_guessed_format()
         .map_err(|e| e.to_string())?
         .into_dimensions()
         .map_err(|e| e.to_string())?;
     if w > MAX_SIDE || h > MAX_SIDE {
         return Ok(None);
     }
-    reader.decode().map(Some).map_err(|e| e.to_string())
+    reader.rewind().map_err(|e| e.to_string())?;
+    ImageReader::new(reader)
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?
+        .decode()
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Decodes the image file at `path` (see [`decode`]).
+fn decode_file(path: &Path) -> Result<Option<image::DynamicImage>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    decode(&mut std::io::BufReader::new(file), size)
 }
 
 impl Placeholders {
@@ -78,7 +89,7 @@ impl Placeholders {
     /// Adds the placeholder image at `path` (any raster format).
     pub fn add(&mut self, path: &Path) -> Result<(), String> {
         let shown = path.display();
-        let image = decode(path)
+        let image = decode_file(path)
             .map_err(|e| format!("{shown}: {e}"))?
             .ok_or_else(|| {
                 format!("{shown}: too large for a placeholder (at most {MAX_SIDE} px a side)")
@@ -95,7 +106,23 @@ impl Placeholders {
         if self.known.is_empty() {
             return None;
         }
-        let image = decode(path).ok()??;
+        self.same_as(decode_file(path).ok()??)
+    }
+
+    /// [`Self::matching`] for a body just received, in memory or in its
+    /// temporary file.
+    pub fn matching_body(&self, body: &Ingested) -> Option<&Path> {
+        if self.known.is_empty() {
+            return None;
+        }
+        let image = body
+            .with_reader(|r| decode(r, body.digest.bytes))
+            .ok()?
+            .ok()??;
+        self.same_as(image)
+    }
+
+    fn same_as(&self, image: image::DynamicImage) -> Option<&Path> {
         let hash = hasher().hash_image(&image);
         self.known
             .iter()

@@ -60,6 +60,7 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs a command under /usr/bin/time -v; returns (seconds, peak RSS KiB).
+/// With `ROTPROOF_BENCH_CPU` set, prints its user and system CPU time too.
 pub fn timed(cmd: &mut Command) -> (f64, Option<u64>) {
     let start = Instant::now();
     let out = cmd.output().expect("run benchmark command");
@@ -70,6 +71,13 @@ pub fn timed(cmd: &mut Command) -> (f64, Option<u64>) {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+    if std::env::var_os("ROTPROOF_BENCH_CPU").is_some() {
+        for l in String::from_utf8_lossy(&out.stderr).lines() {
+            if l.contains("time (seconds)") {
+                eprintln!("  {}", l.trim());
+            }
+        }
     }
     let rss = String::from_utf8_lossy(&out.stderr).lines().find_map(|l| {
         l.trim()

@@ -294,9 +294,19 @@ async fn store_stored(
     // Re-hashing an existing file, syncing and renaming block: off the
     // async workers.
     let path = asset.clone();
-    stored.written = tokio::task::spawn_blocking(move || store::persist_content(body, &path))
+    let written = tokio::task::spawn_blocking(move || store::persist_content(body, &path))
         .await
-        .map_err(|e| IoError::new(&asset, std::io::Error::other(e)))??;
+        .map_err(|e| IoError::new(&asset, std::io::Error::other(e)))?;
+    stored.written = match written {
+        Ok(written) => written,
+        // A small body gets its file only now: out of descriptors is this
+        // resource's failure, as it is when a download's file is made.
+        Err(err) if crate::net::descriptors::exhausted(&err.source) => {
+            let failure = Failure::without_request(FailureKind::OutOfDescriptors);
+            return Ok((Outcome::Failed(failure), None));
+        }
+        Err(err) => return Err(err.into()),
+    };
     let decision = if job.thumbnail {
         thumbnail::decide(&format, kind)
     } else {
@@ -335,5 +345,5 @@ fn ingest_local(
     if src.metadata().is_ok_and(|m| m.len() > max) {
         return Err(IngestError::TooLarge(crate::digest::OverCap { max }));
     }
-    Incoming::new(assets, max)?.copy_from(src, file)
+    Incoming::new(assets, max).copy_from(src, file)
 }

@@ -32,39 +32,60 @@ pub(super) fn all(
     mut refused: Vec<PostError>,
 ) -> Report {
     let mut outcomes = Outcomes::new(outcomes, &planned);
-    // Every folder's files first, then one sync for them all, then the
-    // manifests: a manifest is written only once what it names is
-    // durable, and a run of 200 posts syncs once, not 200 times.
-    let mut ready = Vec::new();
+    // Every folder's files first, each post's new index.md, source.md and
+    // manifest under temporary names; then one sync for them all and the
+    // renames, then one more sync: a manifest's name appears only once
+    // what it names is durable, and a run of 500 posts syncs twice, not
+    // 3,000 times.
+    let mut staged = Vec::new();
     for (p, lock) in planned {
         let path = p.draft.path.clone();
-        match post(p, &lock, &mut outcomes) {
-            Ok(done) => ready.push((done, lock, path)),
+        match post(p, &lock, &mut outcomes).and_then(|ready| ready.stage(&lock)) {
+            Ok(done) => staged.push((done, lock, path)),
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }
     }
     drop(outcomes);
+    if let Err(err) = store::sync(staged.iter().map(|(_, lock, _)| lock.path())) {
+        // Nothing is renamed: every folder stays as the last run left it.
+        let err = errors::one_line(&ArchiveError::from(err));
+        for (_, _, path) in staged.drain(..) {
+            refused.push(PostError::new(&path, err.clone()));
+        }
+    }
     let mut posts = Vec::new();
     let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
     let mut bytes_stored = 0;
     let mut counts = Counts::default();
-    for (done, lock, path) in ready {
-        let (report, files) = match done.write(&lock) {
-            Ok(done) => done,
-            Err(err) => {
-                refused.push(PostError::new(&path, errors::one_line(&err)));
-                continue;
-            }
-        };
+    let mut written = Vec::new();
+    for (done, lock, path) in staged {
+        let Staged {
+            files,
+            report,
+            distinct,
+            v1_leftovers,
+        } = done;
+        if let Err(err) = files.commit() {
+            refused.push(PostError::new(
+                &path,
+                errors::one_line(&ArchiveError::from(err)),
+            ));
+            continue;
+        }
+        migrate::remove_v1(lock.path(), v1_leftovers);
         let dir = PathBuf::from(&report.dir);
-        for (sha, bytes) in files {
+        for (sha, bytes) in distinct {
             if all_files.insert((dir.clone(), sha)) {
                 bytes_stored += bytes;
             }
         }
         counts.add(&report.counts);
         posts.push(report);
+        written.push(lock);
     }
+    // The renames, durable before the run says they are done. Best
+    // effort, as a folder's sync always was: the files are in place.
+    let _ = store::sync(written.iter().map(|lock| lock.path()));
     Report {
         duplicates: counts.archived.saturating_sub(all_files.len()),
         posts,
@@ -113,27 +134,48 @@ impl Outcomes {
     }
 }
 
-/// A post folder with everything but its manifest.
+/// A post folder with everything but its manifest: its shared files
+/// placed, index.md and source.md staged.
 struct Ready {
     manifest: Manifest,
+    files: store::Staged,
     /// The post as named on the command line.
     shown: String,
     slug: String,
 }
 
+/// A post folder whose new files are all staged, waiting for the sync.
+struct Staged {
+    files: store::Staged,
+    report: PostReport,
+    /// The post's distinct files, with their sizes.
+    distinct: Vec<(Sha256, u64)>,
+    v1_leftovers: Vec<PathBuf>,
+}
+
 impl Ready {
-    /// Makes the folder's files durable and writes the manifest; the
-    /// report and the post's distinct files.
-    fn write(self, lock: &PostDir) -> Result<(PostReport, Vec<(Sha256, u64)>), ArchiveError> {
-        // After the first post's, a sync finds little left to write.
-        lock.sync_contents()?;
-        self.manifest.write(&lock.manifest_path())?;
-        migrate::remove_v1(lock.path(), &self.manifest);
-        Ok(report(&self.manifest, self.shown, &self.slug, lock))
+    /// Stages the manifest after the files it describes; the report. The
+    /// manifest itself is not kept: 500 posts' manifests are not held
+    /// until the sync.
+    fn stage(self, lock: &PostDir) -> Result<Staged, ArchiveError> {
+        let Ready {
+            manifest,
+            mut files,
+            shown,
+            slug,
+        } = self;
+        manifest.stage(&mut files, &lock.manifest_path())?;
+        let (report, distinct) = report(&manifest, shown, &slug, lock);
+        Ok(Staged {
+            files,
+            report,
+            distinct,
+            v1_leftovers: migrate::v1_leftovers(lock.path(), &manifest),
+        })
     }
 }
 
-/// Writes one post's folder, but for its manifest ([`Ready::write`]).
+/// Writes one post's folder, but for its manifest ([`Ready::stage`]).
 fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, ArchiveError> {
     let Planned {
         draft,
@@ -195,8 +237,9 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
 
     let index = rewrite::rewrite(&draft.post, &draft.resources, &replacements);
     let layout = lock.layout();
-    lock.write(layout.source(), draft.post.text().as_bytes())?;
-    lock.write(store::INDEX, index.as_bytes())?;
+    let mut files = store::Staged::default();
+    files.write(&dir.join(layout.source()), draft.post.text().as_bytes())?;
+    files.write(&dir.join(store::INDEX), index.as_bytes())?;
     let out = store::parent_or_dot(&dir);
     let manifest = Manifest {
         format: manifest::FORMAT.to_string(),
@@ -218,6 +261,7 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
     };
     Ok(Ready {
         manifest,
+        files,
         shown: draft.path.display().to_string(),
         slug: draft.slug,
     })

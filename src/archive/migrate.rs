@@ -69,8 +69,11 @@ fn is_plain_name(name: &str) -> bool {
 /// lock. Best effort: what cannot be removed now is removed by the next
 /// run. Only plain names inside `assets/` and `thumbs/` are ever removed,
 /// whatever the old manifest says.
-pub(super) fn remove_v1(dir: &Path, current: &Manifest) {
-    for path in v1_leftovers(dir, current) {
+pub(super) fn remove_v1(dir: &Path, leftovers: Vec<PathBuf>) {
+    if leftovers.is_empty() {
+        return;
+    }
+    for path in leftovers {
         let _ = if path.is_dir() {
             std::fs::remove_dir(&path)
         } else {
@@ -82,7 +85,7 @@ pub(super) fn remove_v1(dir: &Path, current: &Manifest) {
 
 /// What [`remove_v1`] removes, in its order: nothing when there is no
 /// version-1 manifest.
-fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<PathBuf> {
+pub(super) fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<PathBuf> {
     let old = Layout::V1;
     let old_manifest = dir.join(old.manifest());
     if !old_manifest.is_file() {
@@ -212,7 +215,7 @@ mod tests {
                 "after {killed_after} removals: {broken:?}"
             );
             // The next run removes the rest.
-            remove_v1(dir.path(), &m);
+            remove_v1(dir.path(), v1_leftovers(dir.path(), &m));
             assert!(!dir.path().join("manifest.json").exists());
             assert!(!dir.path().join("thumbs").exists());
             let report = crate::verify::verify_post(dir.path()).unwrap();

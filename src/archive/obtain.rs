@@ -236,9 +236,10 @@ async fn is_placeholder(
         return Ok((body, false));
     }
     let rules = ask.rules.clone();
-    let path = body.file.path().to_path_buf();
-    let matched = tokio::task::spawn_blocking(move || rules.placeholders.matching(&path).is_some())
-        .await
-        .map_err(|e| IoError::new(body.file.path(), std::io::Error::other(e)))?;
-    Ok((body, matched))
+    tokio::task::spawn_blocking(move || {
+        let matched = rules.placeholders.matching_body(&body).is_some();
+        (body, matched)
+    })
+    .await
+    .map_err(|e| IoError::new(Path::new("placeholder check"), std::io::Error::other(e)))
 }

@@ -119,7 +119,7 @@ async fn matches_configured(
     }
     let rules = ask.rules.clone();
     let matched = tokio::task::spawn_blocking(move || {
-        let matched = rules.placeholders.matching(body.file.path()).is_some();
+        let matched = rules.placeholders.matching_body(&body).is_some();
         drop(body);
         matched
     })

@@ -242,10 +242,18 @@ impl Manifest {
     /// Writes the manifest atomically, streamed: memory does not grow with
     /// the JSON's size.
     pub fn write(&self, path: &Path) -> Result<(), IoError> {
-        store::write_atomic_with(path, |out| {
-            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
-            out.write_all(b"\n")
-        })
+        store::write_atomic_with(path, |out| self.serialise(out))
+    }
+
+    /// Writes the manifest for `path` into `staged` (see [`store::Staged`]):
+    /// it takes the name when the staged files are committed.
+    pub fn stage(&self, staged: &mut store::Staged, path: &Path) -> Result<(), IoError> {
+        staged.write_with(path, |out| self.serialise(out))
+    }
+
+    fn serialise(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
     }
 }
 

@@ -1,6 +1,7 @@
 //! One response body: streamed chunk by chunk into the store's
-//! [`Incoming`] file (or only hashed), through the size cap, so memory does
-//! not grow with file size.
+//! [`Incoming`] (held in memory while small, a temporary file beyond that)
+//! or only hashed, through the size cap, so memory does not grow with file
+//! size.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use super::failure::{self, FailureKind};
 use super::retry::{AttemptError, AttemptFailure};
 use crate::digest::{Digested, Digester, OverCap};
-use crate::store::{Incoming, Ingested, IoError, at};
+use crate::store::{IN_MEMORY, Incoming, Ingested, IoError, at};
 
 /// Where a body goes.
 #[derive(Debug, Clone, Copy)]
@@ -60,21 +61,50 @@ pub async fn receive(
             Ok(Received::Hashed(digest.finish()))
         }
         Sink::Store(dir) => {
-            let mut incoming = Incoming::new(dir, max).map_err(out_of_descriptors)?;
-            // Buffered: each write to a tokio file is a trip to the
-            // blocking pool.
-            let file = incoming.writer().map_err(AttemptError::Local)?;
-            let mut writer =
-                tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+            let mut incoming = Incoming::new(dir, max);
+            let mut file = None;
+            if response
+                .content_length()
+                .is_some_and(|len| len > IN_MEMORY as u64)
+            {
+                file = Some(spill(&mut incoming, dir).await?);
+            }
             let local = |err| AttemptError::Local(at(dir)(err));
             while let Some(chunk) = response.chunk().await.map_err(cut)? {
                 incoming.accept(&chunk).map_err(too_large)?;
-                writer.write_all(&chunk).await.map_err(local)?;
+                if file.is_none() {
+                    if incoming.keep(&chunk) {
+                        continue;
+                    }
+                    file = Some(spill(&mut incoming, dir).await?);
+                }
+                if let Some(writer) = &mut file {
+                    writer.write_all(&chunk).await.map_err(local)?;
+                }
             }
-            writer.flush().await.map_err(local)?;
+            if let Some(mut writer) = file {
+                writer.flush().await.map_err(local)?;
+            }
             Ok(Received::Stored(incoming.finish()))
         }
     }
+}
+
+/// The body outgrew memory: its temporary file, with what was held so far
+/// written. Buffered: each write to a tokio file is a trip to the blocking
+/// pool.
+async fn spill(
+    incoming: &mut Incoming,
+    dir: &Path,
+) -> Result<tokio::io::BufWriter<tokio::fs::File>, AttemptError<IoError>> {
+    let (file, held) = incoming.spill().map_err(out_of_descriptors)?;
+    let mut writer =
+        tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+    writer
+        .write_all(&held)
+        .await
+        .map_err(|err| AttemptError::Local(at(dir)(err)))?;
+    Ok(writer)
 }
 
 /// A temporary file that cannot be opened for lack of descriptors is a

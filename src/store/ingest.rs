@@ -1,30 +1,50 @@
 //! The one way into the store. Downloads and local files alike arrive in
-//! an [`Incoming`] file: a temporary file in the destination folder, named
-//! so that a later run sweeps it if this one dies, fed chunk by chunk
-//! through one [`Digester`] (sha256, size cap, first bytes for sniffing).
-//! [`persist_content`] then gives it its content-addressed name.
+//! an [`Incoming`]: fed chunk by chunk through one [`Digester`] (sha256,
+//! size cap, first bytes for sniffing), held in memory while small and in
+//! a temporary file in the destination folder beyond that (named so that
+//! a later run sweeps it if this one dies). [`persist_content`] then gives
+//! it its content-addressed name.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::path::Path;
+use std::io::{self, BufReader, Cursor, Read, Write};
+use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
 use super::{IoError, at, parent_or_dot, temp_in, temp_names};
 use crate::digest::{Digested, Digester, OverCap, Sha256, hash_reader};
 
-/// A file being written into the store.
+/// A body up to this size is held in memory until it is stored. Creating
+/// a file is the costliest step of a small download (the inode allocator),
+/// so a small body gets a file only when its content is new, and the host's
+/// connection slot is never held while one is made. The bound is per body
+/// in flight: `--concurrency` of them at most.
+pub const IN_MEMORY: usize = 64 * 1024;
+
+/// Where a body's bytes are until they are stored.
+#[derive(Debug)]
+pub enum Held {
+    /// A small body, whole.
+    Memory(Vec<u8>),
+    /// A temporary file in the destination folder.
+    File(NamedTempFile),
+}
+
+/// A body being received into the store: in `memory` until it outgrows
+/// it, then in `file`.
 #[derive(Debug)]
 pub struct Incoming {
-    temp: NamedTempFile,
+    dir: PathBuf,
+    memory: Vec<u8>,
+    file: Option<NamedTempFile>,
     digest: Digester,
 }
 
-/// A finished incoming file: still under its temporary name (removed when
-/// dropped, unless persisted), with its digest.
+/// A body received whole, with its digest: in memory or under a temporary
+/// name (removed when dropped, unless persisted).
 #[derive(Debug)]
 pub struct Ingested {
-    pub file: NamedTempFile,
+    pub held: Held,
     pub digest: Digested,
 }
 
@@ -39,30 +59,59 @@ pub enum IngestError {
 }
 
 impl Incoming {
-    /// A new temporary file in `dir` that takes at most `max` bytes.
-    pub fn new(dir: &Path, max: u64) -> Result<Incoming, IoError> {
-        Ok(Incoming {
-            temp: temp_in(dir)?,
+    /// A body for `dir` that takes at most `max` bytes. Nothing is created
+    /// until the body outgrows [`IN_MEMORY`].
+    pub fn new(dir: &Path, max: u64) -> Incoming {
+        Incoming {
+            dir: dir.to_path_buf(),
+            memory: Vec::new(),
+            file: None,
             digest: Digester::new(max),
-        })
+        }
     }
 
-    /// Hashes and counts a chunk; the caller writes it (see
-    /// [`Incoming::writer`]) only when it is accepted.
+    /// Hashes and counts a chunk; the caller then keeps it ([`Self::keep`])
+    /// or writes it to the file ([`Self::spill`]) only when it is accepted.
     pub fn accept(&mut self, chunk: &[u8]) -> Result<(), OverCap> {
         self.digest.update(chunk)
     }
 
-    /// A second handle on the temporary file, for writing from async code.
-    pub fn writer(&self) -> Result<File, IoError> {
-        self.temp.reopen().map_err(at(self.temp.path()))
+    /// Keeps an accepted chunk in memory, if the body is still there and
+    /// the chunk fits; false when it must go to a file instead.
+    pub fn keep(&mut self, chunk: &[u8]) -> bool {
+        let fits = self.file.is_none() && self.memory.len() + chunk.len() <= IN_MEMORY;
+        if fits {
+            self.memory.extend_from_slice(chunk);
+        }
+        fits
     }
 
-    /// Accepts and writes a chunk (from blocking code).
+    /// Moves the body to a temporary file in its folder, once: a second
+    /// handle on that file, for writing from async code, and the bytes held
+    /// so far, which the caller writes first.
+    pub fn spill(&mut self) -> Result<(File, Vec<u8>), IoError> {
+        let temp = temp_in(&self.dir)?;
+        let file = temp.reopen().map_err(at(temp.path()))?;
+        self.file = Some(temp);
+        Ok((file, std::mem::take(&mut self.memory)))
+    }
+
+    /// Accepts and keeps or writes a chunk (from blocking code).
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), IngestError> {
         self.accept(chunk).map_err(IngestError::TooLarge)?;
-        let path = self.temp.path().to_path_buf();
-        self.temp.write_all(chunk).map_err(at(&path))?;
+        if self.keep(chunk) {
+            return Ok(());
+        }
+        let temp = match &mut self.file {
+            Some(temp) => temp,
+            None => {
+                let mut temp = temp_in(&self.dir)?;
+                temp.write_all(&self.memory).map_err(at(temp.path()))?;
+                self.memory = Vec::new();
+                self.file.insert(temp)
+            }
+        };
+        temp.write_all(chunk).map_err(at(&self.dir))?;
         Ok(())
     }
 
@@ -83,20 +132,39 @@ impl Incoming {
         }
     }
 
-    /// The bytes are all in: the file and its digest. Not synced: whoever
-    /// keeps it syncs it ([`persist_content`]).
+    /// The bytes are all in: where they are, and their digest. Not synced:
+    /// whoever keeps them syncs them ([`persist_content`]).
     pub fn finish(self) -> Ingested {
+        let held = match self.file {
+            Some(temp) => Held::File(temp),
+            None => Held::Memory(self.memory),
+        };
         Ingested {
-            file: self.temp,
+            held,
             digest: self.digest.finish(),
         }
     }
 }
 
-/// Moves an ingested file to `path`, whose name is its sha256's, unless a
-/// file with that content is already there (then the temporary file is
-/// dropped, never synced). A file under the name with other bytes
-/// (corrupted on disk) is replaced. Returns whether it was written.
+impl Ingested {
+    /// Reads the bytes (from blocking code), wherever they are held.
+    pub fn with_reader<T>(&self, read: impl FnOnce(&mut dyn ReadSeek) -> T) -> io::Result<T> {
+        match &self.held {
+            Held::Memory(bytes) => Ok(read(&mut Cursor::new(bytes.as_slice()))),
+            Held::File(temp) => Ok(read(&mut BufReader::new(File::open(temp.path())?))),
+        }
+    }
+}
+
+/// What an image decoder reads from.
+pub trait ReadSeek: io::BufRead + io::Seek {}
+impl<T: io::BufRead + io::Seek> ReadSeek for T {}
+
+/// Moves an ingested body to `path`, whose name is its sha256's, unless a
+/// file with that content is already there (then a temporary file is
+/// dropped, never synced, and a body in memory never becomes a file). A
+/// file under the name with other bytes (corrupted on disk) is replaced.
+/// Returns whether it was written.
 ///
 /// Durability is [`super::PostDir::sync_contents`]'s, before the manifest
 /// that names the file: on Linux one `syncfs` for all of a post's files
@@ -108,7 +176,14 @@ pub fn persist_content(ingested: Ingested, path: &Path) -> Result<bool, IoError>
     if holds(path, &ingested.digest.sha256) {
         return Ok(false);
     }
-    let temp = ingested.file;
+    let temp = match ingested.held {
+        Held::File(temp) => temp,
+        Held::Memory(bytes) => {
+            let mut temp = temp_in(parent_or_dot(path))?;
+            temp.write_all(&bytes).map_err(at(path))?;
+            temp
+        }
+    };
     #[cfg(not(target_os = "linux"))]
     temp.as_file().sync_all().map_err(at(path))?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
@@ -165,7 +240,6 @@ mod tests {
 
     fn ingest(dir: &Path, bytes: &[u8]) -> Ingested {
         Incoming::new(dir, 100)
-            .unwrap()
             .copy_from(bytes, Path::new("test"))
             .unwrap()
     }
@@ -188,11 +262,47 @@ mod tests {
     }
 
     #[test]
+    fn a_small_body_stays_in_memory_and_a_large_one_goes_to_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = ingest(dir.path(), b"x");
+        assert!(matches!(small.held, Held::Memory(ref b) if b == b"x"));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "no file yet");
+
+        let big: Vec<u8> = (0..3 * IN_MEMORY + 10).map(|i| (i % 251) as u8).collect();
+        let large = Incoming::new(dir.path(), u64::MAX)
+            .copy_from(&big[..], Path::new("test"))
+            .unwrap();
+        let Held::File(temp) = &large.held else {
+            panic!("over {IN_MEMORY} bytes, a file");
+        };
+        assert_eq!(
+            fs::read(temp.path()).unwrap(),
+            big,
+            "what was held, then the rest"
+        );
+        let read = large.with_reader(|r| {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all).map(|_| all)
+        });
+        assert_eq!(read.unwrap().unwrap(), big);
+    }
+
+    #[test]
+    fn a_small_body_whose_content_is_stored_never_becomes_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path().join("h");
+        assert!(persist_content(ingest(dir.path(), b"x"), &h).unwrap());
+        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
+        let first = inode(&h);
+        assert!(!persist_content(ingest(dir.path(), b"x"), &h).unwrap());
+        assert_eq!(inode(&h), first, "the stored file untouched");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
     fn over_the_cap_nothing_comes_in() {
         let dir = tempfile::tempdir().unwrap();
-        let got = Incoming::new(dir.path(), 3)
-            .unwrap()
-            .copy_from(&b"abcd"[..], Path::new("test"));
+        let got = Incoming::new(dir.path(), 3).copy_from(&b"abcd"[..], Path::new("test"));
         assert!(matches!(
             got,
             Err(IngestError::TooLarge(OverCap { max: 3 }))

@@ -20,11 +20,15 @@ mod ingest;
 mod layout;
 mod paths;
 mod slug;
+mod staged;
 
-pub use ingest::{Incoming, IngestError, Ingested, copy_into, persist_content};
+pub use ingest::{
+    Held, IN_MEMORY, Incoming, IngestError, Ingested, ReadSeek, copy_into, persist_content,
+};
 pub use layout::Layout;
 pub use paths::{Refusal, folder_of_manifest, inside, parent_or_dot, relative_path};
 pub use slug::sanitise_slug;
+pub use staged::{Staged, sync};
 
 /// The images and media the post shows: published with it.
 pub const ASSETS: &str = "assets";

@@ -1,0 +1,129 @@
+//! Many posts' files made durable together. A run of 500 posts used to
+//! sync each post's index.md, source.md and manifest one by one (six
+//! fsyncs a post); now every post's new files are written under temporary
+//! names, one sync makes all of them (and every asset) durable, and only
+//! then are they renamed into place, then one more sync makes the renames
+//! durable. A name that survives a power cut still names complete bytes:
+//! they were durable before the rename was made.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
+
+#[cfg(not(target_os = "linux"))]
+use super::sync_dir;
+use super::{IoError, at, parent_or_dot, temp_in};
+
+/// Files written under temporary names beside their final paths, waiting
+/// for [`sync`] and then [`Staged::commit`]. Dropped uncommitted, the
+/// temporary files are removed.
+#[derive(Debug, Default)]
+pub struct Staged {
+    files: Vec<(TempPath, PathBuf)>,
+}
+
+impl Staged {
+    /// Writes `path`'s new content, as `fill` produces it, under a
+    /// temporary name beside it (closed: a blog's worth of staged files
+    /// holds no descriptors).
+    pub fn write_with(
+        &mut self,
+        path: &Path,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), IoError> {
+        let mut temp = temp_in(parent_or_dot(path))?;
+        {
+            let mut out = io::BufWriter::with_capacity(64 * 1024, temp.as_file_mut());
+            fill(&mut out).map_err(at(path))?;
+            out.flush().map_err(at(path))?;
+        }
+        // Elsewhere than Linux there is no syncfs: each file is synced now.
+        #[cfg(not(target_os = "linux"))]
+        temp.as_file().sync_all().map_err(at(path))?;
+        self.files.push((temp.into_temp_path(), path.to_path_buf()));
+        Ok(())
+    }
+
+    /// [`Self::write_with`] for bytes already in memory.
+    pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+        self.write_with(path, |out| out.write_all(bytes))
+    }
+
+    /// Renames every staged file into place, in the order staged (a
+    /// manifest last, after the files it describes). Call after [`sync`].
+    pub fn commit(self) -> Result<(), IoError> {
+        for (temp, path) in self.files {
+            temp.persist(&path).map_err(|e| at(&path)(e.error))?;
+            #[cfg(not(target_os = "linux"))]
+            sync_dir(parent_or_dot(&path));
+        }
+        Ok(())
+    }
+}
+
+/// Makes everything written so far to the filesystems that hold `dirs`
+/// durable: on Linux one `syncfs` per filesystem, however many folders;
+/// elsewhere each folder's own store folders are synced (their files were
+/// synced as they were written).
+pub fn sync<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<(), IoError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let mut synced = std::collections::HashSet::new();
+        for dir in dirs {
+            let open = std::fs::File::open(dir).map_err(at(dir))?;
+            let device = open.metadata().map_err(at(dir))?.dev();
+            if !synced.insert(device) {
+                continue;
+            }
+            // SAFETY: syncfs takes a valid open descriptor, which `open`
+            // holds for the call.
+            if unsafe { libc::syncfs(open.as_raw_fd()) } != 0 {
+                return Err(at(dir)(io::Error::last_os_error()));
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    for dir in dirs {
+        for sub in ["", super::OWN, super::ASSETS]
+            .into_iter()
+            .chain(super::Layout::CURRENT.stores())
+        {
+            sync_dir(&dir.join(sub));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_files_appear_only_when_committed_and_vanish_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"old").unwrap();
+        let mut staged = Staged::default();
+        staged.write(&a, b"new").unwrap();
+        staged.write(&b, b"b").unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"old", "not before the commit");
+        assert!(!b.exists());
+        sync([dir.path()]).unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"new");
+        assert_eq!(std::fs::read(&b).unwrap(), b"b");
+
+        let mut dropped = Staged::default();
+        dropped.write(&a, b"never").unwrap();
+        drop(dropped);
+        assert_eq!(std::fs::read(&a).unwrap(), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
+}
