@@ -46,7 +46,7 @@ mod blog;
 #[path = "archive_parts/many.rs"]
 mod many;
 pub mod support;
-use support::{latency, median, rotproof_bin, serve_routes, time_v, timed};
+use support::{discard, latency, median, rotproof_bin, serve_routes, time_v, timed};
 
 const IMAGES: usize = 400;
 const LATENCY: Duration = Duration::from_millis(40);
@@ -237,23 +237,25 @@ const PILLOW: &str = "python3 \"$PILLOW_THUMBS\" . ../thumbs > /dev/null";
 /// would run it: download everything, hash everything, thumbnail everything.
 fn pipeline(download: &str, thumbnail: &str) -> String {
     format!(
-        "set -e; rm -rf p && mkdir -p p/files p/thumbs && cd p/files && {download} && \
+        "set -e; mkdir -p \"$P/files\" \"$P/thumbs\" && cd \"$P/files\" && {download} && \
          sha256sum * > ../sums && {thumbnail}"
     )
 }
 
-/// Runs `sh -c script` in `dir`; returns the seconds and how many files the
-/// run left in `dir/count_dir`, so a pipeline that "succeeds" without
-/// output cannot flatter rotproof.
-fn run_sh(dir: &Path, script: &str, count_dir: &str) -> (f64, usize) {
+/// Runs `sh -c script` in `dir`, with `$P` naming a folder of this run's
+/// own there (see [`support::discard`]); returns the seconds and how many
+/// files the run left in `dir/$P/count_dir`, so a pipeline that "succeeds"
+/// without output cannot flatter rotproof.
+fn run_sh(dir: &Path, script: &str, fresh: &str, count_dir: &str) -> (f64, usize) {
     let pillow = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/pillow_thumbs.py");
     let (secs, _) = timed(
         Command::new("sh")
             .args(["-c", script])
             .env("PILLOW_THUMBS", pillow)
+            .env("P", fresh)
             .current_dir(dir),
     );
-    let count = std::fs::read_dir(dir.join(count_dir)).map_or(0, |d| d.count());
+    let count = std::fs::read_dir(dir.join(fresh).join(count_dir)).map_or(0, |d| d.count());
     (secs, count)
 }
 
@@ -316,7 +318,7 @@ fn main() {
     eprintln!("corpus ready in {:.1}s", t.elapsed().as_secs_f64());
     let peers = Peers::detect();
     let work = root.join("work");
-    let _ = std::fs::remove_dir_all(&work);
+    discard(&work);
     std::fs::create_dir_all(&work).expect("work dir");
     if parts.wants("archive") {
         archive_vs_peers(&files, &work, &peers, runs);
@@ -342,6 +344,8 @@ fn main() {
         let urls: Vec<String> = files.iter().map(|(u, _)| u.clone()).collect();
         blog::run(&base, &urls, &work, runs);
     }
+    discard(&work);
+    support::empty_trash();
 }
 
 /// Starts the latency-emulating server on its own runtime; returns the
@@ -412,8 +416,8 @@ fn archive_vs_peers(files: &[(String, PathBuf)], work: &Path, peers: &Peers, run
     if peers.curl {
         peer_runs.push((
             "curl --parallel --parallel-max 16 (download only)",
-            format!("rm -rf p && mkdir -p p/files && cd p/files && {CURL}"),
-            "p/files",
+            format!("mkdir -p \"$P/files\" && cd \"$P/files\" && {CURL}"),
+            "files",
         ));
     }
     let hashing = peers.sha256sum;
@@ -438,22 +442,23 @@ fn archive_vs_peers(files: &[(String, PathBuf)], work: &Path, peers: &Peers, run
         ),
     ] {
         if ok && hashing {
-            peer_runs.push((name, pipeline(download, thumbnail), "p/thumbs"));
+            peer_runs.push((name, pipeline(download, thumbnail), "thumbs"));
         }
     }
 
-    let out = work.join("out");
     let ours = "rotproof archive";
     let mut series = Series::new();
     let mut rss = Vec::new();
+    let mut out = work.join("out-0");
     for run in 0..runs {
-        let _ = std::fs::remove_dir_all(&out);
+        // Every run in folders of its own (see `support::discard`).
+        out = work.join(format!("out-{run}"));
         let (secs, peak) = rotproof_archive(&out, &post_path, &[]);
         let thumbs = std::fs::read_dir(out.join("bench/.rotproof/thumbs")).map_or(0, |d| d.count());
         series.push(ours, secs, thumbs);
         rss.extend(peak);
         for (name, script, count_dir) in &peer_runs {
-            let (secs, count) = run_sh(work, script, count_dir);
+            let (secs, count) = run_sh(work, script, &format!("p-{run}"), count_dir);
             series.push(name, secs, count);
         }
         eprintln!("run {} of {runs} done", run + 1);
@@ -533,7 +538,7 @@ fn thumbnails_only(corpus_dir: &Path, work: &Path, peers: &Peers, runs: usize) {
         series.push(&ours, start.elapsed().as_secs_f64(), made);
         for (name, script) in &peer_runs {
             let script = format!("rm -rf ../thumbs && mkdir ../thumbs && {script}");
-            let (secs, count) = run_sh(&images, &script, "../thumbs");
+            let (secs, count) = run_sh(&images, &script, "", "../thumbs");
             series.push(name, secs, count);
         }
     }

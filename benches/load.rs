@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod support;
-use support::{latency, median, rotproof_bin, serve_routes, time_v, timed};
+use support::{discard, latency, median, rotproof_bin, serve_routes, time_v, timed};
 
 const POSTS: usize = 500;
 const URLS: usize = 5000;
@@ -34,7 +34,7 @@ fn main() {
     let base = server.base.clone();
 
     let work = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-load");
-    let _ = std::fs::remove_dir_all(&work);
+    discard(&work);
     std::fs::create_dir_all(work.join("posts")).expect("work dir");
     for p in 0..POSTS {
         let body: String = (0..PER_POST)
@@ -133,5 +133,6 @@ fn main() {
             ours / median(theirs),
         );
     }
-    let _ = std::fs::remove_dir_all(&work);
+    discard(&work);
+    support::empty_trash();
 }

@@ -32,18 +32,20 @@ pub fn run(base: &str, urls: &[String], work: &Path, runs: usize) {
     }
     let archive = |out: &Path, what: &Path| super::rotproof_archive(out, what, &[]);
     let (mut one_t, mut blog_t, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    // Every round writes into folders of its own, all removed at the end:
+    // no round pays for deleting another's files (on this machine's
+    // filesystem, creating files just after thousands were deleted costs
+    // several times as much).
     for run in 0..runs {
-        let out = dir.join("out-one");
-        let _ = std::fs::remove_dir_all(&out);
+        let out = dir.join(format!("out-one-{run}"));
         one_t.push(archive(&out, &dir.join("one.md")).0);
-        let out = dir.join("out-blog");
-        let _ = std::fs::remove_dir_all(&out);
+        let out = dir.join(format!("out-blog-{run}"));
         let (secs, peak) = archive(&out, &posts);
         blog_t.push(secs);
         rss.extend(peak);
         eprintln!("blog: run {} of {runs} done", run + 1);
     }
-    let folders = std::fs::read_dir(dir.join("out-blog")).map_or(0, |d| d.count());
+    let folders = std::fs::read_dir(dir.join("out-blog-0")).map_or(0, |d| d.count());
     println!(
         "blog: {POSTS} posts x {PER_POST} images over {} distinct URLs ({folders} folders), against the {} URLs as one post; medians of {runs}",
         used.len(),
@@ -56,4 +58,5 @@ pub fn run(base: &str, urls: &[String], work: &Path, runs: usize) {
         rss.iter().max().copied().unwrap_or(0) as f64 / 1024.0,
         blog_m / one_m
     );
+    super::support::discard(&dir);
 }

@@ -47,13 +47,15 @@ pub fn run(work: &Path, runs: usize, curl: bool) {
     let files = dir.join("files");
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let (mut ours_rss, mut theirs_rss) = (Vec::new(), Vec::new());
+    // Each round in folders of its own, all removed at the end (see
+    // `blog`).
     for run in 0..runs {
-        let _ = std::fs::remove_dir_all(&out);
+        let out = out.join(run.to_string());
         let (secs, rss) = super::rotproof_archive(&out, &dir.join("many.md"), &[]);
         ours.push(secs);
         ours_rss.extend(rss);
         if curl {
-            let _ = std::fs::remove_dir_all(&files);
+            let files = files.join(run.to_string());
             std::fs::create_dir_all(&files).expect("files dir");
             let (secs, rss) = timed(
                 time_v("curl")
@@ -63,7 +65,7 @@ pub fn run(work: &Path, runs: usize, curl: bool) {
                         "16",
                         "-s",
                         "-K",
-                        "../many.cfg",
+                        "../../many.cfg",
                     ])
                     .current_dir(&files),
             );
@@ -77,7 +79,7 @@ pub fn run(work: &Path, runs: usize, curl: bool) {
         }
         eprintln!("many: run {} of {runs} done", run + 1);
     }
-    let archived = std::fs::read_to_string(out.join("many/.rotproof/manifest.json"))
+    let archived = std::fs::read_to_string(out.join("0/many/.rotproof/manifest.json"))
         .map_or(0, |m| m.matches("\"status\": \"archived\"").count());
     let mb = |v: &[u64]| v.iter().max().copied().unwrap_or(0) as f64 / 1024.0;
     println!(
@@ -97,5 +99,5 @@ pub fn run(work: &Path, runs: usize, curl: bool) {
             median(ours) / median(theirs)
         );
     }
-    let _ = std::fs::remove_dir_all(&files);
+    super::support::discard(&dir);
 }

@@ -59,6 +59,35 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Moves `path` (if it is there) into the benchmarks' trash, to be
+/// removed by [`empty_trash`] once every measurement is done. On this
+/// machine's filesystem, creating files just after thousands were deleted
+/// costs several times as much (the inode allocator skips recently deleted
+/// inodes one by one), so no measured run may follow the benchmark's own
+/// clean-up.
+pub fn discard(path: &std::path::Path) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if !path.exists() {
+        return;
+    }
+    let trash = trash_dir();
+    let _ = std::fs::create_dir_all(&trash);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let to = trash.join(format!("{}-{n}", std::process::id()));
+    if std::fs::rename(path, &to).is_err() {
+        let _ = std::fs::remove_dir_all(path);
+    }
+}
+
+/// Removes what [`discard`] moved aside: call last.
+pub fn empty_trash() {
+    let _ = std::fs::remove_dir_all(trash_dir());
+}
+
+fn trash_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-trash")
+}
+
 /// Runs a command under /usr/bin/time -v; returns (seconds, peak RSS KiB).
 /// With `ROTPROOF_BENCH_CPU` set, prints its user and system CPU time too.
 pub fn timed(cmd: &mut Command) -> (f64, Option<u64>) {
