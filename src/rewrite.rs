@@ -24,25 +24,53 @@ pub fn rewrite(
     resources: &[Resource],
     replacements: &HashMap<String, String>,
 ) -> String {
-    let mut edits = Vec::new();
-    for resource in resources {
-        let Some(value) = replacements.get(&resource.key) else {
-            continue;
-        };
-        for reference in &resource.occurrences {
-            if let Some(edit) = encode(&reference.syntax, reference.span.clone(), value) {
-                edits.push(edit);
-            }
-        }
-    }
-    splice(post.text(), edits)
+    rewrite_with(post, resources, |_, resource| {
+        replacements.get(&resource.key).map(String::as_str)
+    })
+}
+
+/// [`rewrite`] with the replacements beside the resources:
+/// `replacements[i]` is `resources[i]`'s, if any.
+pub fn rewrite_each(
+    post: &Post,
+    resources: &[Resource],
+    replacements: &[Option<String>],
+) -> String {
+    rewrite_with(post, resources, |i, _| {
+        replacements.get(i).and_then(|v| v.as_deref())
+    })
+}
+
+/// Each edit is encoded as the text is spliced, so a post of 20,000
+/// resources never holds 20,000 edits at once.
+fn rewrite_with<'a>(
+    post: &Post,
+    resources: &[Resource],
+    value: impl Fn(usize, &Resource) -> Option<&'a str>,
+) -> String {
+    let mut places: Vec<(&crate::reference::Reference, &str)> = resources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, resource)| Some((resource, value(i, resource)?)))
+        .flat_map(|(resource, value)| resource.occurrences.iter().map(move |r| (r, value)))
+        .collect();
+    places.sort_by_key(|(r, _)| (r.span.start, r.span.end));
+    let edits = places
+        .into_iter()
+        .filter_map(|(r, value)| encode(&r.syntax, r.span.clone(), value));
+    splice_sorted(post.text(), edits)
 }
 
 /// Applies edits to a text. Edits are sorted here; an edit overlapping an
 /// earlier one is dropped (the parser never produces such pairs).
 pub fn splice(text: &str, mut edits: Vec<Edit>) -> String {
     edits.sort_by_key(|e| (e.span.start, e.span.end));
-    let mut out = String::with_capacity(text.len() + edits.len() * 16);
+    splice_sorted(text, edits)
+}
+
+/// [`splice`] for edits already in order.
+fn splice_sorted(text: &str, edits: impl IntoIterator<Item = Edit>) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut at = 0;
     for edit in edits {
         if edit.span.start < at || edit.span.end > text.len() {

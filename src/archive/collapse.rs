@@ -68,7 +68,7 @@ pub(super) async fn apply(
             {
                 removable.push((stored.home.join(stored.path()), stored.image.clone()));
             }
-            let into = job.home.join(Layout::CURRENT.folder_for(job.kind));
+            let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
             let again = Asking {
                 placeholder: Some((&sha, &tried)),
                 ..ask
@@ -142,8 +142,8 @@ async fn answers_otherwise(
     tried: &Referer,
     ask: Asking<'_>,
 ) -> Result<bool, IoError> {
-    let source = job.source_url.as_ref();
-    let into = job.home.join(Layout::CURRENT.folder_for(job.kind));
+    let source = job.post.source_url.as_ref();
+    let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
     for policy in Referer::attempts(tried, url, source).into_iter().skip(1) {
         let header = policy.header(url, source);
         let Ok(fetched) = ask

@@ -5,7 +5,7 @@
 //! awaited at the end.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -31,7 +31,7 @@ pub(super) struct Stored {
     pub bytes: u64,
     pub media_type: &'static str,
     pub kind: Kind,
-    pub home: PathBuf,
+    pub home: Arc<Path>,
     /// Dimensions and thumbnail, for images.
     pub image: Option<ImageInfo>,
     /// Whether this run wrote the file (it was not in the folder before).
@@ -208,7 +208,7 @@ pub(super) type JobResult = Result<(Outcome, Option<ThumbRequest>), ArchiveError
 async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
-    let assets = job.home.join(Layout::CURRENT.folder_for(job.kind));
+    let assets = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
     let max = ask.fetcher.options().max_bytes;
     match &job.source {
         Source::Remote(url) if job.check_only => {
@@ -216,7 +216,7 @@ async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
             // when HEAD is refused, as `rotproof check` does; no body is
             // downloaded or stored.
             let policy = ask.fetcher.referer_for(url).clone();
-            let referer = policy.header(url, job.source_url.as_ref());
+            let referer = policy.header(url, job.post.source_url.as_ref());
             let outcome = match ask
                 .fetcher
                 .probe(url, None, false, &Ask::with_referer(referer))
@@ -236,7 +236,7 @@ async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
             let (file, dir) = (file.clone(), assets.clone());
             let copied = tokio::task::spawn_blocking(move || ingest_local(&file, &dir, max))
                 .await
-                .map_err(|e| IoError::new(&job.home, std::io::Error::other(e)))?;
+                .map_err(|e| IoError::new(&job.post.home, std::io::Error::other(e)))?;
             let body = match copied {
                 Ok(body) => body,
                 Err(IngestError::TooLarge(_)) => {
@@ -286,11 +286,11 @@ async fn store_stored(
         bytes: body.digest.bytes,
         media_type: format.media_type,
         kind,
-        home: job.home.clone(),
+        home: job.post.home.clone(),
         image: None,
         written: false,
     };
-    let asset = job.home.join(stored.path());
+    let asset = job.post.home.join(stored.path());
     // Re-hashing an existing file, syncing and renaming block: off the
     // async workers.
     let path = asset.clone();
@@ -317,8 +317,8 @@ async fn store_stored(
             let request = ThumbRequest {
                 asset,
                 sha256: stored.sha256.clone(),
-                thumbs_dir: job.home.join(Layout::CURRENT.thumbs()),
-                settings: job.thumbs,
+                thumbs_dir: job.post.home.join(Layout::CURRENT.thumbs()),
+                settings: job.post.thumbs,
             };
             (stored, Some(request))
         }

@@ -122,13 +122,19 @@ impl Outcomes {
         self.map.get(key)
     }
 
-    /// One use of `key`'s outcome is over.
+    /// One use of `key`'s outcome is over. The maps give their tables
+    /// back as they empty (removing alone never shrinks one): a post of
+    /// 20,000 resources builds its entries while its outcomes go.
     fn used(&mut self, key: &str) {
         if let Some(n) = self.uses.get_mut(key) {
             *n -= 1;
             if *n == 0 {
                 self.uses.remove(key);
                 self.map.remove(key);
+                if self.map.len() < self.map.capacity() / 4 {
+                    self.map.shrink_to_fit();
+                    self.uses.shrink_to_fit();
+                }
             }
         }
     }
@@ -186,8 +192,8 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
     let links = draft.options.links;
     let repair_links = draft.options.repair_links.or(previous.repair_links);
     let mut entries = Vec::with_capacity(draft.resources.len());
-    let mut replacements = HashMap::new();
-    for (resource, decision) in draft.resources.iter().zip(&decisions) {
+    let mut replacements = vec![None; draft.resources.len()];
+    for (i, (resource, decision)) in draft.resources.iter().zip(&decisions).enumerate() {
         let occurrences = occurrences(resource, draft.post.text());
         let prev = previous.get(&resource.key);
         let mut entry = match decision {
@@ -229,13 +235,11 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
             outcomes.used(key);
         }
         merge::carry_history(&mut entry, prev);
-        if let Some(target) = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep)) {
-            replacements.insert(resource.key.clone(), target);
-        }
+        replacements[i] = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep));
         entries.push(entry);
     }
 
-    let index = rewrite::rewrite(&draft.post, &draft.resources, &replacements);
+    let index = rewrite::rewrite_each(&draft.post, &draft.resources, &replacements);
     let layout = lock.layout();
     let mut files = store::Staged::default();
     files.write(&dir.join(layout.source()), draft.post.text().as_bytes())?;

@@ -83,7 +83,7 @@ async fn recover(
     ask: Asking<'_>,
     into: &Path,
 ) -> Result<Option<Got>, IoError> {
-    let when = job.date.unwrap_or_else(SystemTime::now);
+    let when = job.post.date.unwrap_or_else(SystemTime::now);
     for &archive in ask.archives.order() {
         let Some(capture) = ask
             .archives
@@ -120,7 +120,7 @@ pub(super) async fn with_policies(
     ask: Asking<'_>,
     into: &Path,
 ) -> Result<Got, IoError> {
-    let source = job.source_url.as_ref();
+    let source = job.post.source_url.as_ref();
     let first = job
         .referer
         .clone()
@@ -141,7 +141,7 @@ pub(super) async fn with_policies(
             .download(
                 url,
                 into,
-                job.validators.as_ref(),
+                job.validators.as_deref(),
                 &Ask::with_referer(header),
             )
             .await?

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use url::Url;
@@ -89,17 +90,26 @@ pub(super) struct Job {
     pub kind: Kind,
     /// Only requested (`--links check`), not stored.
     pub check_only: bool,
-    /// The post folder where the file is first stored.
-    pub home: PathBuf,
-    pub thumbs: thumbnail::Settings,
     /// Whether a thumbnail is made (not for a revalidated copy's new
     /// version).
     pub thumbnail: bool,
-    /// For `--refresh`: the archived copy's validators.
-    pub validators: Option<Validators>,
+    /// For `--refresh`: the archived copy's validators (boxed: nearly
+    /// every job has none).
+    pub validators: Option<Box<Validators>>,
     /// The Referer policy that got the archived copy (for `--refresh`):
     /// asked again the same way.
     pub referer: Option<Referer>,
+    /// What the job has from its post, shared by all of the post's jobs:
+    /// a post of 20,000 resources holds it once, not 20,000 times.
+    pub post: Arc<JobPost>,
+}
+
+/// What every job of one post shares.
+#[derive(Debug)]
+pub(super) struct JobPost {
+    /// The post folder where the file is first stored.
+    pub home: Arc<Path>,
+    pub thumbs: thumbnail::Settings,
     /// The post's source URL, for the `source` Referer policy.
     pub source_url: Option<Url>,
     /// The post's date: web archives are asked for the capture closest.
@@ -289,8 +299,12 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
     for p in planned {
         let links = p.draft.options.links;
         let about = &p.draft.about;
-        let source_url = about.source_url.as_deref().and_then(|u| Url::parse(u).ok());
-        let date = about.date;
+        let post = Arc::new(JobPost {
+            home: Arc::from(p.draft.dir.as_path()),
+            thumbs: p.draft.options.thumbs,
+            source_url: about.source_url.as_deref().and_then(|u| Url::parse(u).ok()),
+            date: about.date,
+        });
         for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
             let origin = match &resource.origin {
                 Origin::Remote(url) => Source::Remote(url.clone()),
@@ -312,7 +326,7 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                     (
                         &resource.key,
                         origin,
-                        (!v.is_empty()).then_some(v),
+                        (!v.is_empty()).then(|| Box::new(v)),
                         false,
                         referer,
                     )
@@ -342,13 +356,10 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                 source,
                 kind: resource.kind,
                 check_only: resource.kind == Kind::Link && links == LinksMode::Check,
-                home: p.draft.dir.clone(),
-                thumbs: p.draft.options.thumbs,
                 thumbnail,
                 validators,
                 referer,
-                source_url: source_url.clone(),
-                date,
+                post: post.clone(),
             });
         }
     }
