@@ -92,6 +92,8 @@ pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
             }
         }
     }
+    // Kept until the post is written: not the doubled capacity it grew to.
+    out.shrink_to_fit();
     out
 }
 

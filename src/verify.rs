@@ -108,8 +108,8 @@ pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
                 Ok(actual) if &actual == sha => {
                     // An asset's name is its own hash; a thumbnail is named
                     // after the asset it shows.
-                    let named =
-                        rel.starts_with(layout.thumbs()) || file_stem(rel) == Some(actual.as_str());
+                    let named = rel.starts_with(layout.thumbs())
+                        || file_stem(rel).is_some_and(|stem| actual == *stem);
                     let finding = (!named).then(|| Finding {
                         problem: Problem::Corrupt,
                         path: rel.clone(),

@@ -96,7 +96,10 @@ pub(super) async fn fetch_all(
     })?);
     let rules = settings.rules.clone();
     // Shared with the collapse rule, which looks some of them up after.
-    let jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
+    let mut jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
+    // Collected in place, this Vec of pointers would keep the jobs' own
+    // buffer (150 bytes a job) for the whole stage.
+    jobs.shrink_to_fit();
     let mut stream = net::stage(jobs.clone(), fetcher.concurrency(), |job| {
         let (fetcher, rules) = (fetcher.clone(), rules.clone());
         let archives = settings.archives.clone();

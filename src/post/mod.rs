@@ -80,6 +80,8 @@ impl Post {
         }
         markdown::collect(&text, body.clone(), &lines, &mut references);
         references.sort_by_key(|r| (r.span.start, r.span.end));
+        // Kept for the post's life: not the doubled capacity it grew to.
+        references.shrink_to_fit();
         Ok(Post {
             text,
             lines,
