@@ -80,6 +80,13 @@ pub(super) async fn fetch_all(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, Outcome>, ArchiveError> {
+    // A re-run over an intact archive fetches nothing: no HTTP client (its
+    // TLS roots are a few percent of such a run) and no thumbnail pool,
+    // but the network flags are checked all the same.
+    if jobs.is_empty() {
+        net::client::check(&settings.net)?;
+        return Ok(HashMap::new());
+    }
     let hosts: std::collections::HashSet<HostKey> = jobs
         .iter()
         .filter_map(|j| match &j.source {

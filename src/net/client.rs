@@ -61,34 +61,56 @@ pub fn build(options: &NetOptions, idle_per_host: usize) -> Result<reqwest::Clie
         .read_timeout(options.timeout.min(Duration::from_secs(30)))
         .pool_max_idle_per_host(idle_per_host)
         .pool_idle_timeout(super::descriptors::IDLE_TIMEOUT);
-    if let Some(path) = &options.ca_cert {
-        let pem =
-            read_bounded(path, MAX_CA_CERT_BYTES).map_err(|source| SetupError::CaCertRead {
-                path: path.clone(),
-                source,
-            })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
-            SetupError::CaCertParse {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        if certs.is_empty() {
-            return Err(SetupError::CaCertEmpty(path.clone()));
-        }
+    if let Some(certs) = ca_certs(options)? {
         builder = builder.tls_certs_merge(certs);
     }
-    if let Some(url) = &options.proxy {
-        // An explicit proxy replaces HTTP(S)_PROXY; NO_PROXY still applies.
-        let proxy = reqwest::Proxy::all(url.as_str())
-            .map_err(|source| SetupError::Proxy {
-                url: url.clone(),
-                source,
-            })?
-            .no_proxy(reqwest::NoProxy::from_env());
+    if let Some(proxy) = proxy(options)? {
         builder = builder.proxy(proxy);
     }
     builder.build().map_err(SetupError::Client)
+}
+
+/// What [`build`] refuses, without building a client (loading the TLS
+/// roots is a few percent of a run that fetches nothing): a bad
+/// `--ca-cert` or `--proxy` is an error even then.
+pub fn check(options: &NetOptions) -> Result<(), SetupError> {
+    ca_certs(options)?;
+    proxy(options)?;
+    Ok(())
+}
+
+/// The `--ca-cert` bundle, read and parsed.
+fn ca_certs(options: &NetOptions) -> Result<Option<Vec<reqwest::Certificate>>, SetupError> {
+    let Some(path) = &options.ca_cert else {
+        return Ok(None);
+    };
+    let pem = read_bounded(path, MAX_CA_CERT_BYTES).map_err(|source| SetupError::CaCertRead {
+        path: path.clone(),
+        source,
+    })?;
+    let certs =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| SetupError::CaCertParse {
+            path: path.clone(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(SetupError::CaCertEmpty(path.clone()));
+    }
+    Ok(Some(certs))
+}
+
+/// The `--proxy`: it replaces HTTP(S)_PROXY; NO_PROXY still applies.
+fn proxy(options: &NetOptions) -> Result<Option<reqwest::Proxy>, SetupError> {
+    let Some(url) = &options.proxy else {
+        return Ok(None);
+    };
+    let proxy = reqwest::Proxy::all(url.as_str())
+        .map_err(|source| SetupError::Proxy {
+            url: url.clone(),
+            source,
+        })?
+        .no_proxy(reqwest::NoProxy::from_env());
+    Ok(Some(proxy))
 }
 
 /// A certificate bundle is a few hundred kilobytes at most; `--ca-cert
