@@ -157,14 +157,16 @@ pub(super) struct ThumbRequest {
 }
 
 /// The run's thumbnails, made on the CPU pool while downloads go on:
-/// one per content per folder, however many URLs answered that content
-/// (a post of 20,000 URLs of one spacer makes one thumbnail).
+/// one per content, however many URLs answered that content (a post of
+/// 20,000 URLs of one spacer makes one thumbnail) and however many post
+/// folders store it (each other folder gets the file linked).
 pub(super) struct Thumbs {
     pool: Arc<thumbnail::Pool>,
-    made: HashMap<(PathBuf, Sha256), usize>,
-    running: Vec<JoinHandle<ImageInfo>>,
-    /// Each job's key and the thumbnail it waits for.
-    waiting: Vec<(String, usize)>,
+    made: HashMap<(Sha256, thumbnail::Settings), usize>,
+    /// Each thumbnail being made, and the folder it is made in.
+    running: Vec<(JoinHandle<ImageInfo>, PathBuf)>,
+    /// Each job's key, the thumbnail it waits for, and where it wants it.
+    waiting: Vec<(String, usize, PathBuf)>,
 }
 
 impl Thumbs {
@@ -180,35 +182,56 @@ impl Thumbs {
     /// `key`'s outcome gets this thumbnail, started now unless the same
     /// one is already on its way.
     pub fn request(&mut self, key: String, req: ThumbRequest) {
-        let at = (req.thumbs_dir.clone(), req.sha256.clone());
+        let at = (req.sha256.clone(), req.settings);
         let next = self.running.len();
         let index = *self.made.entry(at).or_insert(next);
+        self.waiting.push((key, index, req.thumbs_dir.clone()));
         if index == next {
             let pool = self.pool.clone();
-            self.running.push(tokio::spawn(async move {
-                pool.make(req.asset, req.sha256, req.thumbs_dir, req.settings)
-                    .await
-            }));
+            let dir = req.thumbs_dir.clone();
+            self.running.push((
+                tokio::spawn(async move {
+                    pool.make(req.asset, req.sha256, req.thumbs_dir, req.settings)
+                        .await
+                }),
+                dir,
+            ));
         }
-        self.waiting.push((key, index));
     }
 
-    /// Waits for every thumbnail and puts each into its outcomes.
+    /// Waits for every thumbnail, links each into the other folders that
+    /// want it, and puts each into its outcomes.
     pub async fn finish(self, outcomes: &mut HashMap<String, Outcome>) {
         let mut infos = Vec::with_capacity(self.running.len());
-        for handle in self.running {
-            infos.push(
-                handle
-                    .await
-                    .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed")),
-            );
+        for (handle, dir) in self.running {
+            let info = handle
+                .await
+                .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed"));
+            infos.push((info, dir));
         }
-        for (key, index) in self.waiting {
-            if let (Some(Outcome::Stored { stored, .. }), Some(info)) =
+        for (key, index, wanted) in self.waiting {
+            let (Some(Outcome::Stored { stored, .. }), Some((info, made_in))) =
                 (outcomes.get_mut(&key), infos.get(index))
+            else {
+                continue;
+            };
+            let mut info = info.clone();
+            if let Ok(thumb) = &info.thumb
+                && *made_in != wanted
             {
-                stored.image = Some(info.clone());
+                let from = made_in.join(&thumb.file_name);
+                let to = wanted.clone();
+                let (name, sha) = (thumb.file_name.clone(), thumb.sha256.clone());
+                let linked = tokio::task::spawn_blocking(move || {
+                    store::copy_into(&from, &to.join(name), &sha)
+                })
+                .await;
+                if !matches!(linked, Ok(Ok(()))) {
+                    // Made again by the next run.
+                    info = ImageInfo::for_now("thumbnail not copied into the post folder");
+                }
             }
+            stored.image = Some(info);
         }
     }
 }

@@ -27,7 +27,7 @@ pub const DEFAULT_SIZE: u32 = 320;
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 const JPEG_QUALITY: u8 = 82;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Long side of a thumbnail, in pixels.
     pub size: u32,

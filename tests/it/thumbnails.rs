@@ -203,3 +203,37 @@ async fn a_thumbnail_that_failed_to_be_written_is_made_by_the_next_run() {
     );
     rotproof(args(&["verify"]), site.path()).await.code(0);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_content_in_two_posts_under_two_urls_is_thumbnailed_once() {
+    use std::os::unix::fs::MetadataExt;
+    // Two URLs answer the same photo; each post names one, so each URL's
+    // job stores into another folder. Before, each folder rendered the
+    // thumbnail again: a blog's duplicated photos cost their decoding
+    // once per post that held them.
+    let photo = jpeg(900, 600, 3);
+    let server = RawServer::start(move |_, _| Reply::ok(photo.clone())).await;
+    let site = Site::new();
+    site.write("a.md", &format!("![]({})\n", server.url("/a.jpg")));
+    site.write("b.md", &format!("![]({})\n", server.url("/b.jpg")));
+    let out = rotproof(args(&["archive", "a.md", "b.md"]), site.path()).await;
+    out.code(0);
+    let thumb = |post: &str, url: &str| {
+        let m = site.manifest(post);
+        let path = entry(&m, &server.url(url))["thumbnail"]["path"]
+            .as_str()
+            .expect("a thumbnail")
+            .to_string();
+        site.path().join("archive").join(post).join(path)
+    };
+    let (a, b) = (thumb("a", "/a.jpg"), thumb("b", "/b.jpg"));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_eq!(
+        std::fs::metadata(&a).unwrap().ino(),
+        std::fs::metadata(&b).unwrap().ino(),
+        "one thumbnail, linked into the second folder"
+    );
+    // Both folders verify.
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
