@@ -37,14 +37,35 @@ pub(super) fn all(
     // renames, then one more sync: a manifest's name appears only once
     // what it names is durable, and a run of 500 posts syncs twice, not
     // 3,000 times.
-    let mut staged = Vec::new();
-    for (p, lock) in planned {
-        let path = p.draft.path.clone();
-        match post(p, &lock, &mut outcomes).and_then(|ready| ready.stage(&lock)) {
-            Ok(done) => staged.push((done, lock, path)),
-            Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
+    // Each post's entries, links and rewrite here; its files written on a
+    // second thread meanwhile (creating files is most of a small post's
+    // cost), a few posts behind.
+    let (mut staged, failed) = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<(Ready, PostDir, PathBuf)>(4);
+        let writer = scope.spawn(move || {
+            let (mut staged, mut failed) = (Vec::new(), Vec::new());
+            for (ready, lock, path) in receive {
+                match ready.stage(&lock) {
+                    Ok(done) => staged.push((done, lock, path)),
+                    Err(err) => failed.push(PostError::new(&path, errors::one_line(&err))),
+                }
+            }
+            (staged, failed)
+        });
+        for (p, lock) in planned {
+            let path = p.draft.path.clone();
+            match post(p, &lock, &mut outcomes) {
+                // The writer only stops when this side hangs up.
+                Ok(ready) => drop(send.send((ready, lock, path))),
+                Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
+            }
         }
-    }
+        drop(send);
+        writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    refused.extend(failed);
     drop(outcomes);
     if let Err(err) = store::sync(staged.iter().map(|(_, lock, _)| lock.path())) {
         // Nothing is renamed: every folder stays as the last run left it.
@@ -140,11 +161,12 @@ impl Outcomes {
     }
 }
 
-/// A post folder with everything but its manifest: its shared files
-/// placed, index.md and source.md staged.
+/// A post folder with its shared files placed; index.md, source.md and
+/// the manifest still to write.
 struct Ready {
     manifest: Manifest,
-    files: store::Staged,
+    index: String,
+    source: String,
     /// The post as named on the command line.
     shown: String,
     slug: String,
@@ -166,17 +188,22 @@ impl Ready {
     fn stage(self, lock: &PostDir) -> Result<Staged, ArchiveError> {
         let Ready {
             manifest,
-            mut files,
+            index,
+            source,
             shown,
             slug,
         } = self;
+        let dir = lock.path();
+        let mut files = store::Staged::default();
+        files.write(&dir.join(lock.layout().source()), source.as_bytes())?;
+        files.write(&dir.join(store::INDEX), index.as_bytes())?;
         manifest.stage(&mut files, &lock.manifest_path())?;
         let (report, distinct) = report(&manifest, shown, &slug, lock);
         Ok(Staged {
             files,
             report,
             distinct,
-            v1_leftovers: migrate::v1_leftovers(lock.path(), &manifest),
+            v1_leftovers: migrate::v1_leftovers(dir, &manifest),
         })
     }
 }
@@ -241,9 +268,6 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
 
     let index = rewrite::rewrite_each(&draft.post, &draft.resources, &replacements);
     let layout = lock.layout();
-    let mut files = store::Staged::default();
-    files.write(&dir.join(layout.source()), draft.post.text().as_bytes())?;
-    files.write(&dir.join(store::INDEX), index.as_bytes())?;
     let out = store::parent_or_dot(&dir);
     let manifest = Manifest {
         format: manifest::FORMAT.to_string(),
@@ -265,9 +289,10 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
     };
     Ok(Ready {
         manifest,
-        files,
+        index,
         shown: draft.path.display().to_string(),
         slug: draft.slug,
+        source: draft.post.into_text(),
     })
 }
 

@@ -176,11 +176,19 @@ fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft
 /// symlink, unwritable) is refused, and the others go on.
 pub(super) fn lock(drafts: Vec<Draft>, refused: &mut Vec<PostError>) -> Vec<(Draft, PostDir)> {
     let mut locked = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        let out = parent_or_dot(&draft.dir);
-        let opened = std::fs::create_dir_all(out)
-            .map_err(|e| ArchiveError::Io(store::at(out)(e)))
-            .and_then(|()| Ok(PostDir::create(&draft.dir)?));
+    // Making a blog's folders and lock files is file creation, on every
+    // core; the results stay in the posts' order.
+    let opened: Vec<_> = drafts
+        .into_par_iter()
+        .map(|draft| {
+            let out = parent_or_dot(&draft.dir);
+            let opened = std::fs::create_dir_all(out)
+                .map_err(|e| ArchiveError::Io(store::at(out)(e)))
+                .and_then(|()| Ok(PostDir::create(&draft.dir)?));
+            (draft, opened)
+        })
+        .collect();
+    for (draft, opened) in opened {
         match opened {
             Ok(lock) => locked.push((draft, lock)),
             Err(err) => refused.push(PostError::new(&draft.path, errors::one_line(&err))),

@@ -96,6 +96,12 @@ impl Post {
         &self.text
     }
 
+    /// The text, the parse dropped: what is left to write once a post's
+    /// references are done with.
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
     /// Every URL reference, in source order.
     pub fn references(&self) -> &[Reference] {
         &self.references
