@@ -135,11 +135,7 @@ pub fn run(
     runner: &Runner,
 ) -> Result<Report, ArchiveError> {
     let mut refused = Vec::new();
-    let t0 = std::time::Instant::now();
     let drafts = plan::read(inputs, &mut refused);
-    if std::env::var_os("ROTPROOF_TIMINGS").is_some() {
-        eprintln!("TIMING read {:?}", t0.elapsed());
-    }
     let mut planned = Vec::new();
     for (draft, lock) in plan::lock(drafts, &mut refused) {
         let path = draft.path.clone();
@@ -148,22 +144,12 @@ pub fn run(
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }
     }
-    if std::env::var_os("ROTPROOF_TIMINGS").is_some() {
-        eprintln!("TIMING lock+decide {:?}", t0.elapsed());
-    }
     let jobs = plan::jobs(planned.iter().map(|(p, _)| p));
     let fetched = jobs.len();
     progress.start(fetched);
     let outcomes = runner.run(execute::fetch_all(jobs, settings, progress))??;
-    if std::env::var_os("ROTPROOF_TIMINGS").is_some() {
-        eprintln!("TIMING fetch {:?}", t0.elapsed());
-    }
     progress.finish();
-    let r = finish::all(planned, outcomes, fetched, refused);
-    if std::env::var_os("ROTPROOF_TIMINGS").is_some() {
-        eprintln!("TIMING finish {:?}", t0.elapsed());
-    }
-    Ok(r)
+    Ok(finish::all(planned, outcomes, fetched, refused))
 }
 
 /// What a run would do, without the network and without writing or
