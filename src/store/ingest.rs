@@ -201,7 +201,7 @@ fn holds(path: &Path, sha256: &Sha256) -> bool {
 /// unless `to` already holds the content `sha256`. Used when posts share a
 /// file: each post folder stays self-contained.
 pub fn copy_into(from: &Path, to: &Path, sha256: &Sha256) -> Result<(), IoError> {
-    if from == to || holds(to, sha256) {
+    if from == to {
         return Ok(());
     }
     // A hard link copies nothing and allocates no inode: on a blog where
@@ -210,10 +210,16 @@ pub fn copy_into(from: &Path, to: &Path, sha256: &Sha256) -> Result<(), IoError>
     // allocator. link(2) is atomic, so a free name is linked directly; a
     // name holding other bytes is replaced by a link under a temporary
     // name and a rename.
+    // The link is tried first: in a new folder (a blog's 200 posts place
+    // 12,000 files) the name is free, and asking first whether it holds
+    // the content was a failed open each time.
     let dir = parent_or_dot(to);
     let linked = match fs::hard_link(from, to) {
         Ok(()) => return Ok(()),
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            if holds(to, sha256) {
+                return Ok(());
+            }
             temp_names().make_in(dir, |path| fs::hard_link(from, path))
         }
         Err(err) => Err(err),
@@ -222,7 +228,11 @@ pub fn copy_into(from: &Path, to: &Path, sha256: &Sha256) -> Result<(), IoError>
         linked.persist(to).map_err(|e| at(to)(e.error))?;
         return Ok(());
     }
-    // No links here (another filesystem, or one without them): a copy.
+    // No links here (another filesystem, or one without them): a copy,
+    // unless the name already holds the content.
+    if holds(to, sha256) {
+        return Ok(());
+    }
     let temp = temp_in(dir)?;
     fs::copy(from, temp.path()).map_err(at(to))?;
     temp.as_file().sync_all().map_err(at(to))?;
