@@ -166,9 +166,9 @@ impl<T: io::BufRead + io::Seek> ReadSeek for T {}
 /// file under the name with other bytes (corrupted on disk) is replaced.
 /// Returns whether it was written.
 ///
-/// Durability is [`super::PostDir::sync_contents`]'s, before the manifest
-/// that names the file: on Linux one `syncfs` for all of a post's files
-/// instead of one fsync each (a run killed at any moment still leaves no
+/// Durability is [`super::sync`]'s (or [`super::PostDir::sync_contents`]'s,
+/// for `check --repair`), before the manifest that names the file: on
+/// Linux one `syncfs` for all of a run's files instead of one fsync each (a run killed at any moment still leaves no
 /// partial file under a final name: the bytes are all written before the
 /// rename; after a power cut a file no manifest names may be short, and
 /// its name not matching its bytes, the next run replaces it).

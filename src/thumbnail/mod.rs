@@ -122,7 +122,7 @@ fn render(asset: &Path, settings: Settings, budget: &Budget) -> Rendered {
 
 impl Rendered {
     /// Writes the thumbnail as `thumbs_dir/<sha256>.<ext>` (synced; the
-    /// folder is synced later, see [`store::PostDir::sync_contents`]).
+    /// folder is synced later, see [`store::sync`]).
     fn write(self, sha256: &Sha256, thumbs_dir: &Path) -> ImageInfo {
         let mut retry = false;
         let thumb = self.thumb.and_then(|encoded| {
