@@ -32,14 +32,13 @@ pub(super) fn all(
     mut refused: Vec<PostError>,
 ) -> Report {
     let mut outcomes = Outcomes::new(outcomes, &planned);
-    // Every folder's files first, each post's new index.md, source.md and
-    // manifest under temporary names; then one sync for them all and the
-    // renames, then one more sync: a manifest's name appears only once
-    // what it names is durable, and a run of 500 posts syncs twice, not
-    // 3,000 times.
-    // Each post's entries, links and rewrite here; its files written on a
-    // second thread meanwhile (creating files is most of a small post's
-    // cost), a few posts behind.
+    // Every folder's shared files first, and each post's new index.md,
+    // source.md and manifest under temporary names; then one sync for
+    // them all, the renames, and one more sync: a manifest's name appears
+    // only once what it names is durable, and a run of 500 posts syncs
+    // twice, not 3,000 times. A post's entries, links and rewrite are made
+    // on this thread while a second one writes the posts before it
+    // (creating files is most of a small post's cost).
     let (mut staged, failed) = std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<(Ready, PostDir, PathBuf)>(4);
         let writer = scope.spawn(move || {
@@ -68,7 +67,8 @@ pub(super) fn all(
     refused.extend(failed);
     drop(outcomes);
     if let Err(err) = store::sync(staged.iter().map(|(_, lock, _)| lock.path())) {
-        // Nothing is renamed: every folder stays as the last run left it.
+        // Nothing staged is renamed: every index.md and manifest stays as
+        // the last run left it.
         let err = errors::one_line(&ArchiveError::from(err));
         for (_, _, path) in staged.drain(..) {
             refused.push(PostError::new(&path, err.clone()));
