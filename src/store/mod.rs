@@ -299,11 +299,23 @@ pub fn write_atomic_with(
     Ok(())
 }
 
-/// [`write_atomic`] without the folder sync, for files in `assets/` and
-/// `thumbs/` ([`sync`], or [`PostDir::sync_contents`], syncs those folders once).
-pub fn write_content(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+/// [`write_atomic`] without the folder sync.
+fn write_content(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let mut temp = temp_in(parent_or_dot(path))?;
     temp.write_all(bytes).map_err(at(path))?;
+    temp.as_file().sync_all().map_err(at(path))?;
+    temp.persist(path).map_err(|e| at(path)(e.error))?;
+    Ok(())
+}
+
+/// A file of a post's stores (a thumbnail) written atomically, its bytes
+/// made durable later with everything else: on Linux by [`sync`] (or
+/// [`PostDir::sync_contents`]) before the manifest that names it, as a
+/// stored asset's are ([`persist_content`]); elsewhere synced now.
+pub fn write_stored(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let mut temp = temp_in(parent_or_dot(path))?;
+    temp.write_all(bytes).map_err(at(path))?;
+    #[cfg(not(target_os = "linux"))]
     temp.as_file().sync_all().map_err(at(path))?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(())

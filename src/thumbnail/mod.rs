@@ -121,15 +121,15 @@ fn render(asset: &Path, settings: Settings, budget: &Budget) -> Rendered {
 }
 
 impl Rendered {
-    /// Writes the thumbnail as `thumbs_dir/<sha256>.<ext>` (synced; the
-    /// folder is synced later, see [`store::sync`]).
+    /// Writes the thumbnail as `thumbs_dir/<sha256>.<ext>` (made durable
+    /// with the run's other files, see [`store::write_stored`]).
     fn write(self, sha256: &Sha256, thumbs_dir: &Path) -> ImageInfo {
         let mut retry = false;
         let thumb = self.thumb.and_then(|encoded| {
             let file_name = format!("{sha256}.{}", encoded.ext);
             // The cause only: a path would name this machine's folders in
             // the manifest. A write that failed may succeed next time.
-            store::write_content(&thumbs_dir.join(&file_name), &encoded.bytes).map_err(|e| {
+            store::write_stored(&thumbs_dir.join(&file_name), &encoded.bytes).map_err(|e| {
                 retry = true;
                 format!(
                     "cannot write the thumbnail: {}",
