@@ -178,11 +178,7 @@ pub fn persist_content(ingested: Ingested, path: &Path) -> Result<bool, IoError>
     }
     let temp = match ingested.held {
         Held::File(temp) => temp,
-        Held::Memory(bytes) => {
-            let mut temp = temp_in(parent_or_dot(path))?;
-            temp.write_all(&bytes).map_err(at(path))?;
-            temp
-        }
+        Held::Memory(bytes) => return super::write_stored(path, &bytes).map(|()| true),
     };
     #[cfg(not(target_os = "linux"))]
     temp.as_file().sync_all().map_err(at(path))?;

@@ -301,22 +301,25 @@ pub fn write_atomic_with(
 
 /// [`write_atomic`] without the folder sync.
 fn write_content(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let mut temp = temp_in(parent_or_dot(path))?;
-    temp.write_all(bytes).map_err(at(path))?;
-    temp.as_file().sync_all().map_err(at(path))?;
-    temp.persist(path).map_err(|e| at(path)(e.error))?;
-    Ok(())
+    write_renamed(path, bytes, true)
 }
 
-/// A file of a post's stores (a thumbnail) written atomically, its bytes
-/// made durable later with everything else: on Linux by [`sync`] (or
-/// [`PostDir::sync_contents`]) before the manifest that names it, as a
-/// stored asset's are ([`persist_content`]); elsewhere synced now.
+/// A file of a post's stores (a thumbnail, a small download) written
+/// atomically, its bytes made durable later with everything else: on
+/// Linux by [`sync`] (or [`PostDir::sync_contents`]) before the manifest
+/// that names it; elsewhere synced now.
 pub fn write_stored(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    write_renamed(path, bytes, cfg!(not(target_os = "linux")))
+}
+
+/// `bytes` to a temporary file beside `path`, synced now if `sync_now`,
+/// then renamed to `path`.
+fn write_renamed(path: &Path, bytes: &[u8], sync_now: bool) -> Result<(), IoError> {
     let mut temp = temp_in(parent_or_dot(path))?;
     temp.write_all(bytes).map_err(at(path))?;
-    #[cfg(not(target_os = "linux"))]
-    temp.as_file().sync_all().map_err(at(path))?;
+    if sync_now {
+        temp.as_file().sync_all().map_err(at(path))?;
+    }
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(())
 }
