@@ -9,11 +9,11 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Parser, Subcommand};
 use reqwest::header::{HeaderName, HeaderValue};
 
+use crate::acquire::archives::{ArchiveList, WebArchives};
 use crate::config::{Archives, Flags};
 use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
 use crate::net::{self as fetch, NetOptions};
-use crate::recover::{ArchiveList, WebArchives};
 use crate::thumbnail;
 
 #[derive(Debug, Parser)]

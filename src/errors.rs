@@ -76,3 +76,20 @@ mod tests {
         assert_eq!(one_line(&err), "x\\u{1b}: boom again");
     }
 }
+
+/// A post a run could not do (archive, check, repair), and why: the
+/// others went on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PostError {
+    pub source: String,
+    pub error: String,
+}
+
+impl PostError {
+    pub fn new(post: &std::path::Path, error: impl Into<String>) -> PostError {
+        PostError {
+            source: post.display().to_string(),
+            error: error.into(),
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! [`archive`] and [`check`] orchestrate those stages; [`bundle`] and
 //! [`verify`] read what they left.
 
+pub mod acquire;
 pub mod archive;
 pub mod bundle;
 pub mod check;
@@ -20,10 +21,8 @@ pub mod errors;
 pub mod lines;
 pub mod manifest;
 pub mod net;
-pub mod placeholder;
 pub mod post;
 pub mod progress;
-pub mod recover;
 pub mod reference;
 pub mod render;
 pub mod resource;

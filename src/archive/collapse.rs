@@ -1,10 +1,11 @@
-//! The collapse rule (SPEC "Placeholders"): when three or more distinct
-//! URLs of one host answered byte-identical images in this run, one of
-//! them is asked again with another Referer policy. If that answers other
-//! bytes, the shared content was the host's placeholder: every URL of the
-//! group is asked again with the other policies, and whatever still
-//! answers the placeholder fails as one. If every policy answers the same
-//! bytes, they are legitimate duplicates and stay archived (stored once).
+//! The collapse rule over an archive run's outcomes (the rule itself,
+//! and its evidence, are [`crate::acquire::judge::collapse`]'s). When
+//! three or more distinct image URLs of one host got one content, a few of
+//! them are asked again with another Referer policy; only if those answer
+//! different images for different URLs is the shared content the host's
+//! placeholder. Then every URL of the group is asked again, concurrently,
+//! without that content or the policy that got it; what still answers it
+//! fails as a placeholder. Otherwise the bytes obtained stay.
 //!
 //! It runs after the concurrent stage, on the few groups that qualify, so
 //! it costs nothing where no host repeats itself.
@@ -12,49 +13,56 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::StreamExt;
 use url::Url;
 
 use super::ArchiveError;
 use super::execute::{self, Outcome, Thumbs};
-use super::obtain::{self, Asking, Got};
 use super::plan::{Job, Source};
+use crate::acquire::judge::collapse;
+use crate::acquire::{Acquired, Acquirer, Refuse};
 use crate::digest::Sha256;
 use crate::manifest::{Kind, Referer};
 use crate::net::hosts::HostKey;
-use crate::net::{Ask, Failure, FailureKind};
-use crate::sniff;
+use crate::net::{self, Failure, FailureKind};
 use crate::store::{IoError, Layout};
 use crate::thumbnail::{self, ImageInfo};
 
-/// Distinct URLs of one host with one content that make it suspect.
-pub const MIN_URLS: usize = 3;
+/// URLs of a group asked with another policy at most: enough to see two
+/// differ, few enough that a host's logo on every page costs little.
+const MAX_PROBES: usize = 3;
 
 /// Applies the rule to a run's outcomes, in place. Placeholder files this
 /// run stored are removed unless another outcome keeps them.
 pub(super) async fn apply(
     all: &[Arc<Job>],
     outcomes: &mut HashMap<String, Outcome>,
-    ask: Asking<'_>,
+    acquirer: &Acquirer,
     pool: &Arc<thumbnail::Pool>,
 ) -> Result<(), ArchiveError> {
-    let groups = suspects(outcomes);
+    let answered = outcomes.iter().filter_map(|(key, outcome)| match outcome {
+        Outcome::Stored {
+            stored,
+            fetch: Some(fetch),
+        } if fetch.recovered.is_none() && stored.kind == Kind::Image => Some((
+            key.clone(),
+            HostKey::of(&fetch.answer.requested),
+            stored.sha256.clone(),
+        )),
+        _ => None,
+    });
+    let groups = collapse::suspects(answered);
     if groups.is_empty() {
         return Ok(());
     }
-    let jobs: HashMap<&str, &Job> = all.iter().map(|j| (j.key.as_str(), j.as_ref())).collect();
+    let jobs: HashMap<&str, &Arc<Job>> = all.iter().map(|j| (j.key.as_str(), j)).collect();
     for (sha, mut keys) in groups {
         keys.sort();
-        let Some((url, tried)) = keys.first().and_then(|k| asked(outcomes, k)) else {
-            continue;
-        };
-        let Some(&probe_job) = keys.first().and_then(|k| jobs.get(k.as_str())) else {
-            continue;
-        };
-        if !answers_otherwise(probe_job, &url, &sha, &tried, ask).await? {
+        if !proven(&sha, &keys, &jobs, outcomes, acquirer).await? {
             continue;
         }
-        let mut thumbs = Thumbs::new(pool.clone());
         let mut removable = Vec::new();
+        let mut again = Vec::new();
         for key in &keys {
             let (Some(&job), Some((_, tried))) = (jobs.get(key.as_str()), asked(outcomes, key))
             else {
@@ -68,15 +76,31 @@ pub(super) async fn apply(
             {
                 removable.push((stored.home.join(stored.path()), stored.image.clone()));
             }
-            let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
-            let again = Asking {
-                placeholder: Some((&sha, &tried)),
-                ..ask
-            };
-            let (outcome, thumb) = match obtain::remote(job, original, again, &into).await? {
-                Got::Body(got) => execute::store_body(job, *got).await?,
-                Got::Failed(failure) => (Outcome::Failed(failure), None),
-                Got::NotModified(_) => (
+            again.push((key.clone(), job.clone(), original.clone(), tried));
+        }
+        // Every URL of the group asked again in the one concurrent stage.
+        let sha_ref = &sha;
+        let mut results = net::stage(
+            again,
+            acquirer.fetcher().concurrency(),
+            |(key, job, original, tried)| async move {
+                let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
+                let refuse = Refuse {
+                    sha256: sha_ref,
+                    policy: &tried,
+                };
+                let got = acquirer
+                    .acquire(&job.want(&original), Some(refuse), &into)
+                    .await;
+                (key, job, got)
+            },
+        );
+        let mut thumbs = Thumbs::new(pool.clone());
+        while let Some((key, job, got)) = results.next().await {
+            let (outcome, thumb) = match got? {
+                Acquired::Body(got) => execute::store_body(&job, *got).await?,
+                Acquired::Failed(failure) => (Outcome::Failed(failure), None),
+                Acquired::NotModified(_) => (
                     Outcome::Failed(Failure::without_request(FailureKind::Placeholder)),
                     None,
                 ),
@@ -84,42 +108,44 @@ pub(super) async fn apply(
             if let Some(request) = thumb {
                 thumbs.request(key.clone(), request);
             }
-            outcomes.insert(key.clone(), outcome);
+            outcomes.insert(key, outcome);
         }
+        drop(results);
         thumbs.finish(outcomes).await;
         remove_unkept(&sha, removable, outcomes);
     }
     Ok(())
 }
 
-/// The groups the rule looks at: a host's distinct image URLs that this
-/// run stored with one content, at least [`MIN_URLS`] of them.
-fn suspects(outcomes: &HashMap<String, Outcome>) -> Vec<(Sha256, Vec<String>)> {
-    let mut groups: HashMap<(HostKey, Sha256), Vec<String>> = HashMap::new();
-    for (key, outcome) in outcomes {
-        let Outcome::Stored {
-            stored,
-            fetch: Some(fetch),
-        } = outcome
-        else {
+/// Whether the group's shared content is proven a placeholder: a few of
+/// its URLs are asked with another policy, one at a time, until the
+/// answers prove it ([`collapse::proven`]) or one URL answers nothing but
+/// the shared content (then it is that URL's real image, and the group's).
+async fn proven(
+    sha: &Sha256,
+    keys: &[String],
+    jobs: &HashMap<&str, &Arc<Job>>,
+    outcomes: &HashMap<String, Outcome>,
+    acquirer: &Acquirer,
+) -> Result<bool, IoError> {
+    let mut otherwise = Vec::new();
+    for key in keys.iter().take(MAX_PROBES) {
+        let (Some(job), Some((url, tried))) = (jobs.get(key.as_str()), asked(outcomes, key)) else {
             continue;
         };
-        if fetch.recovered.is_some() {
-            continue;
+        let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
+        match acquirer
+            .answers_otherwise(&job.want(&url), sha, &tried, &into)
+            .await?
+        {
+            None => return Ok(false),
+            Some(other) => otherwise.push(other),
         }
-        if stored.kind != Kind::Image {
-            continue;
+        if collapse::proven(sha, &otherwise) {
+            return Ok(true);
         }
-        groups
-            .entry((HostKey::of(&fetch.answer.requested), stored.sha256.clone()))
-            .or_default()
-            .push(key.clone());
     }
-    groups
-        .into_iter()
-        .filter(|(_, keys)| keys.len() >= MIN_URLS)
-        .map(|((_, sha), keys)| (sha, keys))
-        .collect()
+    Ok(false)
 }
 
 /// The URL a stored outcome was fetched from, and with which policy.
@@ -130,36 +156,6 @@ fn asked(outcomes: &HashMap<String, Outcome>, key: &str) -> Option<(Url, Referer
         } => Some((fetch.answer.requested.clone(), fetch.referer.clone())),
         _ => None,
     }
-}
-
-/// Whether `url`, asked with another policy than `tried`, answers an
-/// image other than `sha`. What it answers is not kept: the group's jobs
-/// ask again themselves.
-async fn answers_otherwise(
-    job: &Job,
-    url: &Url,
-    sha: &Sha256,
-    tried: &Referer,
-    ask: Asking<'_>,
-) -> Result<bool, IoError> {
-    let source = job.post.source_url.as_ref();
-    let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
-    for policy in Referer::attempts(tried, url, source).into_iter().skip(1) {
-        let header = policy.header(url, source);
-        let Ok(fetched) = ask
-            .fetcher
-            .download(url, &into, None, &Ask::with_referer(header))
-            .await?
-        else {
-            continue;
-        };
-        let Some(body) = fetched.body else { continue };
-        let other = body.digest.sha256 != *sha;
-        if other && sniff::sniff(&body.digest.head).is_image() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// Removes the placeholder's file and thumbnail from each folder this run
@@ -185,10 +181,7 @@ fn remove_unkept(
         if let (Some(Ok(thumb)), Some(assets)) = (image.map(|i| i.thumb), path.parent())
             && let Some(home) = assets.parent()
         {
-            {
-                let _ =
-                    std::fs::remove_file(home.join(Layout::CURRENT.thumbs()).join(thumb.file_name));
-            }
+            let _ = std::fs::remove_file(home.join(Layout::CURRENT.thumbs()).join(thumb.file_name));
         }
     }
 }

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
-use super::obtain::{self, Asking, Got, Obtained};
 use super::plan::{Job, Source};
 use super::{ArchiveError, Settings, collapse};
+use crate::acquire::{Acquired, Acquirer, Obtained, judge};
 use crate::digest::Sha256;
 use crate::manifest::{Kind, Recovered, Referer};
 use crate::net::hosts::HostKey;
@@ -101,26 +101,21 @@ pub(super) async fn fetch_all(
             std::io::Error::other(e),
         )
     })?);
-    let rules = settings.rules.clone();
+    let acquirer = Acquirer::new(fetcher, settings.rules.clone(), settings.archives.clone());
     // Shared with the collapse rule, which looks some of them up after.
     let mut jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
     // Collected in place, this Vec of pointers would keep the jobs' own
     // buffer (150 bytes a job) for the whole stage.
     jobs.shrink_to_fit();
-    let mut stream = net::stage(jobs.clone(), fetcher.concurrency(), |job| {
-        let (fetcher, rules) = (fetcher.clone(), rules.clone());
-        let archives = settings.archives.clone();
-        async move {
+    let acquirer = &acquirer;
+    let mut stream = net::stage(
+        jobs.clone(),
+        acquirer.fetcher().concurrency(),
+        |job| async move {
             let key = job.key.clone();
-            let ask = Asking {
-                fetcher: &fetcher,
-                rules: &rules,
-                archives: &archives,
-                placeholder: None,
-            };
-            (key, run_job(&job, ask).await)
-        }
-    });
+            (key, run_job(&job, acquirer).await)
+        },
+    );
     let mut outcomes = HashMap::with_capacity(jobs.len());
     let mut thumbs = Thumbs::new(pool.clone());
     while let Some((key, result)) = stream.next().await {
@@ -137,13 +132,7 @@ pub(super) async fn fetch_all(
     }
     drop(stream);
     thumbs.finish(&mut outcomes).await;
-    let ask = Asking {
-        fetcher: &fetcher,
-        rules: &rules,
-        archives: &settings.archives,
-        placeholder: None,
-    };
-    collapse::apply(&jobs, &mut outcomes, ask, &pool).await?;
+    collapse::apply(&jobs, &mut outcomes, acquirer, &pool).await?;
     Ok(outcomes)
 }
 
@@ -238,20 +227,20 @@ impl Thumbs {
 
 pub(super) type JobResult = Result<(Outcome, Option<ThumbRequest>), ArchiveError>;
 
-async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
+async fn run_job(job: &Job, acquirer: &Acquirer) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
     let assets = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
-    let max = ask.fetcher.options().max_bytes;
+    let fetcher = acquirer.fetcher();
+    let max = fetcher.options().max_bytes;
     match &job.source {
         Source::Remote(url) if job.check_only => {
             // `--links check`: only whether it answers. HEAD first, GET
             // when HEAD is refused, as `rotproof check` does; no body is
             // downloaded or stored.
-            let policy = ask.fetcher.referer_for(url).clone();
+            let policy = fetcher.referer_for(url).clone();
             let referer = policy.header(url, job.post.source_url.as_ref());
-            let outcome = match ask
-                .fetcher
+            let outcome = match fetcher
                 .probe(url, None, false, &Ask::with_referer(referer))
                 .await?
             {
@@ -260,10 +249,10 @@ async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
             };
             Ok((outcome, None))
         }
-        Source::Remote(url) => match obtain::remote(job, url, ask, &assets).await? {
-            Got::Body(got) => store_body(job, *got).await,
-            Got::NotModified(answer) => Ok((Outcome::NotModified(answer), None)),
-            Got::Failed(failure) => Ok((Outcome::Failed(failure), None)),
+        Source::Remote(url) => match acquirer.acquire(&job.want(url), None, &assets).await? {
+            Acquired::Body(got) => store_body(job, *got).await,
+            Acquired::NotModified(answer) => Ok((Outcome::NotModified(answer), None)),
+            Acquired::Failed(failure) => Ok((Outcome::Failed(failure), None)),
         },
         Source::Local(file) => {
             let (file, dir) = (file.clone(), assets.clone());
@@ -279,7 +268,7 @@ async fn run_job(job: &Job, ask: Asking<'_>) -> JobResult {
                 Err(IngestError::Io(err)) => return Err(err.into()),
             };
             let format = sniff::sniff(&body.digest.head);
-            if let Some(kind) = obtain::wrong_kind(job.kind, &format) {
+            if let Some(kind) = judge::wrong_kind(job.kind, &format) {
                 return Ok((Outcome::Failed(Failure::without_request(kind)), None));
             }
             store_stored(job, body, format, None).await

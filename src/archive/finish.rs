@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use super::ArchiveError;
 use super::execute::{Outcome, Stored};
 use super::plan::{Decision, Planned};
-use super::report::{Counts, FailureReport, PostError, PostReport, Report};
+use super::report::{Counts, FailureReport, PostReport, Report};
 use super::{merge, migrate};
 use crate::digest::Sha256;
 use crate::errors;
+use crate::errors::PostError;
 use crate::manifest::{
     self, Check, Entry, Manifest, Occurrence, PostInfo, Referer, RepairLinks, Status, Timestamp,
     Verdict, Version,
@@ -243,6 +244,12 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
                 }
                 e
             }
+            Decision::Restore(prev, copy) => {
+                let mut e = merge::kept(prev, occurrences);
+                migrate::relocate(&mut e, &dir)?;
+                restore(&mut e, copy, &dir)?;
+                e
+            }
             Decision::Revalidate(prev) => {
                 let mut e = merge::kept(prev, occurrences);
                 migrate::relocate(&mut e, &dir)?;
@@ -466,7 +473,7 @@ fn revalidated(
                     .as_ref()
                     .map_or_else(Timestamp::now, |f| Timestamp::from(f.answer.at)),
             };
-            merge::add_version(entry, &version, &stored.home, dir)?;
+            store::add_version(entry, &version, &stored.home, dir)?;
         }
         Some(outcome @ (Outcome::Stored { fetch: Some(_), .. } | Outcome::NotModified(_))) => {
             let answer = match outcome {
@@ -485,6 +492,22 @@ fn revalidated(
         }
         Some(Outcome::Stored { fetch: None, .. } | Outcome::Alive(..) | Outcome::Failed(_))
         | None => {}
+    }
+    Ok(())
+}
+
+/// Puts another post's intact copy of an entry's file (and thumbnail)
+/// into this folder, in place of its damaged or missing one.
+fn restore(
+    entry: &mut Entry,
+    copy: &super::plan::GoodCopy,
+    dir: &Path,
+) -> Result<(), ArchiveError> {
+    if let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) {
+        store::copy_into(&copy.file, &dir.join(path), sha)?;
+    }
+    if let (Some(thumb), Some(from)) = (&entry.thumbnail, &copy.thumbnail) {
+        store::copy_into(from, &dir.join(&thumb.path), &thumb.sha256)?;
     }
     Ok(())
 }

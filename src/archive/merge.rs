@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::digest::hash_reader;
-use crate::manifest::{Entry, Manifest, Occurrence, RepairLinks, Status, Version};
-use crate::store::{self, IoError, Layout};
+use crate::manifest::{Entry, Manifest, Occurrence, RepairLinks, Status};
+use crate::store::{self, Layout};
 
 /// What the previous run recorded for a post folder.
 #[derive(Debug, Default)]
@@ -95,19 +95,15 @@ impl Previous {
     }
 }
 
-/// Whether an archived entry's file is there with the bytes it names, and
-/// its thumbnail too.
+/// Whether an archived entry's file is there with the bytes it names.
+/// Its thumbnail is not asked for: a missing one is made again from this
+/// file (see [`thumbnail_missing`]), never a reason to fetch again.
 fn is_intact(dir: &Path, entry: &Entry) -> bool {
     let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) else {
         return false;
     };
     // Only files of the folder: a manifest naming one elsewhere (edited
     // by hand, or hostile) is not intact, and nothing is read there.
-    if let Some(thumb) = &entry.thumbnail
-        && store::inside(dir, &thumb.path).is_err()
-    {
-        return false;
-    }
     let Ok(file) = store::inside(dir, path)
         .and_then(|p| std::fs::File::open(p).map_err(|_| store::Refusal::NotAFile))
     else {
@@ -121,6 +117,17 @@ fn is_intact(dir: &Path, entry: &Entry) -> bool {
         return false;
     }
     hash_reader(file).is_ok_and(|h| &h == sha)
+}
+
+/// Whether an intact entry's thumbnail must be made again: it is not in
+/// the folder (deleted, or named outside it by a hand-edited manifest),
+/// or an earlier run could not write it for a reason that may have
+/// passed.
+pub(super) fn thumbnail_missing(dir: &Path, entry: &Entry) -> bool {
+    match &entry.thumbnail {
+        Some(thumb) => store::inside(dir, &thumb.path).is_err(),
+        None => entry.thumbnail_retry,
+    }
 }
 
 /// The previous entry as it stands, with this run's occurrences (the post
@@ -143,29 +150,4 @@ pub(super) fn carry_history(entry: &mut Entry, previous: Option<&Entry>) {
             entry.versions = prev.versions.clone();
         }
     }
-}
-
-/// Records a later content of an entry's URL as a version (once per
-/// content), its file placed into the entry's post folder `dir` from where
-/// it was stored (`home`). The entry itself, and index.md, keep the first
-/// archived copy: nothing archived is ever replaced. Returns whether a
-/// version was added.
-pub fn add_version(
-    entry: &mut Entry,
-    version: &Version,
-    home: &Path,
-    dir: &Path,
-) -> Result<bool, IoError> {
-    if entry.sha256.as_ref() == Some(&version.sha256)
-        || entry.versions.iter().any(|v| v.sha256 == version.sha256)
-    {
-        return Ok(false);
-    }
-    store::copy_into(
-        &home.join(&version.path),
-        &dir.join(&version.path),
-        &version.sha256,
-    )?;
-    entry.versions.push(version.clone());
-    Ok(true)
 }

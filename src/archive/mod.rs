@@ -21,7 +21,6 @@ mod execute;
 mod finish;
 pub(crate) mod merge;
 mod migrate;
-mod obtain;
 mod plan;
 mod report;
 
@@ -31,17 +30,17 @@ use std::sync::Arc;
 
 use url::Url;
 
-pub use collapse::MIN_URLS as MIN_COLLAPSE_URLS;
+pub use crate::errors::PostError;
 pub use finish::rewritten;
 pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
-pub use report::{Counts, FailureReport, PostError, PostReport, Recovered, Report};
+pub use report::{Counts, FailureReport, PostReport, Recovered, Report};
 
+use crate::acquire::archives::WebArchives;
 use crate::config::Rules;
 use crate::errors;
 use crate::manifest::{LinksMode, ManifestError, RepairLinks};
 use crate::net::{NetOptions, SetupError};
 use crate::progress::Progress;
-use crate::recover::WebArchives;
 use crate::runner::{Interrupted, Runner};
 use crate::store::{IoError, OpenError};
 use crate::thumbnail;
@@ -144,6 +143,7 @@ pub fn run(
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }
     }
+    plan::restore_from_good_copies(&mut planned);
     let jobs = plan::jobs(planned.iter().map(|(p, _)| p));
     let fetched = jobs.len();
     progress.start(fetched);

@@ -14,10 +14,10 @@ use serde::Serialize;
 use url::Url;
 
 use super::merge::Previous;
-use super::report::PostError;
 use super::{ArchiveError, Input, PostOptions, Settings};
 use crate::config::UrlFilter;
 use crate::errors;
+use crate::errors::PostError;
 use crate::manifest::{Entry, Kind, LinksMode, Referer, Section};
 use crate::net::Validators;
 use crate::post::Post;
@@ -56,10 +56,14 @@ pub(super) enum Decision {
     Omit,
     /// The archived file is intact: keep the previous entry.
     Reuse(Box<Entry>),
-    /// Archived and intact, but its thumbnail could not be made last time
-    /// for a reason that may have passed (a write failed): made again from
-    /// the archived file, nothing fetched.
+    /// Archived and intact, but its thumbnail is missing, or could not be
+    /// made last time for a reason that may have passed (a write failed):
+    /// made again from the archived file, nothing fetched.
     Rethumb(Box<Entry>),
+    /// Archived, but its file here is damaged or gone while another post
+    /// of the run holds the same content intact: copied from there,
+    /// nothing fetched.
+    Restore(Box<Entry>, Box<GoodCopy>),
     /// `--refresh` of an intact archived entry: asked again (conditionally
     /// when it has validators); new bytes become a version beside the
     /// archived copy, never its replacement, and a failure changes nothing.
@@ -104,6 +108,21 @@ pub(super) struct Job {
     /// What the job has from its post, shared by all of the post's jobs:
     /// a post of 20,000 resources holds it once, not 20,000 times.
     pub post: Arc<JobPost>,
+}
+
+impl Job {
+    /// What the job wants of `url` (its source, or a variant of it).
+    pub fn want<'a>(&'a self, url: &'a Url) -> crate::acquire::Want<'a> {
+        crate::acquire::Want {
+            url,
+            kind: self.kind,
+            referer: self.referer.as_ref(),
+            only_referer: false,
+            validators: self.validators.as_deref(),
+            source_url: self.post.source_url.as_ref(),
+            date: self.post.date,
+        }
+    }
 }
 
 /// What every job of one post shares.
@@ -257,7 +276,7 @@ impl Decision {
         match self {
             Decision::Fetch(key) => Some(key),
             Decision::Rethumb(_) | Decision::Revalidate(_) => Some(&resource.key),
-            Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) => None,
+            Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) | Decision::Restore(..) => None,
         }
     }
 
@@ -296,11 +315,62 @@ fn decision(
     }
     match previous.intact(&resource.key, dir) {
         Some(entry) if refresh => Decision::Revalidate(Box::new(entry.clone())),
-        Some(entry) if entry.thumbnail.is_none() && entry.thumbnail_retry => {
+        Some(entry) if super::merge::thumbnail_missing(dir, entry) => {
             Decision::Rethumb(Box::new(entry.clone()))
         }
         Some(entry) => Decision::Reuse(Box::new(entry.clone())),
         None => Decision::Fetch(resource.key.clone()),
+    }
+}
+
+/// An intact file of another post folder, with its thumbnail.
+#[derive(Debug, Clone)]
+pub(super) struct GoodCopy {
+    pub file: PathBuf,
+    pub thumbnail: Option<PathBuf>,
+}
+
+/// Turns each fetch of a content archived before, whose file in its
+/// folder is damaged or gone, into a copy from another post of the run
+/// that holds it intact: a damaged copy is restored without the network
+/// (and so even when its host is gone).
+pub(super) fn restore_from_good_copies(planned: &mut [(Planned, PostDir)]) {
+    let mut good: HashMap<crate::digest::Sha256, GoodCopy> = HashMap::new();
+    for (p, _) in planned.iter() {
+        for decision in &p.decisions {
+            let (Decision::Reuse(entry) | Decision::Revalidate(entry)) = decision else {
+                continue;
+            };
+            let (Some(sha), Some(path)) = (&entry.sha256, &entry.path) else {
+                continue;
+            };
+            let Ok(file) = store::inside(&p.draft.dir, path) else {
+                continue;
+            };
+            let thumbnail = entry
+                .thumbnail
+                .as_ref()
+                .and_then(|t| store::inside(&p.draft.dir, &t.path).ok());
+            good.entry(sha.clone())
+                .or_insert(GoodCopy { file, thumbnail });
+        }
+    }
+    if good.is_empty() {
+        return;
+    }
+    for (p, _) in planned.iter_mut() {
+        for (resource, decision) in p.draft.resources.iter().zip(p.decisions.iter_mut()) {
+            let Decision::Fetch(_) = decision else {
+                continue;
+            };
+            let Some(prev) = p.previous.get(&resource.key) else {
+                continue;
+            };
+            let archived = prev.status == crate::manifest::Status::Archived && prev.path.is_some();
+            if let (true, Some(copy)) = (archived, prev.sha256.as_ref().and_then(|s| good.get(s))) {
+                *decision = Decision::Restore(Box::new(prev.clone()), Box::new(copy.clone()));
+            }
+        }
     }
 }
 
@@ -353,7 +423,9 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
                     ),
                     None => continue,
                 },
-                Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) => continue,
+                Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) | Decision::Restore(..) => {
+                    continue;
+                }
             };
             if let Some(&i) = seen.get(key.as_str()) {
                 let job: &mut Job = &mut jobs[i];
@@ -447,7 +519,7 @@ impl Planned {
                 Decision::Omit => Action::Omit,
                 Decision::Reuse(_) => Action::Reuse,
                 Decision::Revalidate(_) => Action::Revalidate,
-                Decision::Rethumb(_) => Action::Reuse,
+                Decision::Rethumb(_) | Decision::Restore(..) => Action::Reuse,
                 Decision::Fetch(_) => Action::Fetch,
             };
             for r in &resource.occurrences {

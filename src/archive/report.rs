@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
+use crate::acquire::archives::WebArchive;
+use crate::errors::PostError;
 use crate::manifest::{Kind, Manifest, Status};
-use crate::recover::WebArchive;
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
@@ -62,22 +63,6 @@ pub struct PostReport {
 pub struct FailureReport {
     pub url: String,
     pub error: String,
-}
-
-/// A post the run could not archive, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct PostError {
-    pub source: String,
-    pub error: String,
-}
-
-impl PostError {
-    pub fn new(post: &std::path::Path, error: impl Into<String>) -> PostError {
-        PostError {
-            source: post.display().to_string(),
-            error: error.into(),
-        }
-    }
 }
 
 impl Report {

@@ -13,9 +13,9 @@ use futures::StreamExt;
 use url::Url;
 
 use super::checkable;
+use crate::acquire::Acquirer;
 use crate::manifest::{Kind, Manifest, Recovered, Status};
-use crate::net::{self, Failure, Fetcher, Probe};
-use crate::recover::WebArchives;
+use crate::net::{self, Failure, Probe};
 use crate::store::{IoError, PostDir};
 
 /// Lookups at once: each archive takes at most its own few.
@@ -25,9 +25,9 @@ const AT_ONCE: usize = 4;
 pub(super) async fn locate(
     posts: &[(PostDir, Manifest)],
     answers: &HashMap<String, Result<Probe, Failure>>,
-    archives: &WebArchives,
-    fetcher: &Fetcher,
+    acquirer: &Acquirer,
 ) -> Result<HashMap<String, Recovered>, IoError> {
+    let (archives, fetcher) = (acquirer.archives(), acquirer.fetcher());
     if archives.order().is_empty() {
         return Ok(HashMap::new());
     }

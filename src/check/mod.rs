@@ -6,7 +6,7 @@
 //! manifest gets one check record per checked resource, written atomically
 //! (a killed run leaves every manifest valid), at most [`MAX_CHECKS`] kept.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -15,25 +15,22 @@ use futures::StreamExt;
 use reqwest::header::HeaderValue;
 use url::Url;
 
-use crate::archive::{PostError, merge};
-use placeholder::Asking;
-
+mod evidence;
 mod mementos;
-mod placeholder;
+
+use crate::acquire::Acquirer;
+use crate::acquire::archives::WebArchives;
 use crate::config::Rules;
-use crate::errors;
+use crate::errors::{self, PostError};
 use crate::manifest::{
-    self, Check, Entry, Kind, Manifest, ManifestError, PostInfo, RepairLinks, Status, Timestamp,
-    Verdict,
+    Check, Entry, Kind, Manifest, ManifestError, PostInfo, RepairLinks, Status, Timestamp, Verdict,
 };
 use crate::net::hosts::HostKey;
 use crate::net::{
     self, Ask, Failure, FailureKind, Fetcher, NetOptions, Probe, SetupError, Validators,
 };
 use crate::progress::Progress;
-use crate::recover::WebArchives;
 use crate::runner::{Interrupted, Runner};
-use crate::sniff;
 use crate::store::{self, IoError, Layout, OpenError, PostDir};
 
 /// Check records kept per resource.
@@ -198,34 +195,23 @@ pub fn run(
         targets.iter().map(|t| HostKey::of(&t.url)).collect();
     let fetcher = Arc::new(Fetcher::new(settings.net.clone(), hosts.len())?);
     let concurrency = fetcher.concurrency();
-    let referers: HashMap<String, Option<HeaderValue>> = targets
-        .iter()
-        .map(|t| (t.url.to_string(), t.referer.clone()))
-        .collect();
     let answers = runner.run(probe_all(&fetcher, targets, concurrency, progress))??;
     progress.finish();
-    let ask = Asking {
-        fetcher: &fetcher,
-        rules: &settings.rules,
-        referers: &referers,
-    };
-    let placeholders = runner.run(placeholder::found(&posts, &answers, ask))??;
-    let versions = if settings.keep_versions {
-        runner.run(store_changed(ask, &posts, &answers, &placeholders))??
-    } else {
-        HashMap::new()
-    };
+    let acquirer = Acquirer::new(fetcher, settings.rules.clone(), settings.archives.clone());
+    let evidence::Evidence { refused, versions } = runner.run(evidence::gather(
+        &posts,
+        &answers,
+        &acquirer,
+        settings.keep_versions,
+    ))??;
     let mementos = match settings.repair_links {
-        Some(RepairLinks::Archive) => runner.run(mementos::locate(
-            &posts,
-            &answers,
-            &settings.archives,
-            &fetcher,
-        ))??,
+        Some(RepairLinks::Archive) => {
+            runner.run(mementos::locate(&posts, &answers, &acquirer))??
+        }
         _ => HashMap::new(),
     };
     // Its idle connections closed before the manifests are written.
-    drop(fetcher);
+    drop(acquirer);
 
     let at = Timestamp::now();
     let mut rows = Vec::new();
@@ -241,11 +227,13 @@ pub fn run(
             .repair_links
             .is_some_and(|m| m != RepairLinks::Keep);
         for entry in &mut manifest.resources {
-            let Some(answer) = checkable(entry).and_then(|url| answers.get(url.as_str())) else {
+            let Some(url) = checkable(entry) else {
                 continue;
             };
-            let placeholder = placeholders.contains(&entry.url);
-            let row = judge(entry, answer, placeholder, &post, at);
+            let Some(answer) = answers.get(url.as_str()) else {
+                continue;
+            };
+            let row = judge(entry, answer, refused.get(&entry.url), &post, at);
             repairable |= entry.status == Status::Failed && row.result == Verdict::Recovered;
             if let (Some(mode), Verdict::Dead) = (settings.repair_links, row.result) {
                 // What is gone may be in a web archive; a dead link is
@@ -258,10 +246,10 @@ pub fn run(
                 entry.memento = Some(Box::new(found.clone()));
             }
             if row.result == Verdict::Changed
-                && let Some(stored) = versions.get(entry.url.as_str())
+                && let Some(stored) = versions.get(url.as_str())
             {
                 stored_here |=
-                    merge::add_version(entry, &stored.version, &stored.home, lock.path())?;
+                    store::add_version(entry, &stored.version, &stored.home, lock.path())?;
             }
             entry.checks.push(Check {
                 at,
@@ -424,75 +412,11 @@ async fn probe_all(
     Ok(answers)
 }
 
-/// New content of a changed URL, stored in its first post's folder.
-struct NewVersion {
-    version: manifest::Version,
-    home: PathBuf,
-}
-
 /// Whether an archived entry's URL now answers with other bytes.
 fn changed(entry: &Entry, probe: &Probe) -> bool {
     entry.status == Status::Archived
         && !probe.not_modified
         && matches!((&probe.sha256, &entry.sha256), (Some(now), Some(then)) if now != then)
-}
-
-/// Downloads the URLs whose content changed and stores each new content
-/// under its sha256, beside the archived one.
-async fn store_changed(
-    ask: Asking<'_>,
-    posts: &[(PostDir, Manifest)],
-    answers: &HashMap<String, Result<Probe, Failure>>,
-    placeholders: &HashSet<String>,
-) -> Result<HashMap<String, NewVersion>, CheckError> {
-    let mut out = HashMap::new();
-    for (lock, manifest) in posts {
-        for entry in &manifest.resources {
-            let Some(url) = checkable(entry) else {
-                continue;
-            };
-            let Some(Ok(probe)) = answers.get(url.as_str()) else {
-                continue;
-            };
-            if !changed(entry, probe)
-                || out.contains_key(url.as_str())
-                || placeholders.contains(&entry.url)
-            {
-                continue;
-            }
-            let folder = lock.layout().folder_for(entry.kind);
-            let into = lock.path().join(folder);
-            let Ok(fetched) = ask
-                .fetcher
-                .download(&url, &into, None, &ask.referer(&url))
-                .await?
-            else {
-                continue;
-            };
-            let Some(body) = fetched.body else { continue };
-            let format = sniff::sniff(&body.digest.head);
-            let (sha256, bytes) = (body.digest.sha256.clone(), body.digest.bytes);
-            let path = format!("{folder}/{sha256}.{}", format.ext);
-            let target = lock.path().join(&path);
-            tokio::task::spawn_blocking(move || store::persist_content(body, &target))
-                .await
-                .map_err(|e| IoError::new(lock.path(), std::io::Error::other(e)))??;
-            out.insert(
-                url.to_string(),
-                NewVersion {
-                    version: manifest::Version {
-                        sha256,
-                        bytes,
-                        media_type: format.media_type.to_string(),
-                        path,
-                        fetched_at: Timestamp::now(),
-                    },
-                    home: lock.path().to_path_buf(),
-                },
-            );
-        }
-    }
-    Ok(out)
 }
 
 /// The URL to request for an entry: remote http(s) resources that were
@@ -516,12 +440,13 @@ fn is_fresh(entry: &Entry, stale_after: Option<Duration>, now: SystemTime) -> bo
         .is_ok_and(|age| age < window)
 }
 
-/// The verdict for one entry, given the answer for its URL; an image that
-/// now answers a placeholder is dead, not changed.
+/// The verdict for one entry, given the answer for its URL; an answer
+/// the judgement refused (a placeholder, an HTML page for an image) is
+/// dead, not changed.
 fn judge(
     entry: &Entry,
     answer: &Result<Probe, Failure>,
-    placeholder: bool,
+    refused: Option<&FailureKind>,
     post: &str,
     at: Timestamp,
 ) -> Row {
@@ -531,10 +456,10 @@ fn judge(
         .last()
         .is_some_and(|c| c.result == Verdict::Dead);
     let (result, http_status, error) = match answer {
-        Ok(probe) if placeholder => (
+        Ok(probe) if refused.is_some() => (
             Verdict::Dead,
             Some(probe.answer.http_status),
-            Some(FailureKind::Placeholder.to_string()),
+            refused.map(FailureKind::to_string),
         ),
         Err(failure) => (
             Verdict::Dead,

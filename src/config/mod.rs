@@ -4,7 +4,7 @@
 //! (the overlay is in [`crate::cli`], which knows what clap saw). Beside
 //! them: URL filters ([`filter`]), per-host rules (which attach to
 //! [`crate::net::hosts`]), remap rules ([`remap`]), placeholder images
-//! ([`crate::placeholder`]) and web archive endpoints.
+//! ([`crate::acquire::placeholder`]) and web archive endpoints.
 //!
 //! Every error names the file, the line and the key: an unknown key is an
 //! error, never ignored, since a misspelt `referer` silently doing nothing
@@ -23,10 +23,10 @@ use url::Url;
 pub use filter::UrlFilter;
 pub use remap::Remaps;
 
+pub use crate::acquire::archives::WebArchive;
+use crate::acquire::placeholder::Placeholders;
 use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
-use crate::placeholder::Placeholders;
-pub use crate::recover::WebArchive;
 
 /// What the config file sets of the command-line flags; `None` where it
 /// says nothing.
@@ -70,7 +70,7 @@ pub struct Archives {
 
 impl Default for Archives {
     fn default() -> Self {
-        let (wayback, timegate) = crate::recover::default_endpoints();
+        let (wayback, timegate) = crate::acquire::archives::default_endpoints();
         Archives {
             enabled: None,
             wayback,

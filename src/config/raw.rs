@@ -14,9 +14,9 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{Archives, Config, ConfigError, Flags, Rules, WebArchive, line_of};
+use crate::acquire::placeholder::Placeholders;
 use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::{HostPattern, HostRule, HostRules};
-use crate::placeholder::Placeholders;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -99,7 +99,7 @@ pub enum RepairLinks {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recovered {
     /// `wayback` or `memento`.
-    pub archive: crate::recover::WebArchive,
+    pub archive: crate::acquire::archives::WebArchive,
     /// The capture's replay address, the one to send a reader to.
     pub memento_url: String,
     pub memento_datetime: Timestamp,

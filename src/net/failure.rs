@@ -40,7 +40,7 @@ pub enum FailureKind {
     /// A video or audio reference answered with something that is neither.
     NotMedia { media_type: &'static str },
     /// An image that only says the real one is refused to hotlinkers (see
-    /// [`crate::placeholder`]), whatever Referer was tried.
+    /// [`crate::acquire::placeholder`]), whatever Referer was tried.
     Placeholder,
     /// A redirect rotproof will not follow.
     Redirect(RedirectRefusal),

@@ -192,6 +192,8 @@ pub struct Probe {
     pub not_modified: bool,
     /// The body's sha256, when it was read.
     pub sha256: Option<Sha256>,
+    /// The body's format, sniffed from its first bytes, when it was read.
+    pub format: Option<crate::sniff::Format>,
 }
 
 /// One request to make.
@@ -496,10 +498,12 @@ impl Got {
     }
 
     fn probe(self, attempts: u32) -> Probe {
+        let digest = self.body.as_ref().map(|b| b.digest());
         Probe {
             answer: self.answer(attempts),
             not_modified: self.http_status == 304,
-            sha256: self.body.map(|b| b.digest().sha256.clone()),
+            sha256: digest.map(|d| d.sha256.clone()),
+            format: digest.map(|d| crate::sniff::sniff(&d.head)),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! a later run sweeps it if this one dies). [`persist_content`] then gives
 //! it its content-addressed name.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -193,52 +193,34 @@ fn holds(path: &Path, sha256: &Sha256) -> bool {
         .is_ok_and(|h| &h == sha256)
 }
 
-/// Places a copy of `from` at `to` (a hard link where possible), atomically,
-/// unless `to` already holds the content `sha256`. Used when posts share a
-/// file: each post folder stays self-contained.
+/// Places a copy of `from` at `to`, atomically, unless `to` already holds
+/// the content `sha256`. Used when posts share a file: each post folder
+/// stays self-contained, and its files are its own — a copy-on-write
+/// clone where the filesystem has them (btrfs, XFS, APFS), else a copy,
+/// never a hard link: a user who edits one post's file in place must not
+/// change every other post's.
 pub fn copy_into(from: &Path, to: &Path, sha256: &Sha256) -> Result<(), IoError> {
-    if from == to {
+    if from == to || holds(to, sha256) {
         return Ok(());
     }
-    // A hard link copies nothing and allocates no inode: on a blog where
-    // hundreds of posts share files, creating (and deleting) a placeholder
-    // file per copy was most of the run, spent in the kernel's inode
-    // allocator. link(2) is atomic, so a free name is linked directly; a
-    // name holding other bytes is replaced by a link under a temporary
-    // name and a rename.
-    // The link is tried first: in a new folder (a blog's 200 posts place
-    // 12,000 files) the name is free, and asking first whether it holds
-    // the content was a failed open each time.
     let dir = parent_or_dot(to);
-    let linked = match fs::hard_link(from, to) {
-        Ok(()) => return Ok(()),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-            if holds(to, sha256) {
-                return Ok(());
-            }
-            temp_names().make_in(dir, |path| fs::hard_link(from, path))
-        }
-        Err(err) => Err(err),
-    };
-    if let Ok(linked) = linked {
-        linked.persist(to).map_err(|e| at(to)(e.error))?;
-        return Ok(());
-    }
-    // No links here (another filesystem, or one without them): a copy,
-    // unless the name already holds the content.
-    if holds(to, sha256) {
-        return Ok(());
-    }
-    let temp = temp_in(dir)?;
-    fs::copy(from, temp.path()).map_err(at(to))?;
-    temp.as_file().sync_all().map_err(at(to))?;
-    temp.persist(to).map_err(|e| at(to)(e.error))?;
+    let copied = temp_names()
+        .make_in(dir, |path| {
+            reflink_copy::reflink_or_copy(from, path).map(|_| ())
+        })
+        .map_err(at(to))?;
+    #[cfg(not(target_os = "linux"))]
+    File::open(copied.path())
+        .and_then(|f| f.sync_all())
+        .map_err(at(to))?;
+    copied.persist(to).map_err(|e| at(to)(e.error))?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn sha_x() -> Sha256 {
         Sha256::of(b"x")
@@ -317,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn copies_are_links_and_corrupt_copies_are_replaced() {
+    fn copies_are_files_of_their_own_and_corrupt_copies_are_replaced() {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -328,19 +310,21 @@ mod tests {
         fs::write(&from, b"x").unwrap();
         let ino = |p: &Path| fs::metadata(p).unwrap().ino();
 
-        // A free name: linked, the same inode.
+        // A free name: a copy, never the same inode.
         copy_into(&from, &to, &sha).unwrap();
-        assert_eq!(ino(&to), ino(&from));
+        assert_ne!(ino(&to), ino(&from));
+        assert_eq!(fs::read(&to).unwrap(), b"x");
         // Already there with the right bytes: left alone.
+        let first = ino(&to);
         copy_into(&from, &to, &sha).unwrap();
-        assert_eq!(ino(&to), ino(&from));
+        assert_eq!(ino(&to), first);
         // Other bytes under the name (a separate, corrupt file): replaced.
         fs::remove_file(&to).unwrap();
         fs::write(&to, b"corrupt").unwrap();
         assert_ne!(ino(&to), ino(&from));
         copy_into(&from, &to, &sha).unwrap();
         assert_eq!(fs::read(&to).unwrap(), b"x");
-        assert_eq!(ino(&to), ino(&from));
+        assert_ne!(ino(&to), ino(&from));
         let names: Vec<_> = fs::read_dir(&b)
             .unwrap()
             .map(|e| e.unwrap().file_name())

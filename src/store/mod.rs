@@ -22,6 +22,7 @@ mod layout;
 mod paths;
 mod slug;
 mod staged;
+mod version;
 
 pub use ingest::{
     Held, IN_MEMORY, Incoming, IngestError, Ingested, ReadSeek, copy_into, persist_content,
@@ -30,6 +31,7 @@ pub use layout::Layout;
 pub use paths::{Refusal, folder_of_manifest, inside, parent_or_dot, relative_path};
 pub use slug::sanitise_slug;
 pub use staged::{Staged, sync};
+pub use version::add_version;
 
 /// The images and media the post shows: published with it.
 pub const ASSETS: &str = "assets";

@@ -518,3 +518,61 @@ async fn a_local_image_gone_from_beside_the_post_keeps_its_archived_copy() {
     assert_eq!(after["sha256"], before["sha256"]);
     assert!(site.read("archive/l/index.md").contains("assets/"));
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_files_are_hard_links_so_damage_to_one_post_is_damage_to_all() {
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::unix::fs::MetadataExt;
+    let banner = png(40, 20, 77);
+    let b = banner.clone();
+    let server = RawServer::start(move |_, _| Reply::ok(b.clone())).await;
+    let site = Site::new();
+    let shared = server.url("/banner.png");
+    for i in 0..20 {
+        site.write(&format!("blog/post{i}.md"), &format!("![]({shared})\n"));
+    }
+    rotproof(args(&["archive", "blog"]), site.path())
+        .await
+        .code(0);
+    let rel = entry(&site.manifest("post0"), &shared)["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let copy = |i: usize| site.path().join(format!("archive/post{i}")).join(&rel);
+    let mut inodes: Vec<u64> = (0..20)
+        .map(|i| std::fs::metadata(copy(i)).unwrap().ino())
+        .collect();
+    inodes.sort();
+    inodes.dedup();
+    assert_eq!(inodes.len(), 20, "each post folder has a file of its own");
+
+    // One in-place edit (a user's editor, a bad disk block).
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(copy(7))
+        .unwrap();
+    f.seek(SeekFrom::Start(30)).unwrap();
+    f.write_all(b"damage").unwrap();
+    drop(f);
+    for i in (0..20).filter(|&i| i != 7) {
+        assert!(
+            std::fs::read(copy(i)).unwrap() == banner,
+            "post{i} untouched"
+        );
+    }
+
+    let hits = server.total_hits();
+    rotproof(args(&["archive", "blog"]), site.path())
+        .await
+        .code(0);
+    assert!(std::fs::read(copy(7)).unwrap() == banner, "restored");
+    assert_eq!(
+        server.total_hits(),
+        hits,
+        "restored from a good copy, without the network"
+    );
+    rotproof(args(&["verify", "archive"]), site.path())
+        .await
+        .code(0);
+}

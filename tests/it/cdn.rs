@@ -12,6 +12,9 @@
 //!   the image;
 //! - `/always/<id>`: the placeholder whatever is sent;
 //! - `/dup/<id>`: one shared image whatever is sent (a spacer, a logo);
+//! - `/mmbiz/<id>/<variant>`: WeChat's one picture under several URLs: the
+//!   real image of `<id>` (whatever the variant) with no Referer, a
+//!   placeholder card (a JPEG) with any Referer;
 //!
 //! It logs every request's path and Referer, and can be switched to
 //! answering the placeholder everywhere (`protect_all`), as a CDN that
@@ -28,6 +31,11 @@ use crate::server::*;
 /// The placeholder's bytes, as the CDN serves it.
 pub fn placeholder() -> Vec<u8> {
     placeholder_card(240, 160, ImageFormat::Png)
+}
+
+/// The placeholder card as a JPEG (what mmbiz.qpic.cn serves).
+pub fn placeholder_jpeg() -> Vec<u8> {
+    placeholder_card(240, 160, ImageFormat::Jpeg)
 }
 
 /// The real image at `path`: distinct per path.
@@ -81,6 +89,11 @@ impl Cdn {
                 "gone" => image(),
                 "always" => Reply::ok(placeholder()),
                 "dup" => Reply::ok(jpeg(64, 64, 99)),
+                "mmbiz" if referer.is_none() => {
+                    let picture = path.split('/').nth(2).unwrap_or("");
+                    Reply::ok(jpeg(641, 427, seed_of(picture)))
+                }
+                "mmbiz" => Reply::ok(placeholder_jpeg()),
                 _ => Reply::status(404),
             }
         })

@@ -337,3 +337,49 @@ async fn a_post_that_cannot_be_repaired_leaves_the_others_repaired_and_the_repor
         "archived"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_now_answers_an_html_page_is_stored_as_a_version_by_repair_refresh() {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |_, _| match p.load(Ordering::SeqCst) {
+        0 => Reply::ok(png(16, 16, 40)),
+        // 42 bytes of HTML, with 200: a hotlink or error page.
+        _ => Reply::ok(&b"<html><body>no hotlinking</body></html>\n\n"[..])
+            .with_header("content-type", "text/html"),
+    })
+    .await;
+    let site = Site::new();
+    site.write("h.md", &format!("![]({})\n", server.url("/img")));
+    rotproof(args(&["archive", "h.md"]), site.path())
+        .await
+        .code(0);
+    let assets = || walk(&site.path().join("archive/h/assets"));
+    let before = assets();
+
+    phase.store(1, Ordering::SeqCst);
+    for flags in [
+        &["check", "--json"][..],
+        &["check", "--repair", "--refresh", "--json"],
+    ] {
+        let out = rotproof(args(flags), site.path()).await;
+        out.code_with(3, flags.join(" "));
+        let row = &out.json()["results"][0];
+        assert_eq!(row["result"], "dead", "{flags:?}: {row}");
+        assert!(
+            row["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not an image (text/html)"),
+            "{flags:?}: {row}"
+        );
+    }
+    let e = entry(&site.manifest("h"), &server.url("/img")).clone();
+    assert_eq!(e["status"], "archived");
+    assert!(
+        e["versions"].as_array().is_none_or(|v| v.is_empty()),
+        "{e:#}"
+    );
+    assert_eq!(assets(), before, "nothing new in the published assets/");
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}

@@ -261,3 +261,55 @@ async fn check_reports_an_image_that_now_answers_a_placeholder_as_dead_not_chang
         }
     }
 }
+
+/// WeChat shows one picture through several URLs; its CDN answers the real
+/// image when no Referer is sent and a placeholder card (a valid JPEG) when
+/// one is.
+const ONE_PICTURE: [&str; 3] = [
+    "/mmbiz/AAA/640?wx_fmt=jpeg",
+    "/mmbiz/AAA/640?wx_fmt=jpeg&tp=webp&wxfrom=5",
+    "/mmbiz/AAA/0?wx_fmt=jpeg",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collapse_rule_never_stores_the_placeholder_and_deletes_the_real_image() {
+    let cdn = Cdn::start(SOURCE_ORIGIN).await;
+    let site = Site::new();
+    site.write("p.md", &post(&cdn, &ONE_PICTURE));
+    archive(&site, "p.md", &[]).await.code(0);
+    let m = site.manifest("p");
+    let real = jpeg(641, 427, seed_of("AAA"));
+    let stored = assets(&site, "p");
+    assert_eq!(stored.len(), 1, "one picture, stored once: {stored:?}");
+    assert!(std::fs::read(&stored[0]).unwrap() == real, "the real image");
+    for path in ONE_PICTURE {
+        let e = entry(&m, &cdn.url(path));
+        assert_eq!(e["status"], "archived", "{path}: {e:#}");
+        assert_eq!(e["referer"], "none", "{path}: asked the way that worked");
+    }
+    // The second run keeps it all.
+    archive(&site, "p.md", &[]).await.code(0);
+    assert!(std::fs::read(&assets(&site, "p")[0]).unwrap() == real);
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collapse_rule_with_the_card_configured_keeps_the_real_image_on_every_run() {
+    let cdn = Cdn::start(SOURCE_ORIGIN).await;
+    let site = Site::new();
+    std::fs::write(site.path().join("card.jpg"), cdn::placeholder_jpeg()).unwrap();
+    site.write("rotproof.toml", "[placeholders]\nfiles = [\"card.jpg\"]\n");
+    site.write("p.md", &post(&cdn, &ONE_PICTURE));
+    let real = jpeg(641, 427, seed_of("AAA"));
+    for run in 1..=2 {
+        archive(&site, "p.md", &[]).await.code_with(0, run);
+        let m = site.manifest("p");
+        for path in ONE_PICTURE {
+            let e = entry(&m, &cdn.url(path));
+            assert_eq!(e["status"], "archived", "run {run}, {path}: {e:#}");
+        }
+        let stored = assets(&site, "p");
+        assert_eq!(stored.len(), 1, "run {run}: {stored:?}");
+        assert!(std::fs::read(&stored[0]).unwrap() == real, "run {run}");
+    }
+}

@@ -154,7 +154,7 @@ async fn a_rerun_restores_a_deleted_thumbnail_and_a_corrupt_asset() {
     let out = rotproof(args(&["archive", "t.md"]), site.path()).await;
     out.code(0);
     assert!(thumb.is_file(), "thumbnail made again");
-    assert_eq!(server.hits("/img"), 2);
+    assert_eq!(server.hits("/img"), 1, "made from the archived file");
 
     let asset = dir.join(e["path"].as_str().unwrap());
     let mut bytes = std::fs::read(&asset).unwrap();
@@ -162,7 +162,7 @@ async fn a_rerun_restores_a_deleted_thumbnail_and_a_corrupt_asset() {
     std::fs::write(&asset, &bytes).unwrap();
     let out = rotproof(args(&["archive", "t.md"]), site.path()).await;
     out.code(0);
-    assert_eq!(server.hits("/img"), 3, "a corrupt file is fetched again");
+    assert_eq!(server.hits("/img"), 2, "a corrupt file is fetched again");
     let fixed = std::fs::read(&asset).unwrap();
     use sha2::Digest;
     assert_eq!(
@@ -211,7 +211,7 @@ async fn one_content_in_two_posts_under_two_urls_is_thumbnailed_once() {
     // Two URLs answer the same photo; each post names one, so each URL's
     // job stores into another folder. Before, each folder rendered the
     // thumbnail again: a blog's duplicated photos cost their decoding
-    // once per post that held them.
+    // once per post that held them. Made once, copied into the other.
     let photo = jpeg(900, 600, 3);
     let server = RawServer::start(move |_, _| Reply::ok(photo.clone())).await;
     let site = Site::new();
@@ -229,11 +229,54 @@ async fn one_content_in_two_posts_under_two_urls_is_thumbnailed_once() {
     };
     let (a, b) = (thumb("a", "/a.jpg"), thumb("b", "/b.jpg"));
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-    assert_eq!(
+    assert_ne!(
         std::fs::metadata(&a).unwrap().ino(),
         std::fs::metadata(&b).unwrap().ino(),
-        "one thumbnail, linked into the second folder"
+        "one thumbnail, copied (never hard-linked) into the second folder"
     );
     // Both folders verify.
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intact_image_whose_thumbnail_is_missing_stays_archived_when_its_host_has_died() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dead = Arc::new(AtomicBool::new(false));
+    let d = dead.clone();
+    let photo = jpeg(700, 400, 12);
+    let server = RawServer::start(move |_, _| {
+        if d.load(Ordering::SeqCst) {
+            Reply::status(404)
+        } else {
+            Reply::ok(photo.clone())
+        }
+    })
+    .await;
+    let site = Site::new();
+    site.write("t.md", &format!("![]({})\n", server.url("/img")));
+    rotproof(args(&["archive", "t.md"]), site.path())
+        .await
+        .code(0);
+    let e = entry(&site.manifest("t"), &server.url("/img")).clone();
+    let dir = site.path().join("archive/t");
+    let thumb = dir.join(e["thumbnail"]["path"].as_str().unwrap());
+    std::fs::remove_file(&thumb).unwrap();
+    dead.store(true, Ordering::SeqCst);
+
+    rotproof(args(&["archive", "t.md"]), site.path())
+        .await
+        .code(0);
+    let after = entry(&site.manifest("t"), &server.url("/img")).clone();
+    assert_eq!(after["status"], "archived", "{after:#}");
+    assert_eq!(after["sha256"], e["sha256"]);
+    assert_eq!(
+        after["thumbnail"], e["thumbnail"],
+        "the same thumbnail, made again"
+    );
+    assert!(thumb.is_file());
+    let index = site.read("archive/t/index.md");
+    assert!(index.contains(e["path"].as_str().unwrap()), "{index}");
+    assert!(!index.contains(&server.base), "never the dead URL: {index}");
     rotproof(args(&["verify"]), site.path()).await.code(0);
 }
