@@ -80,9 +80,11 @@ pub(super) async fn apply(
         }
         // Every URL of the group asked again in the one concurrent stage.
         let sha_ref = &sha;
+        let fetcher = acquirer.fetcher();
         let mut results = net::stage(
             again,
-            acquirer.fetcher().concurrency(),
+            fetcher.admitted(),
+            |(_, _, original, _)| fetcher.lane(Some(original)),
             |(key, job, original, tried)| async move {
                 let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
                 let refuse = Refuse {

@@ -108,9 +108,11 @@ pub(super) async fn fetch_all(
     // buffer (150 bytes a job) for the whole stage.
     jobs.shrink_to_fit();
     let acquirer = &acquirer;
+    let fetcher = acquirer.fetcher();
     let mut stream = net::stage(
         jobs.clone(),
-        acquirer.fetcher().concurrency(),
+        fetcher.admitted(),
+        |job| fetcher.lane(job.remote_url()),
         |job| async move {
             let key = job.key.clone();
             (key, run_job(&job, acquirer).await)

@@ -111,6 +111,14 @@ pub(super) struct Job {
 }
 
 impl Job {
+    /// The URL a remote job asks for; `None` for a local file.
+    pub fn remote_url(&self) -> Option<&Url> {
+        match &self.source {
+            Source::Remote(url) => Some(url),
+            Source::Local(_) => None,
+        }
+    }
+
     /// What the job wants of `url` (its source, or a variant of it).
     pub fn want<'a>(&'a self, url: &'a Url) -> crate::acquire::Want<'a> {
         crate::acquire::Want {

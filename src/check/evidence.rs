@@ -147,7 +147,9 @@ pub(super) async fn gather(
     refetch.retain(|r| !collapsed.contains(r.url.as_str()));
 
     // Every refetch in one concurrent stage.
-    let mut stream = net::stage(refetch, acquirer.fetcher().concurrency(), |r| async move {
+    let fetcher = acquirer.fetcher();
+    let lane = |r: &Refetch| fetcher.lane(Some(&r.url));
+    let mut stream = net::stage(refetch, fetcher.admitted(), lane, |r| async move {
         let want = Want {
             referer: r.referer.as_ref(),
             only_referer: true,

@@ -57,6 +57,10 @@ pub(super) async fn locate(
     let mut stream = net::stage(
         wanted.into_iter().collect(),
         AT_ONCE,
+        |_| net::Lane {
+            key: (),
+            limit: AT_ONCE,
+        },
         |(key, (url, when, dir))| async move { (key, archives.locate(fetcher, &url, when, &dir).await) },
     );
     while let Some((key, result)) = stream.next().await {

@@ -194,8 +194,7 @@ pub fn run(
     let hosts: std::collections::HashSet<HostKey> =
         targets.iter().map(|t| HostKey::of(&t.url)).collect();
     let fetcher = Arc::new(Fetcher::new(settings.net.clone(), hosts.len())?);
-    let concurrency = fetcher.concurrency();
-    let answers = runner.run(probe_all(&fetcher, targets, concurrency, progress))??;
+    let answers = runner.run(probe_all(&fetcher, targets, progress))??;
     progress.finish();
     let acquirer = Acquirer::new(fetcher, settings.rules.clone(), settings.archives.clone());
     let evidence::Evidence { refused, versions } = runner.run(evidence::gather(
@@ -390,10 +389,10 @@ fn add_target(
 async fn probe_all(
     fetcher: &Fetcher,
     targets: Vec<Target>,
-    concurrency: usize,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, Result<Probe, Failure>>, IoError> {
-    let mut stream = net::stage(targets, concurrency, |target| async move {
+    let lane = |t: &Target| fetcher.lane(Some(&t.url));
+    let mut stream = net::stage(targets, fetcher.admitted(), lane, |target| async move {
         let result = fetcher
             .probe(
                 &target.url,

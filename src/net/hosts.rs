@@ -3,8 +3,8 @@
 //! and its own limits. [`Hosts`] enforces the limits: at most `--per-host`
 //! (or the host's `concurrency`) requests in flight to one host, and at
 //! least the host's `request_interval` between two of its requests. The
-//! run-wide `--concurrency` is the concurrent stage's own bound (see
-//! [`super::stage`]).
+//! run-wide `--concurrency` is taken after a host's slot, by the fetcher
+//! (see [`super::stage`] for why in that order).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -152,6 +152,16 @@ impl Hosts {
         &self.rules
     }
 
+    /// Requests in flight to `url`'s host at most: its rule's
+    /// `concurrency`, else `--per-host`.
+    pub fn limit_for(&self, url: &Url) -> usize {
+        self.rules
+            .for_url(url)
+            .and_then(|r| r.concurrency)
+            .unwrap_or(self.per_host)
+            .max(1)
+    }
+
     /// Waits for a slot to `url`'s host, and then for its request
     /// interval to have passed since the previous request started. The
     /// slot is held until dropped.
@@ -162,9 +172,8 @@ impl Hosts {
                 .entry(HostKey::of(url))
                 .or_insert_with(|| {
                     let rule = self.rules.for_url(url);
-                    let slots = rule.and_then(|r| r.concurrency).unwrap_or(self.per_host);
                     Arc::new(Limit {
-                        slots: Arc::new(Semaphore::new(slots.max(1))),
+                        slots: Arc::new(Semaphore::new(self.limit_for(url))),
                         interval: rule.and_then(|r| r.request_interval),
                         next_start: Mutex::new(None),
                     })

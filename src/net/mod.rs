@@ -12,13 +12,12 @@ pub mod failure;
 pub mod hosts;
 pub mod referer;
 pub mod retry;
+mod stage;
 pub mod transfer;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use futures::{Stream, StreamExt};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
@@ -28,6 +27,7 @@ pub use failure::{Failure, FailureKind, RedirectRefusal};
 use hosts::{HostRules, Hosts};
 use referer::Referer;
 use retry::{AttemptError, AttemptFailure, RetryPolicy};
+pub use stage::{Lane, stage};
 use transfer::{Received, Sink};
 
 use crate::digest::Sha256;
@@ -97,19 +97,6 @@ impl NetOptions {
 
 pub fn default_user_agent() -> String {
     format!("rotproof/{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// The one concurrent stage of a run: `work` over every item, at most
-/// `limit` at once, results in the order they finish. Per-host limits are
-/// inside the [`Fetcher`].
-pub fn stage<T, F, Fut>(items: Vec<T>, limit: usize, work: F) -> impl Stream<Item = Fut::Output>
-where
-    F: FnMut(T) -> Fut,
-    Fut: Future,
-{
-    futures::stream::iter(items)
-        .map(work)
-        .buffer_unordered(limit.max(1))
 }
 
 /// Validators from an earlier fetch, for a conditional request.
@@ -224,6 +211,10 @@ pub struct Fetcher {
     hosts: Hosts,
     retry: RetryPolicy,
     budget: descriptors::Budget,
+    /// The run-wide limit on requests in flight: taken for an attempt
+    /// only once its host's slot is had, and never held across a retry's
+    /// back-off, so nothing waiting for one host holds back another.
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl Fetcher {
@@ -236,6 +227,7 @@ impl Fetcher {
             http: client::build(&options, budget.idle_per_host)?,
             hosts: Hosts::new(options.per_host, options.hosts.clone()),
             retry: RetryPolicy::new(options.retries),
+            in_flight: tokio::sync::Semaphore::new(budget.concurrency.max(1)),
             budget,
             options,
         })
@@ -245,6 +237,28 @@ impl Fetcher {
     /// descriptors are short.
     pub fn concurrency(&self) -> usize {
         self.budget.concurrency
+    }
+
+    /// Items under way at once in the concurrent stage ([`stage`]): a few
+    /// times the requests in flight, since an item may be waiting for its
+    /// host or backing off; bounded, for memory.
+    pub fn admitted(&self) -> usize {
+        self.budget.concurrency.saturating_mul(4)
+    }
+
+    /// The stage's lane for a request to `url` (`None`: no request, a
+    /// local file): its host, and as many at once as the host allows.
+    pub fn lane(&self, url: Option<&Url>) -> Lane<Option<hosts::HostKey>> {
+        match url {
+            Some(url) => Lane {
+                key: Some(hosts::HostKey::of(url)),
+                limit: self.hosts.limit_for(url),
+            },
+            None => Lane {
+                key: None,
+                limit: self.admitted(),
+            },
+        }
     }
 
     pub fn options(&self) -> &NetOptions {
@@ -334,8 +348,11 @@ impl Fetcher {
 
     /// One attempt: the request and its redirects, the status, the body.
     async fn attempt(&self, req: Request<'_>) -> Result<Got, AttemptError<IoError>> {
-        // The slot is held for the request and its whole body.
+        // The host's slot, then a place among the run's requests in
+        // flight; both held for the request and its whole body.
         let _slot = self.hosts.acquire(req.url).await;
+        // Never closed: `None` would only mean going without the limit.
+        let _in_flight = self.in_flight.acquire().await.ok();
         let response = self.follow(req).await?;
         let status = response.status();
         let got = |body| Got {

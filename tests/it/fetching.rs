@@ -480,3 +480,55 @@ async fn a_post_naming_1500_hosts_completes_under_a_1024_descriptor_limit() {
         "every result recorded"
     );
 }
+
+/// Two hosts each allowed one request at a time, one host's images listed
+/// first: the second host's first request must not wait behind the first
+/// host's queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_listed_first_holds_back_every_other_host() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    // Every request of both servers numbered in the order it arrived.
+    let seq = Arc::new(AtomicUsize::new(0));
+    let arrivals: Arc<Mutex<Vec<(char, usize)>>> = Arc::default();
+    let start = |name: char| {
+        let (seq, arrivals) = (seq.clone(), arrivals.clone());
+        RawServer::start(move |_, _| {
+            let n = seq.fetch_add(1, Ordering::SeqCst);
+            arrivals.lock().unwrap().push((name, n));
+            Reply::Delayed(
+                Duration::from_millis(300),
+                Box::new(Reply::ok(png(8, 8, n as u8))),
+            )
+        })
+    };
+    let (a, b) = (start('a').await, start('b').await);
+    let site = Site::new();
+    site.write("rotproof.toml", "[hosts.\"127.0.0.1\"]\nconcurrency = 1\n");
+    let mut post = String::new();
+    for server in [&a, &b] {
+        for i in 0..6 {
+            post.push_str(&format!("![]({})\n\n", server.url(&format!("/{i}.png"))));
+        }
+    }
+    site.write("p.md", &post);
+    rotproof(
+        args(&["archive", "p.md", "--concurrency", "4"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let arrivals = arrivals.lock().unwrap().clone();
+    let nth = |name: char, k: usize| {
+        arrivals
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .nth(k)
+            .map(|(_, seq)| *seq)
+    };
+    assert_eq!(arrivals.len(), 12);
+    assert!(
+        nth('b', 0) < nth('a', 1),
+        "b's first request came after a's second: {arrivals:?}"
+    );
+}
