@@ -43,6 +43,7 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
                 if let Ok(mut t) = temp.lock() {
                     *t = Some(path.to_path_buf());
                 }
+                hold_for_tests();
             }));
         });
     }
@@ -60,4 +61,16 @@ pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     say!("{}: {} bytes", out.display(), size);
     Ok(Exit::Ok)
+}
+
+/// A seam for the interruption tests: with `ROTPROOF_TEST_HOLD_BUNDLE`
+/// set, the bundle stops for good once its temporary file exists, so a
+/// test can interrupt it there without making a bundle big enough to
+/// take a while (it used 128 MiB of random bytes as a timer).
+fn hold_for_tests() {
+    if std::env::var_os("ROTPROOF_TEST_HOLD_BUNDLE").is_some() {
+        loop {
+            std::thread::park();
+        }
+    }
 }
