@@ -35,9 +35,10 @@ pub(super) fn all(
     let mut outcomes = Outcomes::new(outcomes, &planned);
     // Every folder's shared files first, and each post's new index.md,
     // source.md and manifest under temporary names; then one sync for
-    // them all, the renames, and one more sync: a manifest's name appears
-    // only once what it names is durable, and a run of 500 posts syncs
-    // twice, not 3,000 times. A post's entries, links and rewrite are made
+    // them all, the renames, and one more sync (the order is
+    // `store::durable`'s): a manifest's name appears only once what it
+    // names is durable, and a run of 500 posts syncs twice, not 3,000
+    // times. A post's entries, links and rewrite are made
     // on this thread while a second one writes the posts before it
     // (creating files is most of a small post's cost).
     let (mut staged, failed) = std::thread::scope(|scope| {
@@ -140,13 +141,26 @@ impl Outcomes {
         Outcomes { map, uses }
     }
 
-    fn get(&self, key: &str) -> Option<&Outcome> {
-        self.map.get(key)
+    /// Reads the outcome `decision` reads for `resource` (the same key
+    /// [`Outcomes::new`] counted), and counts the use: the one way in, so
+    /// counting and reading cannot disagree. The last use drops it; the
+    /// maps give their tables back as they empty (removing alone never
+    /// shrinks one): a post of 20,000 resources builds its entries while
+    /// its outcomes go.
+    fn read<T>(
+        &mut self,
+        decision: &Decision,
+        resource: &Resource,
+        read: impl FnOnce(Option<&Outcome>) -> T,
+    ) -> T {
+        let Some(key) = decision.outcome_key(resource) else {
+            return read(None);
+        };
+        let got = read(self.map.get(key));
+        self.used(key);
+        got
     }
 
-    /// One use of `key`'s outcome is over. The maps give their tables
-    /// back as they empty (removing alone never shrinks one): a post of
-    /// 20,000 resources builds its entries while its outcomes go.
     fn used(&mut self, key: &str) {
         if let Some(n) = self.uses.get_mut(key) {
             *n -= 1;
@@ -224,50 +238,12 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
     for (i, (resource, decision)) in draft.resources.iter().zip(&decisions).enumerate() {
         let occurrences = occurrences(resource, draft.post.text());
         let prev = previous.get(&resource.key);
-        let mut entry = match decision {
-            Decision::Omit => continue,
-            Decision::Skip(reason) => {
-                let mut e = fresh(resource, occurrences, Status::Skipped);
-                e.error = Some(reason.clone());
-                e
-            }
-            Decision::Reuse(prev) => {
-                let mut e = merge::kept(prev, occurrences);
-                migrate::relocate(&mut e, &dir)?;
-                e
-            }
-            Decision::Rethumb(prev) => {
-                let mut e = merge::kept(prev, occurrences);
-                migrate::relocate(&mut e, &dir)?;
-                if let Some(Outcome::Stored { stored, .. }) = outcomes.get(&resource.key) {
-                    place_image(stored, &mut e, &dir)?;
-                }
-                e
-            }
-            Decision::Restore(prev, copy) => {
-                let mut e = merge::kept(prev, occurrences);
-                migrate::relocate(&mut e, &dir)?;
-                restore(&mut e, copy, &dir)?;
-                e
-            }
-            Decision::Revalidate(prev) => {
-                let mut e = merge::kept(prev, occurrences);
-                migrate::relocate(&mut e, &dir)?;
-                revalidated(&mut e, outcomes.get(&resource.key), &dir)?;
-                e
-            }
-            Decision::Fetch(key) => match outcomes.get(key) {
-                Some(outcome) => entry_from(outcome, prev, resource, occurrences, &dir)?,
-                None => {
-                    let mut e = fresh(resource, occurrences, Status::Failed);
-                    e.error = Some("not fetched".to_string());
-                    e
-                }
-            },
-        };
-        if let Some(key) = decision.outcome_key(resource) {
-            outcomes.used(key);
+        if matches!(decision, Decision::Omit) {
+            continue;
         }
+        let mut entry = outcomes.read(decision, resource, |outcome| {
+            entry_for(decision, outcome, prev, resource, occurrences, &dir)
+        })?;
         merge::carry_history(&mut entry, prev);
         replacements[i] = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep));
         entries.push(entry);
@@ -300,6 +276,60 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
         shown: draft.path.display().to_string(),
         slug: draft.slug,
         source: draft.post.into_text(),
+    })
+}
+
+/// A resource's entry, from its decision and, where the decision reads
+/// one, its job's outcome.
+fn entry_for(
+    decision: &Decision,
+    outcome: Option<&Outcome>,
+    prev: Option<&Entry>,
+    resource: &Resource,
+    occurrences: Vec<Occurrence>,
+    dir: &Path,
+) -> Result<Entry, ArchiveError> {
+    Ok(match decision {
+        Decision::Omit | Decision::Skip(_) => {
+            let mut e = fresh(resource, occurrences, Status::Skipped);
+            if let Decision::Skip(reason) = decision {
+                e.error = Some(reason.clone());
+            }
+            e
+        }
+        Decision::Reuse(prev) => {
+            let mut e = merge::kept(prev, occurrences);
+            migrate::relocate(&mut e, dir)?;
+            e
+        }
+        Decision::Rethumb(prev) => {
+            let mut e = merge::kept(prev, occurrences);
+            migrate::relocate(&mut e, dir)?;
+            if let Some(Outcome::Stored { stored, .. }) = outcome {
+                place_image(stored, &mut e, dir)?;
+            }
+            e
+        }
+        Decision::Restore(prev, copy) => {
+            let mut e = merge::kept(prev, occurrences);
+            migrate::relocate(&mut e, dir)?;
+            restore(&mut e, copy, dir)?;
+            e
+        }
+        Decision::Revalidate(prev) => {
+            let mut e = merge::kept(prev, occurrences);
+            migrate::relocate(&mut e, dir)?;
+            revalidated(&mut e, outcome, dir)?;
+            e
+        }
+        Decision::Fetch(_) => match outcome {
+            Some(outcome) => entry_from(outcome, prev, resource, occurrences, dir)?,
+            None => {
+                let mut e = fresh(resource, occurrences, Status::Failed);
+                e.error = Some("not fetched".to_string());
+                e
+            }
+        },
     })
 }
 

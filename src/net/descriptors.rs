@@ -17,7 +17,18 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Raises the soft limit on open files to the hard limit. Best effort.
 pub fn raise_limit() {
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                ..limit
+            };
+            let _ = setrlimit(Resource::Nofile, raised);
+        }
+    }
 }
 
 /// How a run's connections fit the descriptors it has.
@@ -57,7 +68,10 @@ pub fn exhausted(err: &std::io::Error) -> bool {
     while let Some(e) = next {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             #[cfg(unix)]
-            if matches!(io.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+            if io.raw_os_error().is_some_and(|code| {
+                code == rustix::io::Errno::MFILE.raw_os_error()
+                    || code == rustix::io::Errno::NFILE.raw_os_error()
+            }) {
                 return true;
             }
             if let Some(inner) = io.get_ref() {
@@ -73,7 +87,12 @@ pub fn exhausted(err: &std::io::Error) -> bool {
 /// Descriptors this process may still open: the soft limit less those
 /// open now.
 fn free() -> u64 {
-    let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+    #[cfg(unix)]
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    #[cfg(not(unix))]
+    let limit = 1024;
     let open = std::fs::read_dir("/proc/self/fd").map_or(16, |d| d.count() as u64);
     limit.saturating_sub(open)
 }
@@ -110,11 +129,13 @@ mod tests {
         #[derive(Debug, thiserror::Error)]
         #[error("at a path")]
         struct AtPath(#[source] std::io::Error);
-        let emfile = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let emfile = std::io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
         assert!(exhausted(&emfile));
         let wrapped = std::io::Error::other(AtPath(emfile));
         assert!(exhausted(&wrapped));
-        assert!(!exhausted(&std::io::Error::from_raw_os_error(libc::ENOSPC)));
+        assert!(!exhausted(&std::io::Error::from_raw_os_error(
+            rustix::io::Errno::NOSPC.raw_os_error()
+        )));
     }
 
     #[test]

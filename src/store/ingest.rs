@@ -180,8 +180,7 @@ pub fn persist_content(ingested: Ingested, path: &Path) -> Result<bool, IoError>
         Held::File(temp) => temp,
         Held::Memory(bytes) => return super::write_stored(path, &bytes).map(|()| true),
     };
-    #[cfg(not(target_os = "linux"))]
-    temp.as_file().sync_all().map_err(at(path))?;
+    super::durable::file_written(temp.as_file()).map_err(at(path))?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(true)
 }
@@ -209,9 +208,8 @@ pub fn copy_into(from: &Path, to: &Path, sha256: &Sha256) -> Result<(), IoError>
             reflink_copy::reflink_or_copy(from, path).map(|_| ())
         })
         .map_err(at(to))?;
-    #[cfg(not(target_os = "linux"))]
     File::open(copied.path())
-        .and_then(|f| f.sync_all())
+        .and_then(|f| super::durable::file_written(&f))
         .map_err(at(to))?;
     copied.persist(to).map_err(|e| at(to)(e.error))?;
     Ok(())

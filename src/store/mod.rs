@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+mod durable;
 mod ingest;
 mod layout;
 mod paths;
@@ -24,13 +25,15 @@ mod slug;
 mod staged;
 mod version;
 
+pub use durable::sync;
+pub(crate) use durable::sync_dir;
 pub use ingest::{
     Held, IN_MEMORY, Incoming, IngestError, Ingested, ReadSeek, copy_into, persist_content,
 };
 pub use layout::Layout;
 pub use paths::{Refusal, folder_of_manifest, inside, parent_or_dot, relative_path};
 pub use slug::sanitise_slug;
-pub use staged::{Staged, sync};
+pub use staged::Staged;
 pub use version::add_version;
 
 /// The images and media the post shows: published with it.
@@ -202,21 +205,7 @@ impl PostDir {
     /// not synced file by file: see [`persist_content`]); elsewhere the
     /// files were synced as they were stored, and their folders are.
     pub fn sync_contents(&self) -> Result<(), IoError> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let dir = File::open(&self.dir).map_err(at(&self.dir))?;
-            // SAFETY: syncfs takes a valid open descriptor, which `dir`
-            // holds for the call.
-            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
-                return Err(at(&self.dir)(std::io::Error::last_os_error()));
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        for sub in self.layout.stores() {
-            sync_dir(&self.dir.join(sub));
-        }
-        Ok(())
+        sync([self.dir.as_path()])
     }
 }
 
@@ -232,7 +221,7 @@ fn lock(dir: &Path, layout: Layout, access: Access) -> Result<Option<File>, Open
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW);
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
     let file = match options.open(&path) {
         Ok(file) => file,
@@ -256,7 +245,7 @@ fn lock(dir: &Path, layout: Layout, access: Access) -> Result<Option<File>, Open
 fn is_symlink_loop(err: &io::Error) -> bool {
     #[cfg(unix)]
     {
-        err.raw_os_error() == Some(libc::ELOOP)
+        err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
     }
     #[cfg(not(unix))]
     {
@@ -311,7 +300,7 @@ fn write_content(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 /// Linux by [`sync`] (or [`PostDir::sync_contents`]) before the manifest
 /// that names it; elsewhere synced now.
 pub fn write_stored(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    write_renamed(path, bytes, cfg!(not(target_os = "linux")))
+    write_renamed(path, bytes, false)
 }
 
 /// `bytes` to a temporary file beside `path`, synced now if `sync_now`,
@@ -321,6 +310,8 @@ fn write_renamed(path: &Path, bytes: &[u8], sync_now: bool) -> Result<(), IoErro
     temp.write_all(bytes).map_err(at(path))?;
     if sync_now {
         temp.as_file().sync_all().map_err(at(path))?;
+    } else {
+        durable::file_written(temp.as_file()).map_err(at(path))?;
     }
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(())
@@ -371,14 +362,6 @@ pub fn sweep_unlocked_temps(dir: &Path) {
         if file.try_lock().is_ok() {
             let _ = fs::remove_file(&path);
         }
-    }
-}
-
-/// Syncs a folder so a rename in it survives a power cut. Best effort: some
-/// filesystems refuse to open folders.
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }
 

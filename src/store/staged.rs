@@ -1,22 +1,18 @@
-//! Many posts' files made durable together. A run of 500 posts used to
-//! sync each post's index.md, source.md and manifest one by one (six
-//! fsyncs a post); now every post's new files are written under temporary
-//! names, one sync makes all of them (and every asset) durable, and only
-//! then are they renamed into place, then one more sync makes the renames
-//! durable. A name that survives a power cut still names complete bytes:
-//! they were durable before the rename was made.
+//! Many posts' files made durable together: every post's new files are
+//! written under temporary names, one [`durable::sync`] makes all of them (and
+//! every asset) durable, and only then are they renamed into place (the
+//! order is [`super::durable`]'s).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
 
-#[cfg(not(target_os = "linux"))]
-use super::sync_dir;
+use super::durable;
 use super::{IoError, at, parent_or_dot, temp_in};
 
 /// Files written under temporary names beside their final paths, waiting
-/// for [`sync`] and then [`Staged::commit`]. Dropped uncommitted, the
+/// for [`super::sync`] and then [`Staged::commit`]. Dropped uncommitted, the
 /// temporary files are removed.
 #[derive(Debug, Default)]
 pub struct Staged {
@@ -38,9 +34,7 @@ impl Staged {
             fill(&mut out).map_err(at(path))?;
             out.flush().map_err(at(path))?;
         }
-        // Elsewhere than Linux there is no syncfs: each file is synced now.
-        #[cfg(not(target_os = "linux"))]
-        temp.as_file().sync_all().map_err(at(path))?;
+        durable::file_written(temp.as_file()).map_err(at(path))?;
         self.files.push((temp.into_temp_path(), path.to_path_buf()));
         Ok(())
     }
@@ -55,46 +49,10 @@ impl Staged {
     pub fn commit(self) -> Result<(), IoError> {
         for (temp, path) in self.files {
             temp.persist(&path).map_err(|e| at(&path)(e.error))?;
-            #[cfg(not(target_os = "linux"))]
-            sync_dir(parent_or_dot(&path));
+            durable::renamed_in(parent_or_dot(&path));
         }
         Ok(())
     }
-}
-
-/// Makes everything written so far to the filesystems that hold `dirs`
-/// durable: on Linux one `syncfs` per filesystem, however many folders;
-/// elsewhere each folder's own store folders are synced (their files were
-/// synced as they were written).
-pub fn sync<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<(), IoError> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::fs::MetadataExt;
-        let mut synced = std::collections::HashSet::new();
-        for dir in dirs {
-            let open = std::fs::File::open(dir).map_err(at(dir))?;
-            let device = open.metadata().map_err(at(dir))?.dev();
-            if !synced.insert(device) {
-                continue;
-            }
-            // SAFETY: syncfs takes a valid open descriptor, which `open`
-            // holds for the call.
-            if unsafe { libc::syncfs(open.as_raw_fd()) } != 0 {
-                return Err(at(dir)(io::Error::last_os_error()));
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    for dir in dirs {
-        for sub in ["", super::OWN, super::ASSETS]
-            .into_iter()
-            .chain(super::Layout::CURRENT.stores())
-        {
-            sync_dir(&dir.join(sub));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -111,7 +69,7 @@ mod tests {
         staged.write(&b, b"b").unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), b"old", "not before the commit");
         assert!(!b.exists());
-        sync([dir.path()]).unwrap();
+        durable::sync([dir.path()]).unwrap();
         staged.commit().unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), b"new");
         assert_eq!(std::fs::read(&b).unwrap(), b"b");

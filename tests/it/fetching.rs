@@ -435,7 +435,20 @@ async fn headers_stay_with_their_host_and_redirects_carry_no_referer_or_credenti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_naming_1500_hosts_completes_under_a_1024_descriptor_limit() {
     // The servers live in this process: it needs more than 1024 itself.
-    let _ = rlimit::increase_nofile_limit(16_384);
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let want = limit.maximum.map_or(16_384, |max| max.min(16_384));
+        if limit.current.is_some_and(|c| c < want) {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(want),
+                    ..limit
+                },
+            );
+        }
+    }
     let mut servers = Vec::new();
     // Keep-alive servers, as real ones are: a client that keeps every
     // idle connection runs out of descriptors.
