@@ -21,17 +21,17 @@ use crate::store::{self, IoError, Layout, PostDir};
 
 /// A bundle's form, from the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
+pub(crate) enum Form {
     Zip,
     TarGz,
     Html,
 }
 
 /// The extensions `bundle -o` accepts, for messages.
-pub const FORMS: &str = ".zip, .tar.gz, .tgz, .html";
+pub(crate) const FORMS: &str = ".zip, .tar.gz, .tgz, .html";
 
 impl Form {
-    pub fn of(path: &Path) -> Option<Form> {
+    pub(crate) fn of(path: &Path) -> Option<Form> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         if name.ends_with(".zip") {
             Some(Form::Zip)
@@ -46,7 +46,7 @@ impl Form {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum BundleError {
+pub(crate) enum BundleError {
     #[error("{}: not an archived post folder (no manifest.json)", .0.display())]
     NotArchived(PathBuf),
     #[error("{}: manifest.json names files that are missing: {}", .dir.display(), .missing.join(", "))]
@@ -74,7 +74,7 @@ const DIR_MODE: u32 = 0o755;
 /// Writes the bundle of the archived post in `dir` to `out`. `on_temp` is
 /// told the temporary file's path as soon as it exists, so a caller that
 /// is interrupted can remove it.
-pub fn bundle(
+pub(crate) fn bundle(
     dir: &Path,
     out: &Path,
     form: Form,

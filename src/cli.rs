@@ -1,5 +1,8 @@
 //! Command-line interface: flags and their help text. Defaults are constants
 //! shared with the library.
+// The doc comments of the flags are their `--help` text, written for a
+// terminal: `<slug>` and `[archives]` there are literal, not HTML or links.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 /// An error and its causes on one line: `a: b: c`. Each error's message
 /// leaves its cause to `source()`, so each cause is printed once.
-pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
     let mut causes = vec![err.to_string()];
     let mut next = err.source();
     while let Some(cause) = next {
@@ -19,7 +19,7 @@ pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
 /// (`… at path "/tmp/…/.rotproof-x.part"`; its wrapper is private, so the
 /// words are all there is): for what is recorded in a manifest, which
 /// must not name the machine's folders.
-pub fn without_path(err: &std::io::Error) -> String {
+pub(crate) fn without_path(err: &std::io::Error) -> String {
     let text = err.to_string();
     match text.rsplit_once(" at path \"") {
         Some((words, _)) => words.to_string(),
@@ -30,7 +30,7 @@ pub fn without_path(err: &std::io::Error) -> String {
 /// Text with its control characters escaped (`\x1b`): a URL or a file name
 /// from a post must not move the cursor, retitle the terminal or clear the
 /// screen of whoever reads the output. Line breaks stay.
-pub fn printable(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c.is_control() && c != '\n') {
         return Cow::Borrowed(text);
     }
@@ -80,13 +80,13 @@ mod tests {
 /// A post a run could not do (archive, check, repair), and why: the
 /// others went on.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct PostError {
+pub(crate) struct PostError {
     pub source: String,
     pub error: String,
 }
 
 impl PostError {
-    pub fn new(post: &std::path::Path, error: impl Into<String>) -> PostError {
+    pub(crate) fn new(post: &std::path::Path, error: impl Into<String>) -> PostError {
         PostError {
             source: post.display().to_string(),
             error: error.into(),

@@ -9,27 +9,27 @@
 //! [`archive`] and [`check`] orchestrate those stages; [`bundle`] and
 //! [`verify`] read what they left.
 
-pub mod acquire;
-pub mod archive;
-pub mod bundle;
-pub mod check;
+pub(crate) mod acquire;
+pub(crate) mod archive;
+pub(crate) mod bundle;
+pub(crate) mod check;
 pub mod cli;
 pub mod commands;
-pub mod config;
+pub(crate) mod config;
 pub mod digest;
-pub mod errors;
-pub mod lines;
-pub mod manifest;
-pub mod net;
+pub(crate) mod errors;
+pub(crate) mod lines;
+pub(crate) mod manifest;
+pub(crate) mod net;
 pub mod post;
-pub mod progress;
+pub(crate) mod progress;
 pub mod reference;
-pub mod render;
+pub(crate) mod render;
 pub mod resource;
 pub mod rewrite;
-pub mod runner;
-pub mod sniff;
+pub(crate) mod runner;
+pub(crate) mod sniff;
 pub mod store;
 pub mod thumbnail;
-pub mod urls;
-pub mod verify;
+pub(crate) mod urls;
+pub(crate) mod verify;

@@ -2,7 +2,7 @@
 //! knowing about terminals.
 
 /// Told about a concurrent stage as it goes.
-pub trait Progress: Send + Sync {
+pub(crate) trait Progress: Send + Sync {
     /// The stage has `jobs` things to do.
     fn start(&self, _jobs: usize) {}
     /// One is done; `bytes` were stored for it.
@@ -11,5 +11,5 @@ pub trait Progress: Send + Sync {
 }
 
 /// No progress output.
-pub struct Silent;
+pub(crate) struct Silent;
 impl Progress for Silent {}

@@ -18,7 +18,7 @@ use crate::urls::{self, Target};
 
 /// Where a link with an archived copy leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Links {
+pub(crate) enum Links {
     /// To the copy in the bundle (zip, tar: the copy is a file beside the
     /// page).
     ToCopies,
@@ -27,7 +27,7 @@ pub enum Links {
 }
 
 /// What the page needs besides the post.
-pub struct Page<'a> {
+pub(crate) struct Page<'a> {
     pub manifest: &'a Manifest,
     /// The post's source, for the "Original" link.
     pub source_url: Option<&'a str>,
@@ -37,9 +37,9 @@ pub struct Page<'a> {
 }
 
 /// For pages whose images are files beside them (zip, tar).
-pub const POLICY_FILES: &str = "default-src 'none'; img-src 'self' data:; media-src 'self' data:; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'";
+pub(crate) const POLICY_FILES: &str = "default-src 'none'; img-src 'self' data:; media-src 'self' data:; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'";
 /// For one self-contained file: nothing but what is inside it.
-pub const POLICY_SELF_CONTAINED: &str = "default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'";
+pub(crate) const POLICY_SELF_CONTAINED: &str = "default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'";
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; }
@@ -58,7 +58,7 @@ footer { color: #999; font-size: 0.8rem; margin-top: 3rem; }
 "#;
 
 /// Renders a rewritten post (index.md) into a standalone HTML page.
-pub fn page(post: &Post, options: &Page<'_>) -> String {
+pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
     let manifest = options.manifest;
     let sizes: HashMap<&str, (u32, u32)> = manifest
         .resources

@@ -13,10 +13,10 @@ use std::future::Future;
 /// Ctrl-C or SIGTERM while a command was working.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
-pub struct Interrupted;
+pub(crate) struct Interrupted;
 
 /// Runs futures to completion unless a stop signal comes first.
-pub struct Runner {
+pub(crate) struct Runner {
     runtime: tokio::runtime::Runtime,
 }
 
@@ -24,7 +24,7 @@ pub struct Runner {
 const BLOCKING_THREADS: usize = 32;
 
 impl Runner {
-    pub fn new() -> std::io::Result<Runner> {
+    pub(crate) fn new() -> std::io::Result<Runner> {
         // Blocking work (storing a body, a file write) is short and at
         // most a few per request in flight: a bounded pool, rather than
         // tokio's 512 threads, each of which would keep a malloc arena.
@@ -36,7 +36,7 @@ impl Runner {
     }
 
     /// Runs `work`, or stops it at Ctrl-C / SIGTERM.
-    pub fn run<T>(&self, work: impl Future<Output = T>) -> Result<T, Interrupted> {
+    pub(crate) fn run<T>(&self, work: impl Future<Output = T>) -> Result<T, Interrupted> {
         self.runtime.block_on(async {
             tokio::select! {
                 result = work => Ok(result),

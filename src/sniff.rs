@@ -40,10 +40,10 @@ impl Format {
 }
 
 /// How many leading bytes [`sniff`] looks at.
-pub const SNIFF_LEN: usize = 1024;
+pub(crate) const SNIFF_LEN: usize = 1024;
 
 /// Sniffs a format from the first bytes of a file.
-pub fn sniff(head: &[u8]) -> Format {
+pub(crate) fn sniff(head: &[u8]) -> Format {
     use Class::*;
     let starts = |magic: &[u8]| head.starts_with(magic);
     if starts(b"\xff\xd8\xff") {

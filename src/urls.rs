@@ -5,7 +5,7 @@ use url::Url;
 
 /// Where a reference leads, once resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
+pub(crate) enum Target {
     /// An absolute http(s) URL, normalised: scheme and host lower-cased,
     /// default port and fragment dropped, IRIs percent-encoded.
     Remote(Url),
@@ -29,7 +29,7 @@ const IGNORED_SCHEMES: &[&str] = &[
 
 /// Classifies the decoded URL text of a reference. `None` means it is not a
 /// resource (`mailto:`, `#fragment`, empty).
-pub fn classify(text: &str, base: Option<&Url>) -> Option<Target> {
+pub(crate) fn classify(text: &str, base: Option<&Url>) -> Option<Target> {
     let text = text.trim();
     if text.is_empty() || text.starts_with('#') {
         return None;
@@ -96,7 +96,7 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 ];
 
 /// Whether a URL's path ends in an image extension.
-pub fn has_image_extension(url: &str) -> bool {
+pub(crate) fn has_image_extension(url: &str) -> bool {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let last = path.rsplit('/').next().unwrap_or(path);
     last.rsplit_once('.').is_some_and(|(_, ext)| {

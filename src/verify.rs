@@ -14,14 +14,14 @@ use crate::store::{self, PostDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Problem {
+pub(crate) enum Problem {
     Missing,
     Corrupt,
     Unreferenced,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub problem: Problem,
     /// Relative to the post folder.
     pub path: String,
@@ -29,7 +29,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct PostReport {
+pub(crate) struct PostReport {
     pub dir: String,
     /// Files re-hashed.
     pub files: usize,
@@ -38,13 +38,13 @@ pub struct PostReport {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub posts: Vec<PostReport>,
     pub ok: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
+pub(crate) enum VerifyError {
     #[error("{0}: not an archived post (no manifest.json)")]
     NotArchived(PathBuf),
     #[error(transparent)]
@@ -74,7 +74,7 @@ fn expected(manifest: &Manifest) -> BTreeMap<String, (Sha256, String)> {
 }
 
 /// Verifies one archived post folder.
-pub fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
+pub(crate) fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
     let lock = PostDir::read_only(dir)?;
     let layout = lock.layout();
     let manifest = Manifest::read(&lock.manifest_path())?
@@ -181,7 +181,7 @@ fn file_stem(rel: &str) -> Option<&str> {
 }
 
 /// Verifies every post folder.
-pub fn run(dirs: &[PathBuf]) -> Result<Report, VerifyError> {
+pub(crate) fn run(dirs: &[PathBuf]) -> Result<Report, VerifyError> {
     let posts = dirs
         .iter()
         .map(|d| verify_post(d))

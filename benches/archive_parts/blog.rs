@@ -10,10 +10,10 @@ use std::path::Path;
 
 use super::support::median;
 
-pub const POSTS: usize = 200;
-pub const PER_POST: usize = 30;
+pub(crate) const POSTS: usize = 200;
+pub(crate) const PER_POST: usize = 30;
 
-pub fn run(base: &str, urls: &[String], work: &Path, runs: usize) {
+pub(crate) fn run(base: &str, urls: &[String], work: &Path, runs: usize) {
     let dir = work.join("blog");
     let posts = dir.join("posts");
     std::fs::create_dir_all(&posts).expect("blog dir");

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::support::{median, serve_routes, server, time_v, timed};
 
-pub const URLS: usize = 20_000;
+pub(crate) const URLS: usize = 20_000;
 
 /// A 1×1 grey PNG, written by the image crate: the per-resource cost,
 /// with nothing else to measure.
@@ -22,7 +22,7 @@ fn tiny_png() -> Vec<u8> {
     out
 }
 
-pub fn run(work: &Path, runs: usize, curl: bool) {
+pub(crate) fn run(work: &Path, runs: usize, curl: bool) {
     let png = bytes::Bytes::from(tiny_png());
     let routes: HashMap<String, bytes::Bytes> = (0..URLS)
         .map(|i| (format!("/px/{i:05}"), png.clone()))

@@ -20,7 +20,7 @@ use crate::store::{Ingested, IoError};
 
 /// Why bytes of `format` are not what a reference of `kind` shows, if
 /// they are not.
-pub fn wrong_kind(kind: Kind, format: &Format) -> Option<FailureKind> {
+pub(crate) fn wrong_kind(kind: Kind, format: &Format) -> Option<FailureKind> {
     match kind {
         Kind::Image if !format.is_image() && format.class != Class::Media => {
             Some(FailureKind::NotAnImage {
@@ -40,7 +40,7 @@ pub fn wrong_kind(kind: Kind, format: &Format) -> Option<FailureKind> {
 /// what the post shows, else why not (wrong kind, placeholder). The body
 /// is handed back either way. Decoding for the perceptual hash is off
 /// the async workers, and only when placeholders are configured.
-pub async fn body(
+pub(crate) async fn body(
     body: Ingested,
     format: &Format,
     kind: Kind,
@@ -77,16 +77,16 @@ pub async fn body(
 /// `check`: the contents archived before) holds **different** contents
 /// for **different** URLs, none of them the shared one. Anything weaker
 /// keeps the bytes already obtained.
-pub mod collapse {
+pub(crate) mod collapse {
     use super::*;
 
     /// Distinct URLs of one host with one content that make it suspect.
-    pub const MIN_URLS: usize = 3;
+    pub(crate) const MIN_URLS: usize = 3;
 
     /// The suspect groups among `answers` (an item, its URL's host, the
     /// content it answered): each content a host answered for at least
     /// [`MIN_URLS`] items, with those items.
-    pub fn suspects<K>(
+    pub(crate) fn suspects<K>(
         answers: impl IntoIterator<Item = (K, HostKey, Sha256)>,
     ) -> Vec<(Sha256, Vec<K>)>
     where
@@ -106,7 +106,10 @@ pub mod collapse {
     /// Whether the contents known otherwise for a group's URLs prove its
     /// shared content a placeholder: two of them differ, and neither is
     /// the shared one.
-    pub fn proven<'a>(shared: &Sha256, otherwise: impl IntoIterator<Item = &'a Sha256>) -> bool {
+    pub(crate) fn proven<'a>(
+        shared: &Sha256,
+        otherwise: impl IntoIterator<Item = &'a Sha256>,
+    ) -> bool {
         let mut seen: Option<&Sha256> = None;
         for content in otherwise {
             if content == shared {

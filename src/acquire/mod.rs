@@ -17,8 +17,8 @@
 //! contents).
 
 pub(crate) mod archives;
-pub mod judge;
-pub mod placeholder;
+pub(crate) mod judge;
+pub(crate) mod placeholder;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ use archives::WebArchives;
 
 /// What is wanted: one resource, as a post shows it.
 #[derive(Debug, Clone, Copy)]
-pub struct Want<'a> {
+pub(crate) struct Want<'a> {
     pub url: &'a Url,
     pub kind: Kind,
     /// The policy to start with (the one that got an archived copy);
@@ -55,7 +55,7 @@ pub struct Want<'a> {
 
 impl<'a> Want<'a> {
     /// `url` as a post of kind `kind` shows it, with every default.
-    pub fn new(url: &'a Url, kind: Kind) -> Want<'a> {
+    pub(crate) fn new(url: &'a Url, kind: Kind) -> Want<'a> {
         Want {
             url,
             kind,
@@ -70,7 +70,7 @@ impl<'a> Want<'a> {
 
 /// The real bytes of a resource, judged, not yet stored.
 #[derive(Debug)]
-pub struct Obtained {
+pub(crate) struct Obtained {
     pub body: Ingested,
     pub format: Format,
     pub answer: Answer,
@@ -82,7 +82,7 @@ pub struct Obtained {
 
 /// What acquiring a resource came to.
 #[derive(Debug)]
-pub enum Acquired {
+pub(crate) enum Acquired {
     Body(Box<Obtained>),
     /// 304 to a conditional request.
     NotModified(Box<Answer>),
@@ -92,21 +92,25 @@ pub enum Acquired {
 /// A content proven to be a host's placeholder (by the collapse rule),
 /// and the policy that got it: neither is accepted or tried again.
 #[derive(Debug, Clone, Copy)]
-pub struct Refuse<'a> {
+pub(crate) struct Refuse<'a> {
     pub sha256: &'a Sha256,
     pub policy: &'a Referer,
 }
 
 /// The run's way of getting resources: its fetcher, the config's rules,
 /// the web archives.
-pub struct Acquirer {
+pub(crate) struct Acquirer {
     fetcher: Arc<Fetcher>,
     rules: Arc<Rules>,
     archives: Arc<WebArchives>,
 }
 
 impl Acquirer {
-    pub fn new(fetcher: Arc<Fetcher>, rules: Arc<Rules>, archives: Arc<WebArchives>) -> Acquirer {
+    pub(crate) fn new(
+        fetcher: Arc<Fetcher>,
+        rules: Arc<Rules>,
+        archives: Arc<WebArchives>,
+    ) -> Acquirer {
         Acquirer {
             fetcher,
             rules,
@@ -114,20 +118,20 @@ impl Acquirer {
         }
     }
 
-    pub fn fetcher(&self) -> &Fetcher {
+    pub(crate) fn fetcher(&self) -> &Fetcher {
         &self.fetcher
     }
 
-    pub fn archives(&self) -> &WebArchives {
+    pub(crate) fn archives(&self) -> &WebArchives {
         &self.archives
     }
 
-    pub fn rules(&self) -> &Rules {
+    pub(crate) fn rules(&self) -> &Rules {
         &self.rules
     }
 
     /// The policy `want` starts with.
-    pub fn first_policy(&self, want: &Want<'_>) -> Referer {
+    pub(crate) fn first_policy(&self, want: &Want<'_>) -> Referer {
         want.referer
             .cloned()
             .unwrap_or_else(|| self.fetcher.referer_for(want.url).clone())
@@ -136,7 +140,7 @@ impl Acquirer {
     /// The resource: its remap variant first, then the URL as written,
     /// then, when it is gone, its capture in a web archive. Bodies land
     /// in a temporary file in `into` (or in memory, when small).
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         &self,
         want: &Want<'_>,
         refuse: Option<Refuse<'_>>,
@@ -196,7 +200,7 @@ impl Acquirer {
     /// hotlink refusal with each other policy once (images and media
     /// only: a link is what a reader clicks, which sends no Referer of
     /// ours). Every body is judged.
-    pub async fn ask(
+    pub(crate) async fn ask(
         &self,
         want: &Want<'_>,
         refuse: Option<Refuse<'_>>,
@@ -271,7 +275,7 @@ impl Acquirer {
     /// the collapse rule: the first image that passes the judgement and
     /// is not `shared`; `None` when every other policy answers `shared`
     /// (or nothing usable). Nothing is kept.
-    pub async fn answers_otherwise(
+    pub(crate) async fn answers_otherwise(
         &self,
         want: &Want<'_>,
         shared: &Sha256,

@@ -30,7 +30,7 @@ const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The configured placeholder images, hashed.
 #[derive(Default)]
-pub struct Placeholders {
+pub(crate) struct Placeholders {
     known: Vec<(PathBuf, ImageHash)>,
 }
 
@@ -82,12 +82,12 @@ fn decode_file(path: &Path) -> Result<Option<image::DynamicImage>, String> {
 }
 
 impl Placeholders {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.known.is_empty()
     }
 
     /// Adds the placeholder image at `path` (any raster format).
-    pub fn add(&mut self, path: &Path) -> Result<(), String> {
+    pub(crate) fn add(&mut self, path: &Path) -> Result<(), String> {
         let shown = path.display();
         let image = decode_file(path)
             .map_err(|e| format!("{shown}: {e}"))?
@@ -102,16 +102,18 @@ impl Placeholders {
     /// The configured placeholder that the image file at `path` is, if any.
     /// An image that cannot be decoded, or is larger than any placeholder,
     /// is none.
-    pub fn matching(&self, path: &Path) -> Option<&Path> {
+    #[cfg(test)]
+    fn matching(&self, path: &Path) -> Option<&Path> {
         if self.known.is_empty() {
             return None;
         }
         self.same_as(decode_file(path).ok()??)
     }
 
-    /// [`Self::matching`] for a body just received, in memory or in its
-    /// temporary file.
-    pub fn matching_body(&self, body: &Ingested) -> Option<&Path> {
+    /// The configured placeholder that a body just received (in memory or
+    /// in its temporary file) is, if any. An image that cannot be decoded,
+    /// or is larger than any placeholder, is none.
+    pub(crate) fn matching_body(&self, body: &Ingested) -> Option<&Path> {
         if self.known.is_empty() {
             return None;
         }

@@ -41,7 +41,7 @@ pub(super) struct Stored {
 impl Stored {
     /// `assets/<sha256>.<ext>` for images and media, `.rotproof/pages/...`
     /// for links: relative to a post folder.
-    pub fn path(&self) -> String {
+    pub(super) fn path(&self) -> String {
         let folder = Layout::CURRENT.folder_for(self.kind);
         format!("{folder}/{}.{}", self.sha256, self.ext)
     }
@@ -161,7 +161,7 @@ pub(super) struct Thumbs {
 }
 
 impl Thumbs {
-    pub fn new(pool: Arc<thumbnail::Pool>) -> Thumbs {
+    pub(super) fn new(pool: Arc<thumbnail::Pool>) -> Thumbs {
         Thumbs {
             pool,
             made: HashMap::new(),
@@ -172,7 +172,7 @@ impl Thumbs {
 
     /// `key`'s outcome gets this thumbnail, started now unless the same
     /// one is already on its way.
-    pub fn request(&mut self, key: String, req: ThumbRequest) {
+    pub(super) fn request(&mut self, key: String, req: ThumbRequest) {
         let at = (req.sha256.clone(), req.settings);
         let next = self.running.len();
         let index = *self.made.entry(at).or_insert(next);
@@ -192,7 +192,7 @@ impl Thumbs {
 
     /// Waits for every thumbnail, links each into the other folders that
     /// want it, and puts each into its outcomes.
-    pub async fn finish(self, outcomes: &mut HashMap<String, Outcome>) {
+    pub(super) async fn finish(self, outcomes: &mut HashMap<String, Outcome>) {
         let mut infos = Vec::with_capacity(self.running.len());
         for (handle, dir) in self.running {
             let info = handle

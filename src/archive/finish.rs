@@ -371,7 +371,7 @@ fn report(
 /// (their copies serve bundles and repairs), and a link the last check
 /// found dead is pointed where the last `check --repair` said: its memento
 /// or its copy.
-pub fn rewritten(entry: &Entry, repair: RepairLinks) -> Option<String> {
+pub(crate) fn rewritten(entry: &Entry, repair: RepairLinks) -> Option<String> {
     if entry.kind.is_embedded() {
         return (entry.status == Status::Archived)
             .then(|| entry.path.clone())

@@ -29,7 +29,10 @@ pub(super) struct Previous {
 impl Previous {
     /// Reads `dir`'s manifest, in whichever layout it is, if there is one;
     /// `post` is the post being archived into it.
-    pub fn read(dir: &Path, post: &Path) -> Result<Previous, crate::manifest::ManifestError> {
+    pub(super) fn read(
+        dir: &Path,
+        post: &Path,
+    ) -> Result<Previous, crate::manifest::ManifestError> {
         let Some(layout) = Layout::detect(dir) else {
             return Ok(Previous::default());
         };
@@ -50,7 +53,7 @@ impl Previous {
         })
     }
 
-    pub fn get(&self, key: &str) -> Option<&Entry> {
+    pub(super) fn get(&self, key: &str) -> Option<&Entry> {
         self.entries.get(key)
     }
 
@@ -60,7 +63,7 @@ impl Previous {
     /// (version 1 recorded the path as given, relative to where it ran, or
     /// absolute: those are matched too). Re-archiving from the folder's own
     /// source.md is the folder's own post.
-    pub fn other_owner(&self, path: &Path, out: &Path) -> Option<&str> {
+    pub(super) fn other_owner(&self, path: &Path, out: &Path) -> Option<&str> {
         let owner = self.owner.as_deref()?;
         if self.own_source.is_some() {
             return None;
@@ -81,7 +84,7 @@ impl Previous {
     /// The manifest's `post.source` for a post read from `path` into an
     /// archive rooted at `out`: the path relative to `out`, the same from
     /// whatever folder rotproof runs and never an absolute path.
-    pub fn source_label(&self, path: &Path, out: &Path) -> String {
+    pub(super) fn source_label(&self, path: &Path, out: &Path) -> String {
         self.own_source
             .clone()
             .unwrap_or_else(|| store::relative_path(out, path))
@@ -89,7 +92,7 @@ impl Previous {
 
     /// The previous entry for `key` when it was archived and its file (and
     /// thumbnail) is still there with the bytes it names.
-    pub fn intact(&self, key: &str, dir: &Path) -> Option<&Entry> {
+    pub(super) fn intact(&self, key: &str, dir: &Path) -> Option<&Entry> {
         self.get(key)
             .filter(|e| e.status == Status::Archived && is_intact(dir, e))
     }

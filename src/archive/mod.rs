@@ -30,10 +30,10 @@ use std::sync::Arc;
 
 use url::Url;
 
-pub use crate::errors::PostError;
-pub use finish::rewritten;
-pub use plan::{Action, PlannedPost, PlannedResource, Provenance};
-pub use report::{Counts, FailureReport, PostReport, Recovered, Report};
+pub(crate) use crate::errors::PostError;
+pub(crate) use finish::rewritten;
+pub(crate) use plan::{Action, PlannedPost, Provenance};
+pub(crate) use report::{Recovered, Report};
 
 use crate::acquire::archives::WebArchives;
 use crate::config::Rules;
@@ -48,7 +48,7 @@ use crate::thumbnail;
 /// How one post is archived: what its manifest records, so that a later
 /// `check --repair` archives it the same way.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PostOptions {
+pub(crate) struct PostOptions {
     /// `--base-url`: relative URLs are resolved against it.
     pub base_url: Option<Url>,
     pub links: LinksMode,
@@ -60,7 +60,7 @@ pub struct PostOptions {
 
 /// One post to archive, and where.
 #[derive(Debug, Clone)]
-pub struct Input {
+pub(crate) struct Input {
     pub path: PathBuf,
     /// The archive root: the post goes to `out/<slug>/`.
     pub out: PathBuf,
@@ -72,7 +72,7 @@ pub struct Input {
 impl Input {
     /// Every post of a command line, archived alike into `out`. `--slug`
     /// names one post only.
-    pub fn all(
+    pub(crate) fn all(
         posts: &[PathBuf],
         out: &std::path::Path,
         slug: Option<&str>,
@@ -98,7 +98,7 @@ impl Input {
 
 /// Settings of the whole run.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `--refresh`: revalidate archived resources instead of keeping them.
     pub refresh: bool,
     pub net: NetOptions,
@@ -110,7 +110,7 @@ pub struct Settings {
 
 /// Errors that stop a run (exit 1).
 #[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
+pub(crate) enum ArchiveError {
     #[error("{}: {message}", .path.display())]
     Input { path: PathBuf, message: String },
     #[error(transparent)]
@@ -127,7 +127,7 @@ pub enum ArchiveError {
 }
 
 /// Archives posts. Returns the report; the caller picks the exit code.
-pub fn run(
+pub(crate) fn run(
     inputs: &[Input],
     settings: &Settings,
     progress: &dyn Progress,
@@ -155,7 +155,7 @@ pub fn run(
 /// What a run would do, without the network and without writing or
 /// locking anything: the same plan [`run`] makes, and the posts it would
 /// refuse.
-pub fn dry_run(inputs: &[Input], settings: &Settings) -> (Vec<PlannedPost>, Vec<PostError>) {
+pub(crate) fn dry_run(inputs: &[Input], settings: &Settings) -> (Vec<PlannedPost>, Vec<PostError>) {
     let mut refused = Vec::new();
     let mut listings = Vec::new();
     for draft in plan::read(inputs, &mut refused) {

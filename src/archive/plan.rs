@@ -112,7 +112,7 @@ pub(super) struct Job {
 
 impl Job {
     /// The URL a remote job asks for; `None` for a local file.
-    pub fn remote_url(&self) -> Option<&Url> {
+    pub(super) fn remote_url(&self) -> Option<&Url> {
         match &self.source {
             Source::Remote(url) => Some(url),
             Source::Local(_) => None,
@@ -120,7 +120,7 @@ impl Job {
     }
 
     /// What the job wants of `url` (its source, or a variant of it).
-    pub fn want<'a>(&'a self, url: &'a Url) -> crate::acquire::Want<'a> {
+    pub(super) fn want<'a>(&'a self, url: &'a Url) -> crate::acquire::Want<'a> {
         crate::acquire::Want {
             url,
             kind: self.kind,
@@ -280,7 +280,7 @@ pub(super) fn decide(draft: Draft, settings: &Settings) -> Result<Planned, Archi
 
 impl Decision {
     /// The key of the run's job whose outcome this decision reads, if any.
-    pub fn outcome_key<'a>(&'a self, resource: &'a Resource) -> Option<&'a str> {
+    pub(super) fn outcome_key<'a>(&'a self, resource: &'a Resource) -> Option<&'a str> {
         match self {
             Decision::Fetch(key) => Some(key),
             Decision::Rethumb(_) | Decision::Revalidate(_) => Some(&resource.key),
@@ -461,7 +461,7 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
 /// What the plan says of one resource, as `--dry-run` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     /// Downloaded (or copied, for a local file).
     Fetch,
     /// Archived before, its file intact: kept as it is.
@@ -476,7 +476,7 @@ pub enum Action {
 
 /// A planned post, as `--dry-run` lists it.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedPost {
+pub(crate) struct PlannedPost {
     pub source: String,
     pub resources: usize,
     pub references: Vec<PlannedResource>,
@@ -484,7 +484,7 @@ pub struct PlannedPost {
 
 /// One reference of a planned post.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlannedResource {
+pub(crate) struct PlannedResource {
     pub line: usize,
     pub kind: Kind,
     pub url: String,
@@ -505,7 +505,7 @@ pub struct PlannedResource {
 /// Where a resource's bytes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Provenance {
+pub(crate) enum Provenance {
     Remote,
     Local,
     Skipped,

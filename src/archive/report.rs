@@ -8,7 +8,7 @@ use crate::manifest::{Kind, Manifest, Status};
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub posts: Vec<PostReport>,
     /// Posts that were not archived (unreadable, malformed, their folder
     /// locked or another post's): the run went on without them.
@@ -21,7 +21,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub total: usize,
     pub archived: usize,
     pub failed: usize,
@@ -36,20 +36,20 @@ pub struct Counts {
 
 /// Resources recovered from web archives, by archive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Recovered {
+pub(crate) struct Recovered {
     pub wayback: usize,
     pub memento: usize,
 }
 
 impl Recovered {
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.wayback + self.memento
     }
 }
 
 /// One post of the run.
 #[derive(Debug, Clone, Serialize)]
-pub struct PostReport {
+pub(crate) struct PostReport {
     pub source: String,
     pub slug: String,
     pub dir: String,
@@ -60,20 +60,20 @@ pub struct PostReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FailureReport {
+pub(crate) struct FailureReport {
     pub url: String,
     pub error: String,
 }
 
 impl Report {
-    pub fn any_failed(&self) -> bool {
+    pub(crate) fn any_failed(&self) -> bool {
         self.counts.failed > 0
     }
 }
 
 impl Counts {
     /// A manifest's entries, counted.
-    pub fn of(manifest: &Manifest) -> Counts {
+    pub(crate) fn of(manifest: &Manifest) -> Counts {
         let mut counts = Counts::default();
         for e in &manifest.resources {
             counts.total += 1;
@@ -96,7 +96,7 @@ impl Counts {
         counts
     }
 
-    pub fn add(&mut self, other: &Counts) {
+    pub(crate) fn add(&mut self, other: &Counts) {
         self.total += other.total;
         self.archived += other.archived;
         self.failed += other.failed;

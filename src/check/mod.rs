@@ -34,10 +34,10 @@ use crate::runner::{Interrupted, Runner};
 use crate::store::{self, IoError, Layout, OpenError, PostDir};
 
 /// Check records kept per resource.
-pub const MAX_CHECKS: usize = 100;
+pub(crate) const MAX_CHECKS: usize = 100;
 
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Skip resources checked more recently than this.
     pub stale_after: Option<Duration>,
     /// Store the new content of changed resources as a new version
@@ -54,7 +54,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CheckError {
+pub(crate) enum CheckError {
     #[error("{}: no archived post here (no manifest.json in it or in its folders)", .0.display())]
     NothingArchived(PathBuf),
     #[error(transparent)]
@@ -72,7 +72,7 @@ pub enum CheckError {
 
 /// One checked resource of one post.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub post: String,
     pub url: String,
     pub result: Verdict,
@@ -84,7 +84,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub alive: usize,
     pub changed: usize,
     pub dead: usize,
@@ -93,7 +93,7 @@ pub struct Counts {
 
 /// A checked post folder.
 #[derive(Debug, Clone)]
-pub struct Checked {
+pub(crate) struct Checked {
     pub dir: PathBuf,
     /// The post's original bytes, in its folder.
     pub source: PathBuf,
@@ -107,7 +107,7 @@ pub struct Checked {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub results: Vec<Row>,
     pub counts: Counts,
     /// Resources not checked because they were checked recently.
@@ -124,7 +124,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn any_dead(&self) -> bool {
+    pub(crate) fn any_dead(&self) -> bool {
         self.counts.dead > 0
     }
 }
@@ -132,7 +132,7 @@ impl Report {
 /// Finds the archived post folders an argument names: a post folder, its
 /// manifest.json, or an archive root (each folder under it with a
 /// manifest).
-pub fn post_dirs(args: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
+pub(crate) fn post_dirs(args: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
     let mut out = Vec::new();
     for arg in args {
         let meta = std::fs::metadata(arg).map_err(store::at(arg))?;
@@ -170,7 +170,7 @@ struct Target {
 }
 
 /// Checks the posts in `dirs`. Each folder is locked while it is worked on.
-pub fn run(
+pub(crate) fn run(
     dirs: &[PathBuf],
     settings: &Settings,
     progress: &dyn Progress,

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::errors::printable;
 use crate::thumbnail;
 
-pub fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
+pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
     let posts = inputs::posts(&args.inputs)?;
     let options = PostOptions {
         base_url: args.base_url.clone(),

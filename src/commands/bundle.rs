@@ -11,7 +11,7 @@ use crate::cli::BundleArgs;
 use crate::manifest::Manifest;
 use crate::store::{self, Layout};
 
-pub fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
     let dir = if args.dir.is_file() {
         store::folder_of_manifest(&args.dir)
     } else {

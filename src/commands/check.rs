@@ -16,7 +16,7 @@ use crate::progress::Silent;
 use crate::runner::Runner;
 use crate::store;
 
-pub fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
+pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let settings = Settings {
         stale_after: args.stale_after.map(Into::into),

@@ -10,7 +10,7 @@ const POST_EXTENSIONS: &[&str] = &["md", "markdown"];
 
 /// Expands files and folders into post paths, sorted within each folder so
 /// runs are reproducible. Symlinks inside folders are not followed.
-pub fn posts(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(super) fn posts(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for input in inputs {
         // A file that cannot be read is reported by the run, which goes on

@@ -5,7 +5,7 @@ use crate::check;
 use crate::cli::VerifyArgs;
 use crate::verify::{self, Problem};
 
-pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let report = verify::run(&dirs)?;
     if args.json {

@@ -5,13 +5,13 @@ use regex::{Regex, RegexSet};
 
 /// The config's URL filters, compiled once.
 #[derive(Debug, Clone, Default)]
-pub struct UrlFilter {
+pub(crate) struct UrlFilter {
     exclude: Option<RegexSet>,
     include: Option<RegexSet>,
 }
 
 impl UrlFilter {
-    pub fn new(exclude: Vec<Regex>, include: Vec<Regex>) -> UrlFilter {
+    pub(crate) fn new(exclude: Vec<Regex>, include: Vec<Regex>) -> UrlFilter {
         let set = |patterns: Vec<Regex>| {
             // Each pattern compiled alone already; together they compile too.
             (!patterns.is_empty())
@@ -25,7 +25,7 @@ impl UrlFilter {
     }
 
     /// Why `url` is left out, or `None` when it is fetched.
-    pub fn refusal(&self, url: &str) -> Option<&'static str> {
+    pub(crate) fn refusal(&self, url: &str) -> Option<&'static str> {
         if self.exclude.as_ref().is_some_and(|set| set.is_match(url)) {
             return Some("excluded by the config's `exclude`");
         }

@@ -10,9 +10,9 @@
 //! error, never ignored, since a misspelt `referer` silently doing nothing
 //! is how images get lost.
 
-pub mod filter;
+pub(crate) mod filter;
 mod raw;
-pub mod remap;
+pub(crate) mod remap;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,10 +20,10 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
-pub use filter::UrlFilter;
-pub use remap::Remaps;
+pub(crate) use filter::UrlFilter;
+pub(crate) use remap::Remaps;
 
-pub use crate::acquire::archives::WebArchive;
+pub(crate) use crate::acquire::archives::WebArchive;
 use crate::acquire::placeholder::Placeholders;
 use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
@@ -81,7 +81,7 @@ impl Default for Archives {
 
 /// A config file, read.
 #[derive(Debug, Default)]
-pub struct Config {
+pub(crate) struct Config {
     /// Where it was read from; `None` when there is none.
     pub path: Option<PathBuf>,
     pub flags: Flags,
@@ -95,7 +95,7 @@ pub struct Config {
 /// which it fetches, which variant it tries first, and which images are
 /// not the real image.
 #[derive(Debug, Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     pub filter: UrlFilter,
     pub remap: Remaps,
     pub placeholders: Placeholders,
@@ -103,7 +103,7 @@ pub struct Rules {
 
 /// A config file that cannot be used: exit 1.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{}: {source}", .path.display())]
     Read {
         path: PathBuf,
@@ -135,7 +135,7 @@ fn key_prefix(key: &str) -> String {
 /// `./rotproof.toml`, else `$XDG_CONFIG_HOME/rotproof/config.toml`
 /// (`~/.config/...` when XDG_CONFIG_HOME is unset); `None` when there is
 /// none.
-pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
@@ -155,7 +155,7 @@ pub fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
 /// Paths it names (`ca_cert`, placeholder files) are relative to its
 /// folder; `out` is relative to where rotproof runs, as on the command
 /// line.
-pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
     let Some(path) = path else {
         return Ok(Config::default());
     };

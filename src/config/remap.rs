@@ -9,20 +9,16 @@ use url::Url;
 /// The config's remap rules, in order: the first that matches gives the
 /// variant.
 #[derive(Debug, Clone, Default)]
-pub struct Remaps(Vec<(Regex, String)>);
+pub(crate) struct Remaps(Vec<(Regex, String)>);
 
 impl Remaps {
-    pub fn new(rules: Vec<(Regex, String)>) -> Remaps {
+    pub(crate) fn new(rules: Vec<(Regex, String)>) -> Remaps {
         Remaps(rules)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// The variant of `url` to try first, if a rule gives one that is an
     /// http(s) URL other than `url` itself.
-    pub fn variant(&self, url: &Url) -> Option<Url> {
+    pub(crate) fn variant(&self, url: &Url) -> Option<Url> {
         let (pattern, replace) = self.0.iter().find(|(p, _)| p.is_match(url.as_str()))?;
         let replaced = pattern.replace(url.as_str(), replace.as_str());
         let variant = Url::parse(&replaced).ok()?;

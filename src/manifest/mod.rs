@@ -11,19 +11,19 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use vocab::{
+pub(crate) use vocab::{
     Kind, LinksMode, Recovered, Referer, RepairLinks, Section, Status, Timestamp, Verdict,
 };
 
 use crate::digest::Sha256;
 use crate::store::{self, IoError};
 
-pub const FORMAT: &str = "rotproof-manifest";
+pub(crate) const FORMAT: &str = "rotproof-manifest";
 /// The version this build writes; every earlier one is read.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub format: String,
     pub version: u32,
     pub tool: String,
@@ -32,7 +32,7 @@ pub struct Manifest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PostInfo {
+pub(crate) struct PostInfo {
     pub source: String,
     pub slug: String,
     #[serde(default)]
@@ -202,7 +202,7 @@ pub struct Check {
 
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
+pub(crate) enum ManifestError {
     #[error(transparent)]
     Read(IoError),
     #[error("{path}: not a valid rotproof manifest: {message}")]
@@ -217,7 +217,7 @@ pub enum ManifestError {
 
 impl Manifest {
     /// Reads a manifest; `Ok(None)` when the file does not exist.
-    pub fn read(path: &Path) -> Result<Option<Manifest>, ManifestError> {
+    pub(crate) fn read(path: &Path) -> Result<Option<Manifest>, ManifestError> {
         let shown = path.display().to_string();
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
@@ -241,13 +241,13 @@ impl Manifest {
     /// Writes the manifest atomically.
     /// Writes the manifest atomically, streamed: memory does not grow with
     /// the JSON's size.
-    pub fn write(&self, path: &Path) -> Result<(), IoError> {
+    pub(crate) fn write(&self, path: &Path) -> Result<(), IoError> {
         store::write_atomic_with(path, |out| self.serialise(out))
     }
 
     /// Writes the manifest for `path` into `staged` (see [`store::Staged`]):
     /// it takes the name when the staged files are committed.
-    pub fn stage(&self, staged: &mut store::Staged, path: &Path) -> Result<(), IoError> {
+    pub(crate) fn stage(&self, staged: &mut store::Staged, path: &Path) -> Result<(), IoError> {
         staged.write_with(path, |out| self.serialise(out))
     }
 
@@ -284,7 +284,7 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], shown: &str) -> Result<T,
 }
 
 /// `rotproof 0.2.0`, for the manifest's `tool` field.
-pub fn tool() -> String {
+pub(crate) fn tool() -> String {
     format!("rotproof {}", env!("CARGO_PKG_VERSION"))
 }
 

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::net::referer::Referer;
-pub use crate::reference::Kind;
+pub(crate) use crate::net::referer::Referer;
+pub(crate) use crate::reference::Kind;
 
 /// What became of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,7 +181,7 @@ mod tests {
     }
 
     mod erased {
-        pub trait Json {
+        pub(super) trait Json {
             fn json(&self) -> String;
         }
         impl<T: serde::Serialize> Json for T {

@@ -17,7 +17,7 @@ use url::{Host, Url};
 
 /// The class of an address, as the rules above see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reach {
+pub(crate) enum Reach {
     Loopback,
     LinkLocal,
     /// Private, shared or unspecified: the machine's networks.
@@ -26,7 +26,7 @@ pub enum Reach {
 }
 
 impl Reach {
-    pub fn of(ip: IpAddr) -> Reach {
+    pub(crate) fn of(ip: IpAddr) -> Reach {
         match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 let [a, b, ..] = v4.octets();
@@ -59,14 +59,14 @@ impl Reach {
     }
 
     /// Refused by `--deny-private`.
-    pub fn is_private(self) -> bool {
+    pub(crate) fn is_private(self) -> bool {
         self != Reach::Public
     }
 }
 
 /// The class of a URL's host when it is a literal address (or
 /// `localhost`); `None` for a name, which only DNS can tell.
-pub fn literal(url: &Url) -> Option<Reach> {
+pub(crate) fn literal(url: &Url) -> Option<Reach> {
     match url.host()? {
         Host::Ipv4(v4) => Some(Reach::of(IpAddr::V4(v4))),
         Host::Ipv6(v6) => Some(Reach::of(IpAddr::V6(v6))),
@@ -79,7 +79,7 @@ pub fn literal(url: &Url) -> Option<Reach> {
 
 /// Whether a request to `next` is refused. `from` is the URL that
 /// redirected to it (`None` for the first request).
-pub fn refused(next: &Url, from: Option<&Url>, deny_private: bool) -> bool {
+pub(crate) fn refused(next: &Url, from: Option<&Url>, deny_private: bool) -> bool {
     let to = literal(next);
     if deny_private && to.is_some_and(Reach::is_private) {
         return true;

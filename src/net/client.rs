@@ -16,7 +16,7 @@ use super::address::Reach;
 use super::failure::{DnsFailure, PrivateAddress};
 
 /// Redirects followed at most.
-pub const MAX_REDIRECTS: usize = 10;
+pub(crate) const MAX_REDIRECTS: usize = 10;
 
 /// Why the client could not be built (bad `--ca-cert` or `--proxy`).
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,10 @@ pub enum SetupError {
 
 /// Builds the client for `options`, keeping at most `idle_per_host` idle
 /// connections per host (see [`super::descriptors`]).
-pub fn build(options: &NetOptions, idle_per_host: usize) -> Result<reqwest::Client, SetupError> {
+pub(crate) fn build(
+    options: &NetOptions,
+    idle_per_host: usize,
+) -> Result<reqwest::Client, SetupError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(options.user_agent.clone())
         .redirect(reqwest::redirect::Policy::none())
@@ -73,7 +76,7 @@ pub fn build(options: &NetOptions, idle_per_host: usize) -> Result<reqwest::Clie
 /// What [`build`] refuses, without building a client (loading the TLS
 /// roots is a few percent of a run that fetches nothing): a bad
 /// `--ca-cert` or `--proxy` is an error even then.
-pub fn check(options: &NetOptions) -> Result<(), SetupError> {
+pub(crate) fn check(options: &NetOptions) -> Result<(), SetupError> {
     ca_certs(options)?;
     proxy(options)?;
     Ok(())

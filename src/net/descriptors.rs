@@ -13,10 +13,10 @@ const RESERVE: u64 = 64;
 /// second handle on it for async writes, and a thumbnail being written.
 const PER_REQUEST: u64 = 4;
 /// An idle connection is closed after this long unused.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Raises the soft limit on open files to the hard limit. Best effort.
-pub fn raise_limit() {
+pub(crate) fn raise_limit() {
     #[cfg(unix)]
     {
         use rustix::process::{Resource, getrlimit, setrlimit};
@@ -33,7 +33,7 @@ pub fn raise_limit() {
 
 /// How a run's connections fit the descriptors it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// Requests in flight at most.
     pub concurrency: usize,
     /// Idle connections kept per host.
@@ -43,7 +43,7 @@ pub struct Budget {
 impl Budget {
     /// The budget for `concurrency` and `per_host` as asked, `hosts`
     /// distinct hosts, and `free` descriptors.
-    pub fn fit(concurrency: usize, per_host: usize, hosts: usize, free: u64) -> Budget {
+    pub(crate) fn fit(concurrency: usize, per_host: usize, hosts: usize, free: u64) -> Budget {
         let usable = free.saturating_sub(RESERVE);
         let concurrency = (concurrency as u64).min(usable / PER_REQUEST).max(1);
         let idle = usable.saturating_sub(concurrency * PER_REQUEST);
@@ -55,7 +55,7 @@ impl Budget {
     }
 
     /// The budget on this machine now.
-    pub fn here(concurrency: usize, per_host: usize, hosts: usize) -> Budget {
+    pub(crate) fn here(concurrency: usize, per_host: usize, hosts: usize) -> Budget {
         Budget::fit(concurrency, per_host, hosts, free())
     }
 }
@@ -63,7 +63,7 @@ impl Budget {
 /// Whether an I/O error says the process (or the system) has no file
 /// descriptor left, also when it wraps the error that says so (tempfile
 /// adds the path around it).
-pub fn exhausted(err: &std::io::Error) -> bool {
+pub(crate) fn exhausted(err: &std::io::Error) -> bool {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = next {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {

@@ -228,7 +228,7 @@ impl fmt::Display for Failure {
 /// refused connection.
 #[derive(Debug, thiserror::Error)]
 #[error("dns error: {source}")]
-pub struct DnsFailure {
+pub(crate) struct DnsFailure {
     #[source]
     pub source: std::io::Error,
 }
@@ -237,7 +237,7 @@ pub struct DnsFailure {
 /// (`--deny-private`).
 #[derive(Debug, thiserror::Error)]
 #[error("private address refused")]
-pub struct PrivateAddress;
+pub(crate) struct PrivateAddress;
 
 /// Classifies an error from sending a request (no response yet).
 pub(super) fn from_send(err: &reqwest::Error) -> FailureKind {

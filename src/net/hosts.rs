@@ -4,7 +4,7 @@
 //! (or the host's `concurrency`) requests in flight to one host, and at
 //! least the host's `request_interval` between two of its requests. The
 //! run-wide `--concurrency` is taken after a host's slot, by the fetcher
-//! (see [`super::stage`] for why in that order).
+//! (see [`super::stage()`] for why in that order).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -127,7 +127,7 @@ struct Limit {
 
 /// Every host's limits, made on first use.
 #[derive(Debug)]
-pub struct Hosts {
+pub(crate) struct Hosts {
     per_host: usize,
     rules: HostRules,
     limits: Mutex<HashMap<HostKey, Arc<Limit>>>,
@@ -135,12 +135,12 @@ pub struct Hosts {
 
 /// A request's place at its host: held for the request and its whole body.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Hosts {
-    pub fn new(per_host: usize, rules: HostRules) -> Hosts {
+    pub(crate) fn new(per_host: usize, rules: HostRules) -> Hosts {
         Hosts {
             per_host: per_host.max(1),
             rules,
@@ -148,13 +148,13 @@ impl Hosts {
         }
     }
 
-    pub fn rules(&self) -> &HostRules {
+    pub(crate) fn rules(&self) -> &HostRules {
         &self.rules
     }
 
     /// Requests in flight to `url`'s host at most: its rule's
     /// `concurrency`, else `--per-host`.
-    pub fn limit_for(&self, url: &Url) -> usize {
+    pub(crate) fn limit_for(&self, url: &Url) -> usize {
         self.rules
             .for_url(url)
             .and_then(|r| r.concurrency)
@@ -165,7 +165,7 @@ impl Hosts {
     /// Waits for a slot to `url`'s host, and then for its request
     /// interval to have passed since the previous request started. The
     /// slot is held until dropped.
-    pub async fn acquire(&self, url: &Url) -> Slot {
+    pub(crate) async fn acquire(&self, url: &Url) -> Slot {
         let limit = {
             let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
             limits

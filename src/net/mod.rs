@@ -5,15 +5,15 @@
 //! request, classifies the answer and receives the body; the policy
 //! decides whether another attempt follows.
 
-pub mod address;
-pub mod client;
-pub mod descriptors;
-pub mod failure;
-pub mod hosts;
-pub mod referer;
-pub mod retry;
+pub(crate) mod address;
+pub(crate) mod client;
+pub(crate) mod descriptors;
+pub(crate) mod failure;
+pub(crate) mod hosts;
+pub(crate) mod referer;
+pub(crate) mod retry;
 mod stage;
-pub mod transfer;
+pub(crate) mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -22,23 +22,23 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-pub use client::{MAX_REDIRECTS, SetupError};
-pub use failure::{Failure, FailureKind, RedirectRefusal};
+pub(crate) use client::{MAX_REDIRECTS, SetupError};
+pub(crate) use failure::{Failure, FailureKind, RedirectRefusal};
 use hosts::{HostRules, Hosts};
 use referer::Referer;
 use retry::{AttemptError, AttemptFailure, RetryPolicy};
-pub use stage::{Lane, stage};
+pub(crate) use stage::{Lane, stage};
 use transfer::{Received, Sink};
 
 use crate::digest::Sha256;
 use crate::store::{Ingested, IoError};
 
-pub const DEFAULT_CONCURRENCY: usize = 16;
-pub const DEFAULT_PER_HOST: usize = 8;
-pub const DEFAULT_RETRIES: u32 = 3;
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const DEFAULT_PER_HOST: usize = 8;
+pub(crate) const DEFAULT_RETRIES: u32 = 3;
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Network settings shared by every command that fetches.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl NetOptions {
     }
 }
 
-pub fn default_user_agent() -> String {
+pub(crate) fn default_user_agent() -> String {
     format!("rotproof/{}", env!("CARGO_PKG_VERSION"))
 }
 
@@ -217,6 +217,15 @@ pub struct Fetcher {
     in_flight: tokio::sync::Semaphore,
 }
 
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("options", &self.options)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Fetcher {
     /// The client for a run that will ask `hosts` distinct hosts: its
     /// requests in flight and idle connections sized to the descriptors
@@ -239,7 +248,7 @@ impl Fetcher {
         self.budget.concurrency
     }
 
-    /// Items under way at once in the concurrent stage ([`stage`]): a few
+    /// Items under way at once in the concurrent stage ([`stage()`]): a few
     /// times the requests in flight, since an item may be waiting for its
     /// host or backing off; bounded, for memory.
     pub fn admitted(&self) -> usize {

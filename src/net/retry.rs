@@ -16,14 +16,14 @@ use reqwest::header::{self, HeaderMap};
 use super::failure::{Failure, FailureKind};
 
 /// First backoff step; each retry doubles it.
-pub const BACKOFF_BASE: Duration = Duration::from_millis(250);
-pub const BACKOFF_CAP: Duration = Duration::from_secs(20);
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_millis(250);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(20);
 /// `Retry-After` is honoured up to this long.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// How many attempts a request gets, and how long to wait between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Attempts in all: `--retries` + 1.
     pub attempts: u32,
     pub base: Duration,
@@ -32,7 +32,7 @@ pub struct RetryPolicy {
 
 /// What follows a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Try again after this long.
     RetryAfter(Duration),
     /// The failure is final, or that was the last attempt.
@@ -41,7 +41,7 @@ pub enum Next {
 
 /// One attempt's failure, as the policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptFailure {
+pub(crate) struct AttemptFailure {
     pub kind: FailureKind,
     pub http_status: Option<u16>,
     /// The server's `Retry-After`, already capped.
@@ -49,7 +49,7 @@ pub struct AttemptFailure {
 }
 
 impl AttemptFailure {
-    pub fn new(kind: FailureKind) -> AttemptFailure {
+    pub(crate) fn new(kind: FailureKind) -> AttemptFailure {
         AttemptFailure {
             http_status: kind.status(),
             kind,
@@ -59,7 +59,7 @@ impl AttemptFailure {
 
     /// A failure that came with a response of this status (too large, not
     /// an image).
-    pub fn with_status(kind: FailureKind, status: u16) -> AttemptFailure {
+    pub(crate) fn with_status(kind: FailureKind, status: u16) -> AttemptFailure {
         AttemptFailure {
             kind,
             http_status: Some(status),
@@ -71,7 +71,7 @@ impl AttemptFailure {
 /// How an attempt ended when it did not succeed: a failure of the request
 /// (the policy decides), or an error on our side that stops everything.
 #[derive(Debug)]
-pub enum AttemptError<E> {
+pub(crate) enum AttemptError<E> {
     Failed(AttemptFailure),
     Local(E),
 }
@@ -84,7 +84,7 @@ impl<E> From<AttemptFailure> for AttemptError<E> {
 
 impl RetryPolicy {
     /// `retries` retries after the first attempt.
-    pub fn new(retries: u32) -> RetryPolicy {
+    pub(crate) fn new(retries: u32) -> RetryPolicy {
         RetryPolicy {
             attempts: retries.saturating_add(1),
             base: BACKOFF_BASE,
@@ -94,7 +94,7 @@ impl RetryPolicy {
 
     /// What follows attempt `attempt` (1-based) failing; `jitter` is a draw
     /// from [0, 1].
-    pub fn next(&self, attempt: u32, failure: &AttemptFailure, jitter: f64) -> Next {
+    pub(crate) fn next(&self, attempt: u32, failure: &AttemptFailure, jitter: f64) -> Next {
         if !failure.kind.is_transient() || attempt >= self.attempts {
             return Next::GiveUp;
         }
@@ -103,7 +103,12 @@ impl RetryPolicy {
 
     /// The step after attempt `attempt` times `jitter`, at least
     /// `retry_after`.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+    pub(crate) fn delay(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> Duration {
         let step = self
             .base
             .saturating_mul(1 << attempt.saturating_sub(1).min(16))
@@ -119,7 +124,7 @@ impl RetryPolicy {
     /// attempts, sleeping between attempts as the policy says. Returns the
     /// value and the attempts it took, or the last failure; a local error
     /// stops at once.
-    pub async fn run<T, E, Fut>(
+    pub(crate) async fn run<T, E, Fut>(
         &self,
         mut jitter: impl FnMut() -> f64,
         mut attempt: impl FnMut() -> Fut,
@@ -150,7 +155,7 @@ impl RetryPolicy {
 
 /// `Retry-After` as seconds or an HTTP date, capped at
 /// [`MAX_RETRY_AFTER`].
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match value.parse::<u64>() {
         Ok(secs) => Duration::from_secs(secs),

@@ -38,7 +38,7 @@ type Running<'a, K, O> = Pin<Box<dyn Future<Output = (K, O)> + 'a>>;
 
 /// `work` over every item, at most `admitted` under way in all and at
 /// most its lane's limit per lane, lanes served in turn.
-pub fn stage<'a, T, K, F, Fut>(
+pub(crate) fn stage<'a, T, K, F, Fut>(
     items: Vec<T>,
     admitted: usize,
     lane: impl Fn(&T) -> Lane<K>,

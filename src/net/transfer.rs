@@ -14,7 +14,7 @@ use crate::store::{IN_MEMORY, Incoming, Ingested, IoError, at};
 
 /// Where a body goes.
 #[derive(Debug, Clone, Copy)]
-pub enum Sink<'a> {
+pub(crate) enum Sink<'a> {
     /// Into the store: a temporary file in this folder.
     Store(&'a Path),
     /// Hashed, then dropped.
@@ -23,13 +23,13 @@ pub enum Sink<'a> {
 
 /// A body received whole.
 #[derive(Debug)]
-pub enum Received {
+pub(crate) enum Received {
     Stored(Ingested),
     Hashed(Digested),
 }
 
 impl Received {
-    pub fn digest(&self) -> &Digested {
+    pub(crate) fn digest(&self) -> &Digested {
         match self {
             Received::Stored(ingested) => &ingested.digest,
             Received::Hashed(digest) => digest,
@@ -38,7 +38,7 @@ impl Received {
 }
 
 /// Reads `response`'s body into `sink`, at most `max` bytes.
-pub async fn receive(
+pub(crate) async fn receive(
     mut response: reqwest::Response,
     sink: Sink<'_>,
     max: u64,

@@ -39,7 +39,7 @@ pub struct HtmlUrl {
 }
 
 impl HtmlChunk {
-    pub fn push(&mut self, piece: &str, source_range: Range<usize>, source: &str) {
+    pub(super) fn push(&mut self, piece: &str, source_range: Range<usize>, source: &str) {
         if source.get(source_range.clone()) == Some(piece) {
             self.pieces
                 .push((self.buf.len(), source_range.start, piece.len()));
@@ -47,13 +47,13 @@ impl HtmlChunk {
         self.buf.push_str(piece);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
     /// Where the chunk starts in the source (for a URL whose exact span is
     /// unknown, so its line is still right).
-    pub fn source_start(&self) -> usize {
+    pub(super) fn source_start(&self) -> usize {
         self.pieces.first().map_or(0, |p| p.1)
     }
 
@@ -65,7 +65,7 @@ impl HtmlChunk {
     }
 
     /// Every URL attribute of every start tag in the chunk.
-    pub fn urls(&self) -> Vec<HtmlUrl> {
+    pub(super) fn urls(&self) -> Vec<HtmlUrl> {
         let mut found: Vec<(Kind, bool, Range<usize>, String)> = Vec::new();
         let mut tag = Vec::new();
         let mut attr = Vec::new();

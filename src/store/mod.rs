@@ -326,7 +326,7 @@ pub fn temp_in(dir: &Path) -> Result<NamedTempFile, IoError> {
     Ok(temp)
 }
 
-/// Temporary names: `.rotproof-<random>.part`, swept by [`PostDir::open`].
+/// Temporary names: `.rotproof-<random>.part`, swept when a post folder is opened ([`PostDir::create`]).
 /// Created readable by all, less the umask, as `cp` makes files (tempfile's
 /// own default is 0600, which a web server running as another user cannot
 /// read).

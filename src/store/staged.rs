@@ -45,7 +45,7 @@ impl Staged {
     }
 
     /// Renames every staged file into place, in the order staged (a
-    /// manifest last, after the files it describes). Call after [`sync`].
+    /// manifest last, after the files it describes). Call after [`super::sync`].
     pub fn commit(self) -> Result<(), IoError> {
         for (temp, path) in self.files {
             temp.persist(&path).map_err(|e| at(&path)(e.error))?;

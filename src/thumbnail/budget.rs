@@ -10,11 +10,11 @@ use std::sync::{Condvar, Mutex};
 
 /// Bytes of decoded images in memory at once, for the whole pool: with the
 /// rest of a run, well under SPEC's 600 MB.
-pub const DECODE_BUDGET: u64 = 448 << 20;
+pub(super) const DECODE_BUDGET: u64 = 448 << 20;
 
 /// The pool's budget.
 #[derive(Debug)]
-pub struct Budget {
+pub(super) struct Budget {
     total: u64,
     used: Mutex<u64>,
     freed: Condvar,
@@ -22,13 +22,13 @@ pub struct Budget {
 
 /// Memory granted to one decode, given back when dropped.
 #[derive(Debug)]
-pub struct Grant<'a> {
+pub(super) struct Grant<'a> {
     budget: &'a Budget,
     bytes: u64,
 }
 
 impl Budget {
-    pub fn new(total: u64) -> Budget {
+    pub(super) fn new(total: u64) -> Budget {
         Budget {
             total,
             used: Mutex::new(0),
@@ -36,13 +36,13 @@ impl Budget {
         }
     }
 
-    pub fn total(&self) -> u64 {
+    pub(super) fn total(&self) -> u64 {
         self.total
     }
 
     /// Waits until `bytes` fit, and takes them; `None` when they never
     /// will (more than the whole budget).
-    pub fn acquire(&self, bytes: u64) -> Option<Grant<'_>> {
+    pub(super) fn acquire(&self, bytes: u64) -> Option<Grant<'_>> {
         if bytes > self.total {
             return None;
         }
@@ -59,7 +59,7 @@ impl Budget {
 
     /// Bytes granted now.
     #[cfg(test)]
-    pub fn in_use(&self) -> u64 {
+    pub(super) fn in_use(&self) -> u64 {
         *self.used.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -14,6 +14,14 @@ pub struct Pool {
     budget: Arc<Budget>,
 }
 
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("threads", &self.pool.current_num_threads())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Pool {
     pub fn new() -> Result<Pool, rayon::ThreadPoolBuildError> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -35,7 +35,7 @@ async fn archived_site() -> (Site, RawServer) {
     (site, server)
 }
 
-pub fn unzip(bytes: &[u8], into: &Path) {
+pub(crate) fn unzip(bytes: &[u8], into: &Path) {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).expect("entry");

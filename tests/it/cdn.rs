@@ -29,17 +29,17 @@ use crate::images::*;
 use crate::server::*;
 
 /// The placeholder's bytes, as the CDN serves it.
-pub fn placeholder() -> Vec<u8> {
+pub(crate) fn placeholder() -> Vec<u8> {
     placeholder_card(240, 160, ImageFormat::Png)
 }
 
 /// The placeholder card as a JPEG (what mmbiz.qpic.cn serves).
-pub fn placeholder_jpeg() -> Vec<u8> {
+pub(crate) fn placeholder_jpeg() -> Vec<u8> {
     placeholder_card(240, 160, ImageFormat::Jpeg)
 }
 
 /// The real image at `path`: distinct per path.
-pub fn real(path: &str) -> Vec<u8> {
+pub(crate) fn real(path: &str) -> Vec<u8> {
     let (w, h) = if path.ends_with("/0") {
         (1200, 800)
     } else {
@@ -51,7 +51,7 @@ pub fn real(path: &str) -> Vec<u8> {
 /// Each request's path and Referer, in order.
 type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
-pub struct Cdn {
+pub(crate) struct Cdn {
     pub server: RawServer,
     log: Log,
     protect_all: Arc<AtomicBool>,
@@ -59,7 +59,7 @@ pub struct Cdn {
 
 impl Cdn {
     /// The CDN; `/weibo/` accepts `source_origin` as its Referer.
-    pub async fn start(source_origin: &str) -> Cdn {
+    pub(crate) async fn start(source_origin: &str) -> Cdn {
         let log: Log = Arc::default();
         let protect_all = Arc::new(AtomicBool::new(false));
         let (l, p, source) = (log.clone(), protect_all.clone(), source_origin.to_string());
@@ -106,12 +106,12 @@ impl Cdn {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.server.url(path)
     }
 
     /// The Referers `path` was asked with, in order (`None`: none sent).
-    pub fn referers(&self, path: &str) -> Vec<Option<String>> {
+    pub(crate) fn referers(&self, path: &str) -> Vec<Option<String>> {
         self.log
             .lock()
             .unwrap()
@@ -121,7 +121,7 @@ impl Cdn {
             .collect()
     }
 
-    pub fn protect_all(&self) {
+    pub(crate) fn protect_all(&self) {
         self.protect_all.store(true, Ordering::SeqCst);
     }
 }

@@ -9,7 +9,7 @@ use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
 /// A finished run of the binary.
-pub struct Run {
+pub(crate) struct Run {
     output: Output,
 }
 
@@ -23,13 +23,13 @@ impl Deref for Run {
 impl Run {
     /// Asserts the exit code, printing stdout and stderr when it differs.
     #[track_caller]
-    pub fn code(&self, want: i32) -> &Run {
+    pub(crate) fn code(&self, want: i32) -> &Run {
         self.code_with(want, "")
     }
 
     /// [`Run::code`], saying which case of a table this was.
     #[track_caller]
-    pub fn code_with(&self, want: i32, case: impl std::fmt::Display) -> &Run {
+    pub(crate) fn code_with(&self, want: i32, case: impl std::fmt::Display) -> &Run {
         assert_eq!(
             self.output.status.code(),
             Some(want),
@@ -40,17 +40,17 @@ impl Run {
         self
     }
 
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         stdout(self)
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         stderr(self)
     }
 
     /// stdout parsed as JSON.
     #[track_caller]
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.output.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(self)))
     }
@@ -58,12 +58,12 @@ impl Run {
 
 /// Runs the binary in `cwd` (off the async runtime, so test servers keep
 /// answering).
-pub async fn rotproof(args: Vec<String>, cwd: &Path) -> Run {
+pub(crate) async fn rotproof(args: Vec<String>, cwd: &Path) -> Run {
     rotproof_env(args, cwd, &[]).await
 }
 
 /// [`rotproof`] with extra environment variables.
-pub async fn rotproof_env(args: Vec<String>, cwd: &Path, env: &[(&str, &str)]) -> Run {
+pub(crate) async fn rotproof_env(args: Vec<String>, cwd: &Path, env: &[(&str, &str)]) -> Run {
     let mut cmd = command(&args, cwd);
     cmd.envs(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let output = tokio::task::spawn_blocking(move || cmd.output().expect("run rotproof"))
@@ -73,7 +73,7 @@ pub async fn rotproof_env(args: Vec<String>, cwd: &Path, env: &[(&str, &str)]) -
 }
 
 /// Runs a command made by [`command`], from blocking code.
-pub fn run(cmd: &mut std::process::Command) -> Run {
+pub(crate) fn run(cmd: &mut std::process::Command) -> Run {
     Run {
         output: cmd.output().expect("run rotproof"),
     }
@@ -81,7 +81,7 @@ pub fn run(cmd: &mut std::process::Command) -> Run {
 
 /// Starts the binary without waiting for it (for kill and signal tests);
 /// stdout and stderr are piped.
-pub fn spawn_rotproof(args: &[&str], cwd: &Path) -> Child {
+pub(crate) fn spawn_rotproof(args: &[&str], cwd: &Path) -> Child {
     command(args, cwd)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -90,7 +90,7 @@ pub fn spawn_rotproof(args: &[&str], cwd: &Path) -> Child {
 }
 
 /// The binary, in `cwd`, without the machine's proxy variables.
-pub fn command(args: &[impl AsRef<std::ffi::OsStr>], cwd: &Path) -> std::process::Command {
+pub(crate) fn command(args: &[impl AsRef<std::ffi::OsStr>], cwd: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rotproof"));
     cmd.args(args).current_dir(cwd);
     for var in PROXY_VARIABLES {
@@ -109,7 +109,7 @@ pub fn command(args: &[impl AsRef<std::ffi::OsStr>], cwd: &Path) -> std::process
 
 /// Runs a shell script in `cwd` (for a umask, say), without the machine's
 /// proxy variables.
-pub fn shell(script: &str, cwd: &Path) -> Run {
+pub(crate) fn shell(script: &str, cwd: &Path) -> Run {
     let mut cmd = std::process::Command::new("sh");
     cmd.args(["-c", script]).current_dir(cwd);
     for var in PROXY_VARIABLES {
@@ -133,7 +133,7 @@ const PROXY_VARIABLES: [&str; 8] = [
 
 /// Waits for a condition, checking every few milliseconds, up to a limit:
 /// the one way tests wait for another process.
-pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
@@ -142,7 +142,7 @@ pub async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> b
 }
 
 /// Waits for a child to exit; its exit code.
-pub async fn wait_exit(child: &mut Child) -> Option<i32> {
+pub(crate) async fn wait_exit(child: &mut Child) -> Option<i32> {
     let mut status = None;
     wait_until("rotproof to stop", Duration::from_secs(20), || {
         status = child.try_wait().expect("try_wait");
@@ -155,7 +155,11 @@ pub async fn wait_exit(child: &mut Child) -> Option<i32> {
 /// Asserts that the manifest entry for `url` failed with a reason that
 /// contains `reason`; returns the entry.
 #[track_caller]
-pub fn assert_failed(manifest: &serde_json::Value, url: &str, reason: &str) -> serde_json::Value {
+pub(crate) fn assert_failed(
+    manifest: &serde_json::Value,
+    url: &str,
+    reason: &str,
+) -> serde_json::Value {
     let e = entry(manifest, url).clone();
     assert_eq!(e["status"], "failed", "{url}: {e:#}");
     let error = e["error"].as_str().unwrap_or("");
@@ -166,35 +170,35 @@ pub fn assert_failed(manifest: &serde_json::Value, url: &str, reason: &str) -> s
     e
 }
 
-pub fn args(list: &[&str]) -> Vec<String> {
+pub(crate) fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-pub fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-pub fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A scratch folder with a post in it.
-pub struct Site {
+pub(crate) struct Site {
     pub dir: tempfile::TempDir,
 }
 
 impl Site {
-    pub fn new() -> Site {
+    pub(crate) fn new() -> Site {
         Site {
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("mkdir");
@@ -203,7 +207,7 @@ impl Site {
         path
     }
 
-    pub fn manifest(&self, slug: &str) -> serde_json::Value {
+    pub(crate) fn manifest(&self, slug: &str) -> serde_json::Value {
         let text = std::fs::read_to_string(
             self.dir
                 .path()
@@ -215,12 +219,12 @@ impl Site {
         serde_json::from_str(&text).expect("manifest is JSON")
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     /// Every file under the folder whose name ends with `.part`.
-    pub fn leftover_temp_files(&self) -> Vec<PathBuf> {
+    pub(crate) fn leftover_temp_files(&self) -> Vec<PathBuf> {
         walk(self.dir.path())
             .into_iter()
             .filter(|p| p.to_string_lossy().ends_with(".part"))
@@ -229,7 +233,7 @@ impl Site {
 }
 
 /// Every file under `dir`, recursively.
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -246,7 +250,7 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// The manifest entry for a URL.
 #[track_caller]
-pub fn entry<'a>(manifest: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {
+pub(crate) fn entry<'a>(manifest: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {
     manifest["resources"]
         .as_array()
         .and_then(|r| r.iter().find(|e| e["url"] == url))

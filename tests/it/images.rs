@@ -16,7 +16,7 @@ fn grain(x: u32, y: u32, seed: u8) -> u8 {
 }
 
 /// An opaque image with a gradient and some grain, encoded.
-pub fn image_bytes(width: u32, height: u32, seed: u8, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn image_bytes(width: u32, height: u32, seed: u8, format: ImageFormat) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
         let n = grain(x, y, seed);
         Rgb([
@@ -31,27 +31,27 @@ pub fn image_bytes(width: u32, height: u32, seed: u8, format: ImageFormat) -> Ve
 /// A seed that differs from path to path, so that distinct URLs serve
 /// distinct images (three or more URLs of one host serving one content
 /// are a placeholder suspect, asked again: see the collapse rule).
-pub fn seed_of(path: &str) -> u8 {
+pub(crate) fn seed_of(path: &str) -> u8 {
     path.bytes()
         .fold(7u8, |seed, b| seed.wrapping_mul(31).wrapping_add(b))
 }
 
-pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     image_bytes(width, height, seed, ImageFormat::Png)
 }
 
-pub fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+pub(crate) fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
     image_bytes(width, height, seed, ImageFormat::Jpeg)
 }
 
 /// A PNG whose left half is transparent.
-pub fn transparent_png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn transparent_png(width: u32, height: u32) -> Vec<u8> {
     transparent(width, height, ImageFormat::Png)
 }
 
 /// An image with a transparent left half, in `format` (BMP: uncompressed,
 /// so a thumbnail of even a small one is smaller).
-pub fn transparent(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn transparent(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let img = RgbaImage::from_fn(width, height, |x, y| {
         let n = grain(x, y, 7);
         Rgba([200 + n, 10 + n, 10, if x < width / 2 { 0 } else { 255 }])
@@ -67,7 +67,7 @@ fn encode(img: DynamicImage, format: ImageFormat) -> Vec<u8> {
 }
 
 /// `bytes` gzip-compressed.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).expect("gzip");
@@ -76,7 +76,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// A PNG whose header claims `width`×`height` (a decompression bomb: the
 /// pixel data is not there).
-pub fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         out.extend_from_slice(kind);
@@ -101,7 +101,7 @@ pub fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A JPEG with an EXIF APP1 segment carrying `orientation` (1–8).
-pub fn jpeg_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+pub(crate) fn jpeg_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u8> {
     let plain = jpeg(width, height, 1);
     // TIFF, big-endian: header, one IFD with one entry (0x0112 SHORT).
     let mut tiff = b"MM\0*\0\0\0\x08".to_vec();
@@ -123,7 +123,7 @@ pub fn jpeg_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u
 }
 
 /// An animated GIF whose frames are solid colours.
-pub fn animated_gif(width: u32, height: u32, colours: &[[u8; 3]]) -> Vec<u8> {
+pub(crate) fn animated_gif(width: u32, height: u32, colours: &[[u8; 3]]) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = image::codecs::gif::GifEncoder::new(&mut out);
@@ -154,7 +154,7 @@ fn crc32(data: &[u8]) -> u32 {
 /// A GIF of a few dozen bytes whose logical screen is `side`×`side`: one
 /// 1×1 frame, the rest of the canvas left to the decoder to fill. `seed`
 /// makes each one distinct.
-pub fn gif_canvas_bomb(side: u16, seed: u8) -> Vec<u8> {
+pub(crate) fn gif_canvas_bomb(side: u16, seed: u8) -> Vec<u8> {
     let mut out = b"GIF89a".to_vec();
     out.extend_from_slice(&side.to_le_bytes());
     out.extend_from_slice(&side.to_le_bytes());
@@ -170,7 +170,7 @@ pub fn gif_canvas_bomb(side: u16, seed: u8) -> Vec<u8> {
 
 /// A hotlink placeholder as CDNs serve them: a grey card with a dark bar
 /// where its text would be ("此图片来自微信公众平台"), in `format`.
-pub fn placeholder_card(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn placeholder_card(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
         let bar = y > height / 3 && y < height / 2 && x > width / 8 && x < width * 7 / 8;
         if bar {

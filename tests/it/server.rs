@@ -114,7 +114,7 @@ pub struct Options {
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Counters {
     hits: Mutex<HashMap<String, usize>>,
     in_flight: AtomicUsize,
@@ -122,6 +122,7 @@ struct Counters {
 }
 
 /// A running server; it stops with the runtime that started it.
+#[derive(Debug)]
 pub struct RawServer {
     pub base: String,
     counters: Arc<Counters>,

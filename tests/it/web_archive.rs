@@ -24,7 +24,7 @@ type Captures = Arc<Mutex<HashMap<String, Vec<(String, Vec<u8>)>>>>;
 /// Each request's path and Accept-Datetime.
 type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
-pub struct WebArchive {
+pub(crate) struct WebArchive {
     pub server: RawServer,
     captures: Captures,
     log: Log,
@@ -61,13 +61,13 @@ fn http_date(ts: &str) -> String {
 }
 
 impl WebArchive {
-    pub async fn start() -> WebArchive {
+    pub(crate) async fn start() -> WebArchive {
         Self::start_with_delay(Duration::ZERO).await
     }
 
     /// The archive, each answer after `delay` (to see how many requests
     /// a client keeps in flight).
-    pub async fn start_with_delay(delay: Duration) -> WebArchive {
+    pub(crate) async fn start_with_delay(delay: Duration) -> WebArchive {
         let captures: Captures = Arc::default();
         let log: Log = Arc::default();
         let busy = Arc::new(AtomicUsize::new(0));
@@ -146,7 +146,7 @@ fn answer(r: &Request, c: &Captures, l: &Log, b: &AtomicUsize) -> Reply {
 
 impl WebArchive {
     /// Records a capture of `url` made at `ts` (YYYYMMDDhhmmss).
-    pub fn capture(&self, url: &str, ts: &str, bytes: Vec<u8>) {
+    pub(crate) fn capture(&self, url: &str, ts: &str, bytes: Vec<u8>) {
         self.captures
             .lock()
             .unwrap()
@@ -156,12 +156,12 @@ impl WebArchive {
     }
 
     /// The next `n` requests answer 429.
-    pub fn busy(&self, n: usize) {
+    pub(crate) fn busy(&self, n: usize) {
         self.busy.store(n, Ordering::SeqCst);
     }
 
     /// Every request's path, in order.
-    pub fn paths(&self) -> Vec<String> {
+    pub(crate) fn paths(&self) -> Vec<String> {
         self.log
             .lock()
             .unwrap()
@@ -171,7 +171,7 @@ impl WebArchive {
     }
 
     /// Every Accept-Datetime sent.
-    pub fn accept_datetimes(&self) -> Vec<String> {
+    pub(crate) fn accept_datetimes(&self) -> Vec<String> {
         self.log
             .lock()
             .unwrap()
@@ -181,7 +181,7 @@ impl WebArchive {
     }
 
     /// A config file pointing both protocols here.
-    pub fn config(&self) -> String {
+    pub(crate) fn config(&self) -> String {
         format!(
             "[archives]\nwayback = \"{}\"\ntimegate = \"{}/timegate/\"\n",
             self.server.base, self.server.base

@@ -15,7 +15,7 @@ use crate::net::{Ask, Fetcher};
 use crate::store::IoError;
 
 /// The memento of `url` closest to `when`, downloaded into `into`.
-pub async fn capture(
+pub(crate) async fn capture(
     fetcher: &Fetcher,
     timegate: &Url,
     url: &Url,

@@ -10,8 +10,8 @@
 //! (they rate-limit readily; a 429 is retried after its Retry-After like
 //! any other).
 
-pub mod memento;
-pub mod wayback;
+pub(crate) mod memento;
+pub(crate) mod wayback;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -24,13 +24,13 @@ use crate::net::{Answer, Fetcher};
 use crate::store::{Ingested, IoError};
 
 /// Requests in flight to one web archive at most.
-pub const IN_FLIGHT: usize = 2;
+pub(crate) const IN_FLIGHT: usize = 2;
 
-pub const DEFAULT_WAYBACK: &str = "https://web.archive.org";
-pub const DEFAULT_TIMEGATE: &str = "https://timetravel.mementoweb.org/timegate/";
+pub(crate) const DEFAULT_WAYBACK: &str = "https://web.archive.org";
+pub(crate) const DEFAULT_TIMEGATE: &str = "https://timetravel.mementoweb.org/timegate/";
 
 /// The default endpoints, `(wayback, timegate)`, as URLs.
-pub fn default_endpoints() -> (Url, Url) {
+pub(crate) fn default_endpoints() -> (Url, Url) {
     let parse = |s| Url::parse(s).expect("the default endpoints are valid URLs");
     (parse(DEFAULT_WAYBACK), parse(DEFAULT_TIMEGATE))
 }

@@ -14,7 +14,7 @@ use crate::net::{Ask, Fetcher};
 use crate::store::IoError;
 
 /// The capture of `url` closest to `when`, downloaded into `into`.
-pub async fn capture(
+pub(crate) async fn capture(
     fetcher: &Fetcher,
     base: &Url,
     url: &Url,
@@ -54,13 +54,13 @@ pub async fn capture(
 }
 
 /// `{base}/web/{timestamp}id_/{url}`.
-pub fn raw_address(base: &Url, url: &Url, when: SystemTime) -> Option<Url> {
+pub(crate) fn raw_address(base: &Url, url: &Url, when: SystemTime) -> Option<Url> {
     let base = base.as_str().trim_end_matches('/');
     Url::parse(&format!("{base}/web/{}id_/{url}", timestamp(when))).ok()
 }
 
 /// The 14-digit UTC timestamp Wayback addresses use.
-pub fn timestamp(when: SystemTime) -> String {
+pub(crate) fn timestamp(when: SystemTime) -> String {
     humantime::format_rfc3339_seconds(when)
         .to_string()
         .chars()
@@ -71,7 +71,7 @@ pub fn timestamp(when: SystemTime) -> String {
 
 /// A capture's replay address (its `id_` removed) and the moment its
 /// timestamp names; `None` when `raw` is no capture address.
-pub fn replay_address(raw: &Url) -> Option<(Url, Option<SystemTime>)> {
+pub(crate) fn replay_address(raw: &Url) -> Option<(Url, Option<SystemTime>)> {
     let text = raw.as_str();
     let at = text.find("/web/")? + "/web/".len();
     let rest = &text[at..];
