@@ -16,6 +16,7 @@ mod config;
 mod crash;
 #[cfg(target_os = "linux")]
 mod disk_full;
+mod docs;
 mod fetching;
 mod hostile;
 mod hotlink;
