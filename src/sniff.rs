@@ -17,7 +17,7 @@ pub enum Class {
 }
 
 /// A sniffed format: its media type, the archive's file extension for it
-/// (SPEC.md's list, else `bin`), and its class.
+/// (the archive layout's list, else `bin`), and its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Format {
     pub media_type: &'static str,

@@ -30,7 +30,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::runner::{Interrupted, Runner};
 
-/// Exit codes shared by every command (SPEC.md).
+/// Exit codes shared by every command (the README's table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything succeeded.

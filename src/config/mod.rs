@@ -1,4 +1,4 @@
-//! The config file, `rotproof.toml` (SPEC "The config file"): found by
+//! The config file, `rotproof.toml` (the README's "The config file"): found by
 //! [`discover`], read by [`load`] into typed settings. Its top-level keys
 //! are the long flags ([`Flags`]); a flag given on the command line wins
 //! (the overlay is in [`crate::cli`], which knows what clap saw). Beside

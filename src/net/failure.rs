@@ -85,7 +85,7 @@ impl FailureKind {
         }
     }
 
-    /// Whether the resource is gone (SPEC "Web archives"): 404, 410, 451,
+    /// Whether the resource is gone (see the README's "Web archives"): 404, 410, 451,
     /// no such host, no connection, a placeholder, or a page where an
     /// image or video was meant. Only these are looked up in web archives;
     /// a timeout or a 500 may pass.
@@ -104,7 +104,7 @@ impl FailureKind {
         }
     }
 
-    /// SPEC.md's transient failures: connect errors, timeouts, bodies cut
+    /// The transient failures: connect errors, timeouts, bodies cut
     /// short, and HTTP 408, 425, 429, 500, 502, 503, 504. A body that does
     /// not decompress is transient too: it may have been cut. Every other
     /// failure is final at once.

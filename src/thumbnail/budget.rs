@@ -9,7 +9,7 @@
 use std::sync::{Condvar, Mutex};
 
 /// Bytes of decoded images in memory at once, for the whole pool: with the
-/// rest of a run, well under SPEC's 600 MB.
+/// rest of a run, well under the 600 MB every run stays under.
 pub(super) const DECODE_BUDGET: u64 = 448 << 20;
 
 /// The pool's budget.

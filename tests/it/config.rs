@@ -1,4 +1,4 @@
-//! The config file (SPEC "The config file"): discovery, flags winning over
+//! The config file (the README's "The config file"): discovery, flags winning over
 //! it, its errors, URL filters and per-host rules.
 
 use std::sync::{Arc, Mutex};

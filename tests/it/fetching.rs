@@ -1,5 +1,5 @@
 //! Fetching end to end: faults fail alone with a clear reason and the
-//! retries SPEC asks for, per-host limits, headers (and where they may go),
+//! retries the README promises, per-host limits, headers (and where they may go),
 //! proxies, addresses refused, descriptors at scale, bad flags.
 
 use std::time::Duration;

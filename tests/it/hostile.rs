@@ -165,7 +165,7 @@ async fn bombs_do_not_exhaust_memory() {
 
 /// Peak memory of a run decoding images that are tiny on disk and huge in
 /// memory, several at once on every core: the pool's decoding budget keeps
-/// it under SPEC's 600 MB.
+/// it under the 600 MB every run stays under.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decompression_bombs_decoded_on_every_core_stay_under_600_mb() {
     if !std::path::Path::new("/usr/bin/time").exists() {

@@ -1,5 +1,5 @@
 //! Getting the real image from CDNs that protect against hotlinking
-//! (SPEC "Fetching": Referer, Placeholders, Remap), against the fake CDN.
+//! (Referer policies, placeholders, remap), against the fake CDN.
 
 use image::ImageFormat;
 

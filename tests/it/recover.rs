@@ -1,4 +1,4 @@
-//! Recovering what has already rotted (SPEC "Web archives", `check
+//! Recovering what has already rotted (the README's "Web archives", `check
 //! --repair --repair-links`), against the fake web archive. Every run
 //! here names the archive on loopback; the harness's default is
 //! `--archives none`, so no test can reach a real one.

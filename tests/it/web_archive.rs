@@ -1,5 +1,5 @@
 //! A fake web archive on the raw server, speaking both protocols rotproof
-//! uses (SPEC "Web archives"):
+//! uses (the README's "Web archives"):
 //!
 //! - Wayback: `/web/{ts}id_/{url}` redirects (302) to the capture of `url`
 //!   closest to `ts`, `/web/{ts'}id_/{url}`, which serves its original
