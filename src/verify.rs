@@ -29,7 +29,7 @@ pub(crate) struct Finding {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct PostReport {
+pub(crate) struct VerifiedPost {
     pub dir: String,
     /// Files re-hashed.
     pub files: usize,
@@ -38,8 +38,8 @@ pub(crate) struct PostReport {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct Report {
-    pub posts: Vec<PostReport>,
+pub(crate) struct VerifyReport {
+    pub posts: Vec<VerifiedPost>,
     pub ok: bool,
 }
 
@@ -74,7 +74,7 @@ fn expected(manifest: &Manifest) -> BTreeMap<String, (Sha256, String)> {
 }
 
 /// Verifies one archived post folder.
-pub(crate) fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
+pub(crate) fn verify_post(dir: &Path) -> Result<VerifiedPost, VerifyError> {
     let lock = PostDir::read_only(dir)?;
     let layout = lock.layout();
     let manifest = Manifest::read(&lock.manifest_path())?
@@ -167,7 +167,7 @@ pub(crate) fn verify_post(dir: &Path) -> Result<PostReport, VerifyError> {
         }));
     }
     findings.sort_by(|a, b| (a.problem, &a.path).cmp(&(b.problem, &b.path)));
-    Ok(PostReport {
+    Ok(VerifiedPost {
         dir: dir.display().to_string(),
         files: checked.len(),
         bytes,
@@ -181,11 +181,11 @@ fn file_stem(rel: &str) -> Option<&str> {
 }
 
 /// Verifies every post folder.
-pub(crate) fn run(dirs: &[PathBuf]) -> Result<Report, VerifyError> {
+pub(crate) fn run(dirs: &[PathBuf]) -> Result<VerifyReport, VerifyError> {
     let posts = dirs
         .iter()
         .map(|d| verify_post(d))
         .collect::<Result<Vec<_>, _>>()?;
     let ok = posts.iter().all(|p| p.findings.is_empty());
-    Ok(Report { posts, ok })
+    Ok(VerifyReport { posts, ok })
 }

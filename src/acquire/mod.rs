@@ -28,8 +28,8 @@ use url::Url;
 
 use crate::config::Rules;
 use crate::digest::Sha256;
-use crate::manifest::{Kind, Recovered, Referer};
-use crate::net::{Answer, Ask, Failure, FailureKind, Fetcher, Validators};
+use crate::manifest::{Capture, Kind, Referer};
+use crate::net::{Answer, Failure, FailureKind, Fetcher, RequestOptions, Validators};
 use crate::sniff::{self, Format};
 use crate::store::{Ingested, IoError};
 use archives::WebArchives;
@@ -77,7 +77,7 @@ pub(crate) struct Obtained {
     /// The policy that got it.
     pub referer: Referer,
     /// The web archive capture it came from, when the resource was gone.
-    pub recovered: Option<Recovered>,
+    pub recovered: Option<Capture>,
 }
 
 /// What acquiring a resource came to.
@@ -172,25 +172,25 @@ impl Acquirer {
     async fn recover(&self, want: &Want<'_>, into: &Path) -> Result<Option<Acquired>, IoError> {
         let when = want.date.unwrap_or_else(SystemTime::now);
         for &archive in self.archives.order() {
-            let Some(capture) = self
+            let Some(replay) = self
                 .archives
-                .capture(archive, &self.fetcher, want.url, when, into)
+                .replay(archive, &self.fetcher, want.url, when, into)
                 .await?
             else {
                 continue;
             };
-            let format = sniff::sniff(&capture.body.digest.head);
+            let format = sniff::sniff(&replay.body.digest.head);
             let (body, verdict) =
-                judge::body(capture.body, &format, want.kind, None, &self.rules).await?;
+                judge::body(replay.body, &format, want.kind, None, &self.rules).await?;
             if verdict.is_some() {
                 continue;
             }
             return Ok(Some(Acquired::Body(Box::new(Obtained {
                 body,
                 format,
-                answer: capture.answer,
+                answer: replay.answer,
                 referer: Referer::None,
-                recovered: Some(capture.recovered),
+                recovered: Some(replay.capture),
             }))));
         }
         Ok(None)
@@ -221,7 +221,12 @@ impl Acquirer {
             let header = policy.header(url, want.source_url);
             let fetched = match self
                 .fetcher
-                .download(url, into, want.validators, &Ask::with_referer(header))
+                .download(
+                    url,
+                    into,
+                    want.validators,
+                    &RequestOptions::with_referer(header),
+                )
                 .await?
             {
                 Ok(fetched) => fetched,
@@ -290,7 +295,7 @@ impl Acquirer {
             let header = policy.header(url, want.source_url);
             let Ok(fetched) = self
                 .fetcher
-                .download(url, into, None, &Ask::with_referer(header))
+                .download(url, into, None, &RequestOptions::with_referer(header))
                 .await?
             else {
                 continue;

@@ -12,12 +12,12 @@ use futures::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::plan::{Job, Source};
-use super::{ArchiveError, Settings, collapse};
+use super::{ArchiveError, ArchiveSettings, collapse};
 use crate::acquire::{Acquired, Acquirer, Obtained, judge};
 use crate::digest::Sha256;
-use crate::manifest::{Kind, Recovered, Referer};
+use crate::manifest::{Capture, Kind, Referer};
 use crate::net::hosts::HostKey;
-use crate::net::{self, Answer, Ask, Failure, FailureKind, Fetcher};
+use crate::net::{self, Answer, Failure, FailureKind, Fetcher, RequestOptions};
 use crate::progress::Progress;
 use crate::sniff::{self, Format};
 use crate::store::{self, Incoming, IngestError, Ingested, IoError, Layout};
@@ -49,12 +49,12 @@ impl Stored {
 
 /// How a stored body was fetched.
 #[derive(Debug)]
-pub(super) struct Fetch {
+pub(super) struct Acquisition {
     pub answer: Answer,
     /// The Referer policy that got it.
     pub referer: Referer,
     /// The web archive capture the bytes came from, the origin being gone.
-    pub recovered: Option<Recovered>,
+    pub recovered: Option<Capture>,
 }
 
 /// What came of one job.
@@ -63,7 +63,7 @@ pub(super) enum Outcome {
     /// Stored; `fetch` is `None` for a local file.
     Stored {
         stored: Stored,
-        fetch: Option<Box<Fetch>>,
+        fetch: Option<Box<Acquisition>>,
     },
     /// 304 on `--refresh`: the archived file stays.
     NotModified(Box<Answer>),
@@ -77,7 +77,7 @@ pub(super) enum Outcome {
 /// each job's outcome by key.
 pub(super) async fn fetch_all(
     jobs: Vec<Job>,
-    settings: &Settings,
+    settings: &ArchiveSettings,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, Outcome>, ArchiveError> {
     // A re-run over an intact archive fetches nothing: no HTTP client (its
@@ -243,7 +243,7 @@ async fn run_job(job: &Job, acquirer: &Acquirer) -> JobResult {
             let policy = fetcher.referer_for(url).clone();
             let referer = policy.header(url, job.post.source_url.as_ref());
             let outcome = match fetcher
-                .probe(url, None, false, &Ask::with_referer(referer))
+                .probe(url, None, false, &RequestOptions::with_referer(referer))
                 .await?
             {
                 Ok(probe) => Outcome::Alive(Box::new(probe.answer), policy),
@@ -287,7 +287,7 @@ pub(super) async fn store_body(job: &Job, got: Obtained) -> JobResult {
         referer,
         recovered,
     } = got;
-    let fetch = Fetch {
+    let fetch = Acquisition {
         answer,
         referer,
         recovered,
@@ -301,7 +301,7 @@ async fn store_stored(
     job: &Job,
     body: Ingested,
     format: Format,
-    fetch: Option<Box<Fetch>>,
+    fetch: Option<Box<Acquisition>>,
 ) -> JobResult {
     let kind = job.kind;
     let mut stored = Stored {
@@ -334,10 +334,10 @@ async fn store_stored(
     let decision = if job.thumbnail {
         thumbnail::decide(&format, kind)
     } else {
-        thumbnail::Decision::NotAnImage
+        thumbnail::Plan::NotAnImage
     };
     let (stored, thumb) = match decision {
-        thumbnail::Decision::Render => {
+        thumbnail::Plan::Render => {
             let request = ThumbRequest {
                 asset,
                 sha256: stored.sha256.clone(),
@@ -346,14 +346,14 @@ async fn store_stored(
             };
             (stored, Some(request))
         }
-        thumbnail::Decision::Without(reason) => (
+        thumbnail::Plan::Without(reason) => (
             Stored {
                 image: Some(ImageInfo::failed(&reason)),
                 ..stored
             },
             None,
         ),
-        thumbnail::Decision::NotAnImage => (stored, None),
+        thumbnail::Plan::NotAnImage => (stored, None),
     };
     Ok((Outcome::Stored { stored, fetch }, thumb))
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::ArchiveError;
 use super::execute::{Outcome, Stored};
 use super::plan::{Decision, Planned};
-use super::report::{Counts, FailureReport, PostReport, Report};
+use super::report::{ArchiveReport, FailureReport, PostReport, StatusCounts};
 use super::{merge, migrate};
 use crate::digest::Sha256;
 use crate::errors;
@@ -31,7 +31,7 @@ pub(super) fn all(
     outcomes: HashMap<String, Outcome>,
     fetched: usize,
     mut refused: Vec<PostError>,
-) -> Report {
+) -> ArchiveReport {
     let mut outcomes = Outcomes::new(outcomes, &planned);
     // Every folder's shared files first, and each post's new index.md,
     // source.md and manifest under temporary names; then one sync for
@@ -79,10 +79,10 @@ pub(super) fn all(
     let mut posts = Vec::new();
     let mut all_files: HashSet<(PathBuf, Sha256)> = HashSet::new();
     let mut bytes_stored = 0;
-    let mut counts = Counts::default();
+    let mut counts = StatusCounts::default();
     let mut written = Vec::new();
     for (done, lock, path) in staged {
-        let Staged {
+        let StagedPost {
             files,
             report,
             distinct,
@@ -109,7 +109,7 @@ pub(super) fn all(
     // The renames, durable before the run says they are done. Best
     // effort, as a folder's sync always was: the files are in place.
     let _ = store::sync(written.iter().map(|lock| lock.path()));
-    Report {
+    ArchiveReport {
         duplicates: counts.archived.saturating_sub(all_files.len()),
         posts,
         errors: refused,
@@ -188,7 +188,7 @@ struct Ready {
 }
 
 /// A post folder whose new files are all staged, waiting for the sync.
-struct Staged {
+struct StagedPost {
     files: store::Staged,
     report: PostReport,
     /// The post's distinct files, with their sizes.
@@ -200,7 +200,7 @@ impl Ready {
     /// Stages the manifest after the files it describes; the report. The
     /// manifest itself is not kept: 500 posts' manifests are not held
     /// until the sync.
-    fn stage(self, lock: &PostDir) -> Result<Staged, ArchiveError> {
+    fn stage(self, lock: &PostDir) -> Result<StagedPost, ArchiveError> {
         let Ready {
             manifest,
             index,
@@ -214,7 +214,7 @@ impl Ready {
         files.write(&dir.join(store::INDEX), index.as_bytes())?;
         manifest.stage(&mut files, &lock.manifest_path())?;
         let (report, distinct) = report(&manifest, shown, &slug, lock);
-        Ok(Staged {
+        Ok(StagedPost {
             files,
             report,
             distinct,
@@ -264,7 +264,7 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
             source_url: draft.about.source_url.clone(),
             base_url: draft.options.base_url.clone(),
             links: Some(links),
-            thumbnails: Some(draft.options.thumbs),
+            thumbnails: Some(draft.options.thumbs.into()),
             date: draft.about.date.map(Timestamp::from),
             repair_links,
         },
@@ -359,7 +359,7 @@ fn report(
         source,
         slug: slug.to_string(),
         dir: lock.path().display().to_string(),
-        counts: Counts::of(manifest),
+        counts: StatusCounts::of(manifest),
         failures,
         files: files.len(),
     };

@@ -33,7 +33,7 @@ use url::Url;
 pub(crate) use crate::errors::PostError;
 pub(crate) use finish::rewritten;
 pub(crate) use plan::{Action, PlannedPost, Provenance};
-pub(crate) use report::{Recovered, Report};
+pub(crate) use report::{ArchiveReport, RecoveredCounts};
 
 use crate::acquire::archives::WebArchives;
 use crate::config::Rules;
@@ -96,9 +96,9 @@ impl Input {
     }
 }
 
-/// Settings of the whole run.
+/// ArchiveSettings of the whole run.
 #[derive(Debug, Clone)]
-pub(crate) struct Settings {
+pub(crate) struct ArchiveSettings {
     /// `--refresh`: revalidate archived resources instead of keeping them.
     pub refresh: bool,
     pub net: NetOptions,
@@ -129,10 +129,10 @@ pub(crate) enum ArchiveError {
 /// Archives posts. Returns the report; the caller picks the exit code.
 pub(crate) fn run(
     inputs: &[Input],
-    settings: &Settings,
+    settings: &ArchiveSettings,
     progress: &dyn Progress,
     runner: &Runner,
-) -> Result<Report, ArchiveError> {
+) -> Result<ArchiveReport, ArchiveError> {
     let mut refused = Vec::new();
     let drafts = plan::read(inputs, &mut refused);
     let mut planned = Vec::new();
@@ -155,7 +155,10 @@ pub(crate) fn run(
 /// What a run would do, without the network and without writing or
 /// locking anything: the same plan [`run`] makes, and the posts it would
 /// refuse.
-pub(crate) fn dry_run(inputs: &[Input], settings: &Settings) -> (Vec<PlannedPost>, Vec<PostError>) {
+pub(crate) fn dry_run(
+    inputs: &[Input],
+    settings: &ArchiveSettings,
+) -> (Vec<PlannedPost>, Vec<PostError>) {
     let mut refused = Vec::new();
     let mut listings = Vec::new();
     for draft in plan::read(inputs, &mut refused) {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::merge::Previous;
-use super::{ArchiveError, Input, PostOptions, Settings};
+use super::{ArchiveError, ArchiveSettings, Input, PostOptions};
 use crate::config::UrlFilter;
 use crate::errors;
 use crate::errors::PostError;
@@ -244,7 +244,7 @@ fn slug_for(path: &Path, post: &Post, flag: Option<&str>) -> Option<String> {
 
 /// Decides every resource of a post against its previous manifest (read
 /// under the folder's lock in a real run).
-pub(super) fn decide(draft: Draft, settings: &Settings) -> Result<Planned, ArchiveError> {
+pub(super) fn decide(draft: Draft, settings: &ArchiveSettings) -> Result<Planned, ArchiveError> {
     let previous = Previous::read(&draft.dir, &draft.path)?;
     if let Some(owner) = previous.other_owner(&draft.path, parent_or_dot(&draft.dir)) {
         return Err(ArchiveError::Input {

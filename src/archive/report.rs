@@ -8,12 +8,12 @@ use crate::manifest::{Kind, Manifest, Status};
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Report {
+pub(crate) struct ArchiveReport {
     pub posts: Vec<PostReport>,
     /// Posts that were not archived (unreadable, malformed, their folder
     /// locked or another post's): the run went on without them.
     pub errors: Vec<PostError>,
-    pub counts: Counts,
+    pub counts: StatusCounts,
     pub bytes_stored: u64,
     pub duplicates: usize,
     /// Resources fetched over the network in this run (not reused).
@@ -21,7 +21,7 @@ pub(crate) struct Report {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct Counts {
+pub(crate) struct StatusCounts {
     pub total: usize,
     pub archived: usize,
     pub failed: usize,
@@ -31,17 +31,17 @@ pub(crate) struct Counts {
     pub media: usize,
     pub links: usize,
     /// Archived from a web archive's capture, the origin being gone.
-    pub recovered: Recovered,
+    pub recovered: RecoveredCounts,
 }
 
 /// Resources recovered from web archives, by archive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct Recovered {
+pub(crate) struct RecoveredCounts {
     pub wayback: usize,
     pub memento: usize,
 }
 
-impl Recovered {
+impl RecoveredCounts {
     pub(crate) fn total(&self) -> usize {
         self.wayback + self.memento
     }
@@ -53,7 +53,7 @@ pub(crate) struct PostReport {
     pub source: String,
     pub slug: String,
     pub dir: String,
-    pub counts: Counts,
+    pub counts: StatusCounts,
     pub failures: Vec<FailureReport>,
     /// Distinct stored files of the post.
     pub files: usize,
@@ -65,16 +65,16 @@ pub(crate) struct FailureReport {
     pub error: String,
 }
 
-impl Report {
+impl ArchiveReport {
     pub(crate) fn any_failed(&self) -> bool {
         self.counts.failed > 0
     }
 }
 
-impl Counts {
+impl StatusCounts {
     /// A manifest's entries, counted.
-    pub(crate) fn of(manifest: &Manifest) -> Counts {
-        let mut counts = Counts::default();
+    pub(crate) fn of(manifest: &Manifest) -> StatusCounts {
+        let mut counts = StatusCounts::default();
         for e in &manifest.resources {
             counts.total += 1;
             match e.kind {
@@ -96,7 +96,7 @@ impl Counts {
         counts
     }
 
-    pub(crate) fn add(&mut self, other: &Counts) {
+    pub(crate) fn add(&mut self, other: &StatusCounts) {
         self.total += other.total;
         self.archived += other.archived;
         self.failed += other.failed;

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::checkable;
 use crate::acquire::Acquirer;
-use crate::manifest::{Kind, Manifest, Recovered, Status};
+use crate::manifest::{Capture, Kind, Manifest, Status};
 use crate::net::{self, Failure, Probe};
 use crate::store::{IoError, PostDir};
 
@@ -26,7 +26,7 @@ pub(super) async fn locate(
     posts: &[(PostDir, Manifest)],
     answers: &HashMap<String, Result<Probe, Failure>>,
     acquirer: &Acquirer,
-) -> Result<HashMap<String, Recovered>, IoError> {
+) -> Result<HashMap<String, Capture>, IoError> {
     let (archives, fetcher) = (acquirer.archives(), acquirer.fetcher());
     if archives.order().is_empty() {
         return Ok(HashMap::new());

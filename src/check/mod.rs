@@ -27,7 +27,7 @@ use crate::manifest::{
 };
 use crate::net::hosts::HostKey;
 use crate::net::{
-    self, Ask, Failure, FailureKind, Fetcher, NetOptions, Probe, SetupError, Validators,
+    self, Failure, FailureKind, Fetcher, NetOptions, Probe, RequestOptions, SetupError, Validators,
 };
 use crate::progress::Progress;
 use crate::runner::{Interrupted, Runner};
@@ -37,7 +37,7 @@ use crate::store::{self, IoError, Layout, OpenError, PostDir};
 pub(crate) const MAX_CHECKS: usize = 100;
 
 #[derive(Debug, Clone)]
-pub(crate) struct Settings {
+pub(crate) struct CheckSettings {
     /// Skip resources checked more recently than this.
     pub stale_after: Option<Duration>,
     /// Store the new content of changed resources as a new version
@@ -84,7 +84,7 @@ pub(crate) struct Row {
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub(crate) struct Counts {
+pub(crate) struct VerdictCounts {
     pub alive: usize,
     pub changed: usize,
     pub dead: usize,
@@ -107,9 +107,9 @@ pub(crate) struct Checked {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct Report {
+pub(crate) struct CheckReport {
     pub results: Vec<Row>,
-    pub counts: Counts,
+    pub counts: VerdictCounts,
     /// Resources not checked because they were checked recently.
     pub fresh: usize,
     /// Distinct URLs requested.
@@ -123,7 +123,7 @@ pub(crate) struct Report {
     pub errors: Vec<PostError>,
 }
 
-impl Report {
+impl CheckReport {
     pub(crate) fn any_dead(&self) -> bool {
         self.counts.dead > 0
     }
@@ -159,7 +159,7 @@ pub(crate) fn post_dirs(args: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
 }
 
 /// What one distinct URL is checked against.
-struct Target {
+struct ProbeTarget {
     url: Url,
     validators: Option<Validators>,
     /// Whether the body must be hashed to tell changed from alive.
@@ -172,10 +172,10 @@ struct Target {
 /// Checks the posts in `dirs`. Each folder is locked while it is worked on.
 pub(crate) fn run(
     dirs: &[PathBuf],
-    settings: &Settings,
+    settings: &CheckSettings,
     progress: &dyn Progress,
     runner: &Runner,
-) -> Result<Report, CheckError> {
+) -> Result<CheckReport, CheckError> {
     let mut posts = Vec::new();
     let mut locked = Vec::new();
     let mut errors = Vec::new();
@@ -286,7 +286,7 @@ pub(crate) fn run(
         Verdict::Recovered => 2,
         Verdict::Alive => 3,
     });
-    let mut counts = Counts::default();
+    let mut counts = VerdictCounts::default();
     for r in &rows {
         match r.result {
             Verdict::Alive => counts.alive += 1,
@@ -295,7 +295,7 @@ pub(crate) fn run(
             Verdict::Recovered => counts.recovered += 1,
         }
     }
-    Ok(Report {
+    Ok(CheckReport {
         results: rows,
         counts,
         fresh,
@@ -317,9 +317,9 @@ fn open(dir: &Path) -> Result<(PostDir, Manifest), CheckError> {
 
 /// The distinct URLs to request, and how many resources were checked too
 /// recently to be checked again.
-fn targets(posts: &[(PostDir, Manifest)], settings: &Settings) -> (Vec<Target>, usize) {
+fn targets(posts: &[(PostDir, Manifest)], settings: &CheckSettings) -> (Vec<ProbeTarget>, usize) {
     let now = SystemTime::now();
-    let mut targets: Vec<Target> = Vec::new();
+    let mut targets: Vec<ProbeTarget> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut fresh = 0;
     for (_, manifest) in posts {
@@ -346,9 +346,9 @@ fn targets(posts: &[(PostDir, Manifest)], settings: &Settings) -> (Vec<Target>, 
 fn add_target(
     entry: &Entry,
     source: Option<&Url>,
-    settings: &Settings,
+    settings: &CheckSettings,
     now: SystemTime,
-    targets: &mut Vec<Target>,
+    targets: &mut Vec<ProbeTarget>,
     index: &mut HashMap<String, usize>,
     fresh: &mut usize,
 ) {
@@ -375,7 +375,7 @@ fn add_target(
         Some(&i) => targets[i].hash |= hash,
         None => {
             index.insert(url.to_string(), targets.len());
-            targets.push(Target {
+            targets.push(ProbeTarget {
                 url,
                 validators: conditional.then_some(validators),
                 hash,
@@ -388,17 +388,17 @@ fn add_target(
 /// The concurrent stage: every target probed, answers by URL.
 async fn probe_all(
     fetcher: &Fetcher,
-    targets: Vec<Target>,
+    targets: Vec<ProbeTarget>,
     progress: &dyn Progress,
 ) -> Result<HashMap<String, Result<Probe, Failure>>, IoError> {
-    let lane = |t: &Target| fetcher.lane(Some(&t.url));
+    let lane = |t: &ProbeTarget| fetcher.lane(Some(&t.url));
     let mut stream = net::stage(targets, fetcher.admitted(), lane, |target| async move {
         let result = fetcher
             .probe(
                 &target.url,
                 target.validators.as_ref(),
                 target.hash,
-                &Ask::with_referer(target.referer.clone()),
+                &RequestOptions::with_referer(target.referer.clone()),
             )
             .await;
         (target.url.to_string(), result)

@@ -8,7 +8,8 @@ use indicatif::HumanBytes;
 use super::bar::Bar;
 use super::{Exit, inputs};
 use crate::archive::{
-    self, Action, Input, PlannedPost, PostError, PostOptions, Provenance, Report, Settings,
+    self, Action, ArchiveReport, ArchiveSettings, Input, PlannedPost, PostError, PostOptions,
+    Provenance,
 };
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
         repair_links: None,
     };
     let inputs = Input::all(&posts, &args.out, args.slug.as_deref(), &options)?;
-    let settings = Settings {
+    let settings = ArchiveSettings {
         refresh: args.refresh,
         net: args.net.options(&config.hosts),
         rules: Arc::new(config.rules),
@@ -71,7 +72,7 @@ fn refusals(errors: &[PostError]) -> Exit {
     Exit::Error
 }
 
-fn print_summary(report: &Report) {
+fn print_summary(report: &ArchiveReport) {
     for p in &report.posts {
         let c = &p.counts;
         let media = if c.media > 0 {
@@ -109,7 +110,7 @@ fn print_summary(report: &Report) {
 }
 
 /// "; 3 recovered from web archives (wayback 2, memento 1)", when any were.
-fn recovered(r: &crate::archive::Recovered) -> String {
+fn recovered(r: &crate::archive::RecoveredCounts) -> String {
     if r.total() == 0 {
         return String::new();
     }
@@ -125,7 +126,11 @@ fn recovered(r: &crate::archive::Recovered) -> String {
     )
 }
 
-fn dry_run(args: &ArchiveArgs, inputs: &[Input], settings: &Settings) -> anyhow::Result<Exit> {
+fn dry_run(
+    args: &ArchiveArgs,
+    inputs: &[Input],
+    settings: &ArchiveSettings,
+) -> anyhow::Result<Exit> {
     let (listings, errors) = archive::dry_run(inputs, settings);
     if args.output.json {
         let json = serde_json::to_string_pretty(&listings).context("writing JSON")?;

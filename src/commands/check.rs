@@ -5,7 +5,7 @@ use anyhow::Context;
 use super::Exit;
 use super::bar::Bar;
 use crate::archive::{self, Input, PostError, PostOptions};
-use crate::check::{self, Checked, Report, Settings};
+use crate::check::{self, CheckReport, CheckSettings, Checked};
 use std::sync::Arc;
 
 use crate::cli::CheckArgs;
@@ -18,7 +18,7 @@ use crate::store;
 
 pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
-    let settings = Settings {
+    let settings = CheckSettings {
         stale_after: args.stale_after.map(Into::into),
         keep_versions: args.repair && args.refresh,
         net: args.net.options(&config.hosts),
@@ -93,7 +93,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
 /// index.md is rewritten to point at what is archived now. Returns each
 /// repaired folder with the resources archived by the repair, and the
 /// posts that could not be repaired (the others are).
-fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Result<Repairs> {
+fn repair(posts: &[Checked], checked: &CheckSettings, runner: &Runner) -> anyhow::Result<Repairs> {
     let repairable: Vec<&Checked> = posts.iter().filter(|p| p.repairable).collect();
     if repairable.is_empty() {
         return Ok(Repairs::default());
@@ -112,12 +112,12 @@ fn repair(posts: &[Checked], checked: &Settings, runner: &Runner) -> anyhow::Res
             options: PostOptions {
                 base_url: p.post.base_url.clone(),
                 links: p.post.links.unwrap_or_default(),
-                thumbs: p.post.thumbnails.unwrap_or_default(),
+                thumbs: p.post.thumbnails.map(Into::into).unwrap_or_default(),
                 repair_links: checked.repair_links,
             },
         });
     }
-    let settings = archive::Settings {
+    let settings = archive::ArchiveSettings {
         refresh: false,
         net: checked.net.clone(),
         rules: checked.rules.clone(),
@@ -184,7 +184,7 @@ struct Repairs {
     unrepaired: Vec<PostError>,
 }
 
-fn print_report(report: &Report) {
+fn print_report(report: &CheckReport) {
     for r in report
         .results
         .iter()

@@ -1,4 +1,4 @@
-//! manifest.json, version 1: what was found, fetched, stored and checked for
+//! manifest.json: what was found, fetched, stored and checked for
 //! one archived post. Unknown fields are ignored on read, so the format can
 //! grow; fields are added, never renamed. Its words are typed ([`vocab`]):
 //! a manifest that says something else is refused when read, naming the
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub(crate) use vocab::{
-    Kind, LinksMode, Recovered, Referer, RepairLinks, Section, Status, Timestamp, Verdict,
+    Capture, Kind, LinksMode, Referer, RepairLinks, Section, Status, Timestamp, Verdict,
 };
 
 use crate::digest::Sha256;
@@ -52,7 +52,7 @@ pub(crate) struct PostInfo {
     pub links: Option<LinksMode>,
     /// `--thumb-size`, `--max-pixels` and `--no-thumbs` of the archive run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumbnails: Option<crate::thumbnail::Settings>,
+    pub thumbnails: Option<ThumbnailSettings>,
     /// The post's own date (front matter `date`): web archives are asked
     /// for captures closest to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +60,36 @@ pub(crate) struct PostInfo {
     /// `--repair-links` of the last `check --repair`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair_links: Option<RepairLinks>,
+}
+
+/// How an archive run made thumbnails, as the manifest records it (its
+/// own record, so the file's format never follows a change of the
+/// thumbnailer's settings by accident).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ThumbnailSettings {
+    pub size: u32,
+    pub max_pixels: u64,
+    pub enabled: bool,
+}
+
+impl From<crate::thumbnail::Settings> for ThumbnailSettings {
+    fn from(s: crate::thumbnail::Settings) -> ThumbnailSettings {
+        ThumbnailSettings {
+            size: s.size,
+            max_pixels: s.max_pixels,
+            enabled: s.enabled,
+        }
+    }
+}
+
+impl From<ThumbnailSettings> for crate::thumbnail::Settings {
+    fn from(s: ThumbnailSettings) -> crate::thumbnail::Settings {
+        crate::thumbnail::Settings {
+            size: s.size,
+            max_pixels: s.max_pixels,
+            enabled: s.enabled,
+        }
+    }
 }
 
 /// One resource of the post.
@@ -112,12 +142,12 @@ pub struct Entry {
     pub referer: Option<Referer>,
     /// Where lost bytes were recovered from (a web archive).
     #[serde(default)]
-    pub recovered_from: Option<Box<Recovered>>,
+    pub recovered_from: Option<Box<Capture>>,
     /// A web archive's capture of a dead link whose copy rotproof already
     /// had: where `check --repair` points it (`--repair-links archive`)
     /// and what bundles give as its `data-versionurl`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memento: Option<Box<Recovered>>,
+    pub memento: Option<Box<Capture>>,
     #[serde(default)]
     pub checks: Vec<Check>,
     /// Later contents of a changed resource (`check --repair --refresh`),
@@ -332,6 +362,39 @@ mod tests {
             serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
         assert_contains(&written, &original, "");
         assert_eq!(written["version"], 1, "a version-1 manifest stays one");
+    }
+
+    /// The golden version-2 manifest, with every field a resource or post
+    /// can have: read and written back byte for byte. A field renamed,
+    /// dropped or added by accident fails here.
+    #[test]
+    fn a_version_two_manifest_with_every_field_reads_and_writes_byte_for_byte() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/manifest-v2.json"
+        );
+        let original = std::fs::read_to_string(fixture).unwrap();
+        let m = Manifest::read(Path::new(fixture)).unwrap().unwrap();
+        assert_eq!(m.version, 2);
+        assert_eq!(m.post.repair_links, Some(RepairLinks::Archive));
+        assert!(m.post.thumbnails.is_some_and(|t| t.size == 320));
+        assert_eq!(
+            m.resources[1]
+                .referer
+                .as_ref()
+                .map(|r| r.to_string())
+                .as_deref(),
+            Some("https://mp.weixin.qq.com/")
+        );
+        assert!(m.resources[1].recovered_from.is_some() && m.resources[2].memento.is_some());
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("manifest.json");
+        m.write(&copy).unwrap();
+        let written = std::fs::read_to_string(&copy).unwrap();
+        assert!(
+            written == original,
+            "--- written\n{written}\n--- fixture\n{original}"
+        );
     }
 
     /// Every key of `want`, at any depth, is in `got` with the same value

@@ -95,9 +95,11 @@ pub enum RepairLinks {
     Keep,
 }
 
-/// A resource's bytes recovered from a web archive.
+/// A web archive's capture of a resource: the one its bytes were
+/// recovered from (`recovered_from`), or one merely located for a dead
+/// link (`memento`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recovered {
+pub struct Capture {
     /// `wayback` or `memento`.
     pub archive: crate::acquire::archives::WebArchive,
     /// The capture's replay address, the one to send a reader to.

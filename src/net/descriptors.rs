@@ -33,30 +33,35 @@ pub(crate) fn raise_limit() {
 
 /// How a run's connections fit the descriptors it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Budget {
+pub(crate) struct DescriptorBudget {
     /// Requests in flight at most.
     pub concurrency: usize,
     /// Idle connections kept per host.
     pub idle_per_host: usize,
 }
 
-impl Budget {
+impl DescriptorBudget {
     /// The budget for `concurrency` and `per_host` as asked, `hosts`
     /// distinct hosts, and `free` descriptors.
-    pub(crate) fn fit(concurrency: usize, per_host: usize, hosts: usize, free: u64) -> Budget {
+    pub(crate) fn fit(
+        concurrency: usize,
+        per_host: usize,
+        hosts: usize,
+        free: u64,
+    ) -> DescriptorBudget {
         let usable = free.saturating_sub(RESERVE);
         let concurrency = (concurrency as u64).min(usable / PER_REQUEST).max(1);
         let idle = usable.saturating_sub(concurrency * PER_REQUEST);
         let idle_per_host = (idle / hosts.max(1) as u64).min(per_host as u64);
-        Budget {
+        DescriptorBudget {
             concurrency: concurrency as usize,
             idle_per_host: idle_per_host as usize,
         }
     }
 
     /// The budget on this machine now.
-    pub(crate) fn here(concurrency: usize, per_host: usize, hosts: usize) -> Budget {
-        Budget::fit(concurrency, per_host, hosts, free())
+    pub(crate) fn here(concurrency: usize, per_host: usize, hosts: usize) -> DescriptorBudget {
+        DescriptorBudget::fit(concurrency, per_host, hosts, free())
     }
 }
 
@@ -104,8 +109,8 @@ mod tests {
     #[test]
     fn plenty_of_descriptors_change_nothing() {
         assert_eq!(
-            Budget::fit(16, 8, 3, 1_000_000),
-            Budget {
+            DescriptorBudget::fit(16, 8, 3, 1_000_000),
+            DescriptorBudget {
                 concurrency: 16,
                 idle_per_host: 8
             }
@@ -114,12 +119,12 @@ mod tests {
 
     #[test]
     fn many_hosts_keep_few_idle_connections() {
-        let b = Budget::fit(16, 8, 1500, 1000);
+        let b = DescriptorBudget::fit(16, 8, 1500, 1000);
         assert_eq!(b.concurrency, 16);
         assert_eq!(b.idle_per_host, 0, "{b:?}");
-        let b = Budget::fit(16, 8, 100, 1000);
+        let b = DescriptorBudget::fit(16, 8, 100, 1000);
         assert_eq!(b.idle_per_host, 8);
-        let b = Budget::fit(16, 8, 300, 1000);
+        let b = DescriptorBudget::fit(16, 8, 300, 1000);
         assert_eq!(b.idle_per_host, 2);
     }
 
@@ -140,8 +145,12 @@ mod tests {
 
     #[test]
     fn few_descriptors_bound_the_requests_in_flight() {
-        let b = Budget::fit(512, 8, 10, 64 + 40);
+        let b = DescriptorBudget::fit(512, 8, 10, 64 + 40);
         assert_eq!(b.concurrency, 10);
-        assert_eq!(Budget::fit(512, 8, 10, 10).concurrency, 1, "always one");
+        assert_eq!(
+            DescriptorBudget::fit(512, 8, 10, 10).concurrency,
+            1,
+            "always one"
+        );
     }
 }

@@ -127,7 +127,7 @@ impl Validators {
 
 /// What a request carries beyond its URL and validators.
 #[derive(Debug, Clone, Default)]
-pub struct Ask {
+pub struct RequestOptions {
     /// Sent with the first request only, never on a redirect.
     pub referer: Option<HeaderValue>,
     /// RFC 7089: the moment a TimeGate should find the capture closest
@@ -138,12 +138,12 @@ pub struct Ask {
     pub to_archive: bool,
 }
 
-impl Ask {
+impl RequestOptions {
     /// A request with this Referer (or none).
-    pub fn with_referer(referer: Option<HeaderValue>) -> Ask {
-        Ask {
+    pub fn with_referer(referer: Option<HeaderValue>) -> RequestOptions {
+        RequestOptions {
             referer,
-            ..Ask::default()
+            ..RequestOptions::default()
         }
     }
 }
@@ -165,7 +165,7 @@ pub struct Answer {
 
 /// A successful download.
 #[derive(Debug)]
-pub struct Fetched {
+pub struct Download {
     pub answer: Answer,
     /// `None` when the server answered 304 Not Modified.
     pub body: Option<Ingested>,
@@ -189,12 +189,12 @@ struct Request<'a> {
     url: &'a Url,
     head: bool,
     validators: Option<&'a Validators>,
-    ask: &'a Ask,
+    ask: &'a RequestOptions,
     sink: Sink<'a>,
 }
 
 /// What one successful attempt got.
-struct Got {
+struct Attempted {
     requested: Url,
     final_url: Url,
     http_status: u16,
@@ -210,7 +210,7 @@ pub struct Fetcher {
     options: NetOptions,
     hosts: Hosts,
     retry: RetryPolicy,
-    budget: descriptors::Budget,
+    budget: descriptors::DescriptorBudget,
     /// The run-wide limit on requests in flight: taken for an attempt
     /// only once its host's slot is had, and never held across a retry's
     /// back-off, so nothing waiting for one host holds back another.
@@ -231,7 +231,8 @@ impl Fetcher {
     /// requests in flight and idle connections sized to the descriptors
     /// this process has.
     pub fn new(options: NetOptions, hosts: usize) -> Result<Self, SetupError> {
-        let budget = descriptors::Budget::here(options.concurrency, options.per_host, hosts);
+        let budget =
+            descriptors::DescriptorBudget::here(options.concurrency, options.per_host, hosts);
         Ok(Fetcher {
             http: client::build(&options, budget.idle_per_host)?,
             hosts: Hosts::new(options.per_host, options.hosts.clone()),
@@ -282,14 +283,14 @@ impl Fetcher {
 
     /// Downloads `url` into a temporary file in `dir`, retrying transient
     /// failures. With `validators`, the request is conditional and a 304
-    /// gives a [`Fetched`] without a body.
+    /// gives a [`Download`] without a body.
     pub async fn download(
         &self,
         url: &Url,
         dir: &Path,
         validators: Option<&Validators>,
-        ask: &Ask,
-    ) -> Result<Result<Fetched, Failure>, IoError> {
+        ask: &RequestOptions,
+    ) -> Result<Result<Download, Failure>, IoError> {
         let request = Request {
             url,
             head: false,
@@ -303,7 +304,7 @@ impl Fetcher {
                 Some(Received::Stored(ingested)) => Some(ingested),
                 _ => None,
             };
-            Fetched { answer, body }
+            Download { answer, body }
         }))
     }
 
@@ -316,7 +317,7 @@ impl Fetcher {
         url: &Url,
         validators: Option<&Validators>,
         hash: bool,
-        ask: &Ask,
+        ask: &RequestOptions,
     ) -> Result<Result<Probe, Failure>, IoError> {
         let head_first = !hash && validators.is_none();
         if head_first {
@@ -349,14 +350,14 @@ impl Fetcher {
     async fn with_retries(
         &self,
         request: Request<'_>,
-    ) -> Result<Result<(Got, u32), Failure>, IoError> {
+    ) -> Result<Result<(Attempted, u32), Failure>, IoError> {
         self.retry
             .run(fastrand::f64, || self.attempt(request))
             .await
     }
 
     /// One attempt: the request and its redirects, the status, the body.
-    async fn attempt(&self, req: Request<'_>) -> Result<Got, AttemptError<IoError>> {
+    async fn attempt(&self, req: Request<'_>) -> Result<Attempted, AttemptError<IoError>> {
         // The host's slot, then a place among the run's requests in
         // flight; both held for the request and its whole body.
         let _slot = self.hosts.acquire(req.url).await;
@@ -364,7 +365,7 @@ impl Fetcher {
         let _in_flight = self.in_flight.acquire().await.ok();
         let response = self.follow(req).await?;
         let status = response.status();
-        let got = |body| Got {
+        let got = |body| Attempted {
             requested: req.url.clone(),
             final_url: without_userinfo(response.url()),
             http_status: status.as_u16(),
@@ -407,7 +408,7 @@ impl Fetcher {
         }
         let head = got(None);
         let body = transfer::receive(response, req.sink, max).await?;
-        Ok(Got {
+        Ok(Attempted {
             body: Some(body),
             ..head
         })
@@ -510,7 +511,7 @@ fn without_userinfo(url: &Url) -> Url {
     url
 }
 
-impl Got {
+impl Attempted {
     fn answer(&self, attempts: u32) -> Answer {
         Answer {
             requested: self.requested.clone(),

@@ -14,7 +14,7 @@ pub(super) const DECODE_BUDGET: u64 = 448 << 20;
 
 /// The pool's budget.
 #[derive(Debug)]
-pub(super) struct Budget {
+pub(super) struct MemoryBudget {
     total: u64,
     used: Mutex<u64>,
     freed: Condvar,
@@ -23,13 +23,13 @@ pub(super) struct Budget {
 /// Memory granted to one decode, given back when dropped.
 #[derive(Debug)]
 pub(super) struct Grant<'a> {
-    budget: &'a Budget,
+    budget: &'a MemoryBudget,
     bytes: u64,
 }
 
-impl Budget {
-    pub(super) fn new(total: u64) -> Budget {
-        Budget {
+impl MemoryBudget {
+    pub(super) fn new(total: u64) -> MemoryBudget {
+        MemoryBudget {
             total,
             used: Mutex::new(0),
             freed: Condvar::new(),
@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn grants_are_given_back_and_too_much_is_refused() {
-        let budget = Budget::new(100);
+        let budget = MemoryBudget::new(100);
         assert!(budget.acquire(101).is_none());
         let a = budget.acquire(60).expect("fits");
         assert_eq!(budget.in_use(), 60);
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn a_decode_waits_until_another_gives_its_memory_back() {
-        let budget = Arc::new(Budget::new(100));
+        let budget = Arc::new(MemoryBudget::new(100));
         let first = budget.acquire(70).expect("fits");
         let (tx, rx) = std::sync::mpsc::channel();
         let b = budget.clone();

@@ -5,7 +5,7 @@ use crate::sniff::{Class, Format};
 
 /// Whether a stored file gets a thumbnail: the one place this is decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum Plan {
     /// A raster image: decoded on the pool for its dimensions and, unless
     /// thumbnails are off or it is over `--max-pixels`, its thumbnail.
     Render,
@@ -17,12 +17,12 @@ pub enum Decision {
 }
 
 /// Decides for a stored file of `format`, referenced as `kind`.
-pub fn decide(format: &Format, kind: Kind) -> Decision {
+pub fn decide(format: &Format, kind: Kind) -> Plan {
     match kind {
         // Video, audio and captions are never thumbnailed, whatever the
         // bytes; nor are links' copies.
-        Kind::Media | Kind::Link => Decision::NotAnImage,
-        Kind::Image if format.class == Class::Raster => Decision::Render,
-        Kind::Image => Decision::Without(format!("no thumbnail for {}", format.media_type)),
+        Kind::Media | Kind::Link => Plan::NotAnImage,
+        Kind::Image if format.class == Class::Raster => Plan::Render,
+        Kind::Image => Plan::Without(format!("no thumbnail for {}", format.media_type)),
     }
 }

@@ -12,13 +12,13 @@ mod budget;
 mod decide;
 mod pool;
 
-pub use decide::{Decision, decide};
+pub use decide::{Plan, decide};
 pub use pool::Pool;
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use budget::Budget;
+use budget::MemoryBudget;
 
 use crate::digest::Sha256;
 use crate::store;
@@ -27,7 +27,7 @@ pub const DEFAULT_SIZE: u32 = 320;
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 const JPEG_QUALITY: u8 = 82;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Settings {
     /// Long side of a thumbnail, in pixels.
     pub size: u32,
@@ -109,7 +109,7 @@ struct Encoded {
 
 /// Decodes, orients, resizes and encodes within the pool's memory budget;
 /// writes nothing.
-fn render(asset: &Path, settings: Settings, budget: &Budget) -> Rendered {
+fn render(asset: &Path, settings: Settings, budget: &MemoryBudget) -> Rendered {
     match std::panic::catch_unwind(AssertUnwindSafe(|| make_inner(asset, settings, budget))) {
         Ok(rendered) => rendered,
         Err(_) => Rendered {
@@ -152,7 +152,7 @@ impl Rendered {
     }
 }
 
-fn make_inner(asset: &Path, settings: Settings, budget: &Budget) -> Rendered {
+fn make_inner(asset: &Path, settings: Settings, budget: &MemoryBudget) -> Rendered {
     let fail = |width, height, reason: String| Rendered {
         width,
         height,
@@ -359,7 +359,7 @@ mod tests {
     /// What the pool does, on this thread; the asset's sha256 is that of
     /// `name`.
     fn make(asset: &Path, name: &str, thumbs_dir: &Path, settings: Settings) -> ImageInfo {
-        let budget = Budget::new(budget::DECODE_BUDGET);
+        let budget = MemoryBudget::new(budget::DECODE_BUDGET);
         render(asset, settings, &budget).write(&Sha256::of(name.as_bytes()), thumbs_dir)
     }
 

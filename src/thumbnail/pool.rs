@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::budget::{self, Budget};
+use super::budget::{self, MemoryBudget};
 use super::{ImageInfo, Settings, render};
 use crate::digest::Sha256;
 
@@ -11,7 +11,7 @@ use crate::digest::Sha256;
 pub struct Pool {
     pool: rayon::ThreadPool,
     /// Memory for decodes, shared by the workers.
-    budget: Arc<Budget>,
+    budget: Arc<MemoryBudget>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -31,7 +31,7 @@ impl Pool {
             .build()?;
         Ok(Pool {
             pool,
-            budget: Arc::new(Budget::new(budget::DECODE_BUDGET)),
+            budget: Arc::new(MemoryBudget::new(budget::DECODE_BUDGET)),
         })
     }
 

@@ -9,26 +9,26 @@ use std::time::SystemTime;
 use reqwest::header::HeaderValue;
 use url::Url;
 
-use super::{Capture, WebArchive};
-use crate::manifest::{Recovered, Timestamp};
-use crate::net::{Ask, Fetcher};
+use super::{Replay, WebArchive};
+use crate::manifest::{Capture, Timestamp};
+use crate::net::{Fetcher, RequestOptions};
 use crate::store::IoError;
 
 /// The memento of `url` closest to `when`, downloaded into `into`.
-pub(crate) async fn capture(
+pub(crate) async fn replay(
     fetcher: &Fetcher,
     timegate: &Url,
     url: &Url,
     when: SystemTime,
     into: &Path,
-) -> Result<Option<Capture>, IoError> {
+) -> Result<Option<Replay>, IoError> {
     let Ok(request) = Url::parse(&format!("{timegate}{url}")) else {
         return Ok(None);
     };
-    let ask = Ask {
+    let ask = RequestOptions {
         accept_datetime: HeaderValue::from_str(&httpdate::fmt_http_date(when)).ok(),
         to_archive: true,
-        ..Ask::default()
+        ..RequestOptions::default()
     };
     let Ok(fetched) = fetcher.download(&request, into, None, &ask).await? else {
         return Ok(None);
@@ -38,8 +38,8 @@ pub(crate) async fn capture(
         return Ok(None);
     };
     let answer = fetched.answer;
-    Ok(Some(Capture {
-        recovered: Recovered {
+    Ok(Some(Replay {
+        capture: Capture {
             archive: WebArchive::Memento,
             memento_url: answer.final_url.to_string(),
             memento_datetime: Timestamp::from(datetime),

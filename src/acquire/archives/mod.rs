@@ -89,13 +89,13 @@ impl Default for ArchiveList {
     }
 }
 
-/// A capture found in an archive: its bytes (not yet checked), the
-/// answer, and where it came from.
+/// A capture replayed by an archive: its bytes (not yet judged), the
+/// answer, and the capture itself.
 #[derive(Debug)]
-pub struct Capture {
+pub struct Replay {
     pub body: Ingested,
     pub answer: Answer,
-    pub recovered: crate::manifest::Recovered,
+    pub capture: crate::manifest::Capture,
 }
 
 /// The archives a run asks, with their endpoints and limits.
@@ -126,14 +126,14 @@ impl WebArchives {
 
     /// The capture of `url` closest to `when` in `archive`, downloaded
     /// into `into`; `None` when it has none.
-    pub async fn capture(
+    pub async fn replay(
         &self,
         archive: WebArchive,
         fetcher: &Fetcher,
         url: &Url,
         when: SystemTime,
         into: &Path,
-    ) -> Result<Option<Capture>, IoError> {
+    ) -> Result<Option<Replay>, IoError> {
         let slots = match archive {
             WebArchive::Wayback => &self.wayback_slots,
             WebArchive::Memento => &self.timegate_slots,
@@ -141,8 +141,8 @@ impl WebArchives {
         // Never closed: `None` would only mean asking without the limit.
         let _slot = slots.acquire().await.ok();
         match archive {
-            WebArchive::Wayback => wayback::capture(fetcher, &self.wayback, url, when, into).await,
-            WebArchive::Memento => memento::capture(fetcher, &self.timegate, url, when, into).await,
+            WebArchive::Wayback => wayback::replay(fetcher, &self.wayback, url, when, into).await,
+            WebArchive::Memento => memento::replay(fetcher, &self.timegate, url, when, into).await,
         }
     }
 
@@ -155,10 +155,10 @@ impl WebArchives {
         url: &Url,
         when: SystemTime,
         into: &Path,
-    ) -> Result<Option<crate::manifest::Recovered>, IoError> {
+    ) -> Result<Option<crate::manifest::Capture>, IoError> {
         for &archive in &self.order {
-            if let Some(capture) = self.capture(archive, fetcher, url, when, into).await? {
-                return Ok(Some(capture.recovered));
+            if let Some(replay) = self.replay(archive, fetcher, url, when, into).await? {
+                return Ok(Some(replay.capture));
             }
         }
         Ok(None)

@@ -8,25 +8,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
-use super::{Capture, WebArchive};
-use crate::manifest::{Recovered, Timestamp};
-use crate::net::{Ask, Fetcher};
+use super::{Replay, WebArchive};
+use crate::manifest::{Capture, Timestamp};
+use crate::net::{Fetcher, RequestOptions};
 use crate::store::IoError;
 
 /// The capture of `url` closest to `when`, downloaded into `into`.
-pub(crate) async fn capture(
+pub(crate) async fn replay(
     fetcher: &Fetcher,
     base: &Url,
     url: &Url,
     when: SystemTime,
     into: &Path,
-) -> Result<Option<Capture>, IoError> {
+) -> Result<Option<Replay>, IoError> {
     let Some(request) = raw_address(base, url, when) else {
         return Ok(None);
     };
-    let ask = Ask {
+    let ask = RequestOptions {
         to_archive: true,
-        ..Ask::default()
+        ..RequestOptions::default()
     };
     let Ok(fetched) = fetcher.download(&request, into, None, &ask).await? else {
         return Ok(None);
@@ -42,10 +42,10 @@ pub(crate) async fn capture(
     let Some(datetime) = answer.memento_datetime.or(stamp) else {
         return Ok(None);
     };
-    Ok(Some(Capture {
+    Ok(Some(Replay {
         body,
         answer,
-        recovered: Recovered {
+        capture: Capture {
             archive: WebArchive::Wayback,
             memento_url: replay.to_string(),
             memento_datetime: Timestamp::from(datetime),
