@@ -1,5 +1,8 @@
-//! Command-line interface: flags and their help text. Defaults are constants
-//! shared with the library.
+//! Command-line interface: flags and their help text. Each flag is declared
+//! here once: its long name is also its config file key (`per_host`), its
+//! value parser (from [`crate::config::values`]) checks it wherever it comes
+//! from, and a value on the command line wins ([`crate::config::flags`]).
+//! Defaults are constants shared with the library.
 // The doc comments of the flags are their `--help` text, written for a
 // terminal: `<slug>` and `[archives]` there are literal, not HTML or links.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
@@ -7,13 +10,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::builder::TypedValueParser;
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::acquire::archives::{ArchiveList, WebArchives};
-use crate::config::{Archives, Flags};
+use crate::config::Archives;
+use crate::config::values;
 use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
 use crate::net::{self as fetch, NetOptions};
@@ -84,8 +86,8 @@ pub struct CheckArgs {
 
     /// Only check resources not checked for this long (e.g. 90m, 12h, 7d),
     /// so an hourly job spreads the load.
-    #[arg(long, value_name = "DURATION")]
-    pub stale_after: Option<humantime::Duration>,
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub stale_after: Option<Duration>,
 
     /// Archive what failed before and is reachable now, and rewrite
     /// index.md. An archived file is never replaced.
@@ -140,7 +142,7 @@ pub struct ArchiveArgs {
     pub links: LinksMode,
 
     /// Long side of thumbnails, in pixels.
-    #[arg(long, value_name = "PX", default_value_t = thumbnail::DEFAULT_SIZE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, value_name = "PX", default_value_t = thumbnail::DEFAULT_SIZE, value_parser = values::thumb_size)]
     pub thumb_size: u32,
 
     /// Make no thumbnails (image dimensions are still recorded).
@@ -148,7 +150,7 @@ pub struct ArchiveArgs {
     pub no_thumbs: bool,
 
     /// Images with more pixels are stored but not decoded.
-    #[arg(long, value_name = "N", default_value_t = thumbnail::DEFAULT_MAX_PIXELS)]
+    #[arg(long, value_name = "N", default_value_t = thumbnail::DEFAULT_MAX_PIXELS, value_parser = values::pixels)]
     pub max_pixels: u64,
 
     /// Revalidate archived resources (If-None-Match / If-Modified-Since)
@@ -180,28 +182,28 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct NetArgs {
     /// Requests in flight in the whole run.
-    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=1024).map(|n| n as usize))]
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_CONCURRENCY, value_parser = values::in_flight)]
     pub concurrency: usize,
 
     /// Requests in flight to one host.
-    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_PER_HOST, value_parser = clap::value_parser!(u32).range(1..=1024).map(|n| n as usize))]
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_PER_HOST, value_parser = values::in_flight)]
     pub per_host: usize,
 
     /// Retries of transient failures (connect errors, timeouts, cut bodies,
     /// 408/425/429/500/502/503/504).
-    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_RETRIES, value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_RETRIES, value_parser = values::retries)]
     pub retries: u32,
 
-    /// Seconds to wait for a connection.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    /// Seconds to wait for a connection (or a duration: 90s, 500ms).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = values::seconds)]
     pub connect_timeout: Duration,
 
-    /// Seconds for a whole request, body included.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    /// Seconds for a whole request, body included (or a duration).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = values::seconds)]
     pub timeout: Duration,
 
     /// Largest resource to store (bytes; suffixes like 20MiB, 5MB, 512k).
-    #[arg(long, value_name = "N", default_value = "100MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "N", default_value = "100MiB", value_parser = values::size)]
     pub max_bytes: u64,
 
     /// User-Agent header.
@@ -209,7 +211,7 @@ pub struct NetArgs {
     pub user_agent: String,
 
     /// Extra request header, 'Name: value' (repeatable).
-    #[arg(long = "header", value_name = "'Name: value'", value_parser = parse_header)]
+    #[arg(long = "header", value_name = "'Name: value'", value_parser = values::header)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
 
     /// Proxy for every request (HTTP_PROXY / HTTPS_PROXY / NO_PROXY are
@@ -265,42 +267,6 @@ impl NetArgs {
         }
     }
 
-    /// The config file's flags, where the command line gave none.
-    fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
-        take(m, "concurrency", &mut self.concurrency, flags.concurrency);
-        take(m, "per_host", &mut self.per_host, flags.per_host);
-        take(m, "retries", &mut self.retries, flags.retries);
-        take(
-            m,
-            "connect_timeout",
-            &mut self.connect_timeout,
-            flags.connect_timeout,
-        );
-        take(m, "timeout", &mut self.timeout, flags.timeout);
-        take(m, "max_bytes", &mut self.max_bytes, flags.max_bytes);
-        take(
-            m,
-            "user_agent",
-            &mut self.user_agent,
-            flags.user_agent.clone(),
-        );
-        take(m, "headers", &mut self.headers, flags.header.clone());
-        take(m, "proxy", &mut self.proxy, flags.proxy.clone().map(Some));
-        take(
-            m,
-            "ca_cert",
-            &mut self.ca_cert,
-            flags.ca_cert.clone().map(Some),
-        );
-        take(
-            m,
-            "deny_private",
-            &mut self.deny_private,
-            flags.deny_private,
-        );
-        take(m, "referer", &mut self.referer, flags.referer.clone());
-    }
-
     /// The web archives to ask: `--archives` (or ROTPROOF_ARCHIVES), else
     /// the config's `[archives] use`, else Wayback; at the config's
     /// endpoints.
@@ -311,144 +277,5 @@ impl NetArgs {
             (None, None) => ArchiveList::default().0,
         };
         WebArchives::new(order, config.wayback.clone(), config.timegate.clone())
-    }
-}
-
-impl OutputArgs {
-    fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
-        take(m, "json", &mut self.json, flags.json);
-        take(m, "quiet", &mut self.quiet, flags.quiet);
-    }
-}
-
-impl ArchiveArgs {
-    /// The config file's flags, where the command line gave none.
-    pub fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
-        take(m, "out", &mut self.out, flags.out.clone());
-        take(
-            m,
-            "base_url",
-            &mut self.base_url,
-            flags.base_url.clone().map(Some),
-        );
-        take(m, "links", &mut self.links, flags.links);
-        take(m, "thumb_size", &mut self.thumb_size, flags.thumb_size);
-        take(m, "no_thumbs", &mut self.no_thumbs, flags.no_thumbs);
-        take(m, "max_pixels", &mut self.max_pixels, flags.max_pixels);
-        take(m, "refresh", &mut self.refresh, flags.refresh);
-        self.net.overlay(m, flags);
-        self.output.overlay(m, flags);
-    }
-}
-
-impl CheckArgs {
-    /// The config file's flags, where the command line gave none.
-    pub fn overlay(&mut self, m: &ArgMatches, flags: &Flags) {
-        take(
-            m,
-            "stale_after",
-            &mut self.stale_after,
-            flags.stale_after.map(|d| Some(d.into())),
-        );
-        take(m, "repair", &mut self.repair, flags.repair);
-        take(
-            m,
-            "repair_links",
-            &mut self.repair_links,
-            flags.repair_links,
-        );
-        self.net.overlay(m, flags);
-        self.output.overlay(m, flags);
-    }
-}
-
-/// Sets `dest` to the config file's value, unless the command line (or
-/// the environment) gave one: a flag on the command line wins.
-fn take<T>(m: &ArgMatches, id: &str, dest: &mut T, from_file: Option<T>) {
-    let given = matches!(
-        m.value_source(id),
-        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-    );
-    if let (false, Some(value)) = (given, from_file) {
-        *dest = value;
-    }
-}
-
-fn parse_secs(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 86_400.0) {
-        return Err(format!("`{s}`: give between 0 and 86400 seconds"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Bytes with an optional unit: `k`/`KiB` (1024), `kB` (1000), and the same
-/// for M and G.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (e.g. 100MiB, 20MB, 512k)"))?;
-    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kib" => 1024.0,
-        "kb" => 1000.0,
-        "m" | "mib" => 1024.0 * 1024.0,
-        "mb" => 1e6,
-        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "gb" => 1e9,
-        other => {
-            return Err(format!(
-                "`{s}`: unknown unit `{other}` (use k, KiB, kB, M, MiB, MB, G, GiB, GB)"
-            ));
-        }
-    };
-    let bytes = number * factor;
-    if !(1.0..1.8e19).contains(&bytes) {
-        return Err(format!("`{s}` is out of range"));
-    }
-    Ok(bytes as u64)
-}
-
-pub fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, value) = s
-        .split_once(':')
-        .ok_or_else(|| format!("`{s}`: expected 'Name: value'"))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| format!("`{}` is not a valid header name", name.trim()))?;
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|_| format!("the value of {name} is not a valid header value"))?;
-    Ok((name, value))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("100MiB"), Ok(100 * 1024 * 1024));
-        assert_eq!(parse_size("20MB"), Ok(20_000_000));
-        assert_eq!(parse_size("512k"), Ok(512 * 1024));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("-5").is_err());
-    }
-
-    #[test]
-    fn headers() {
-        let (n, v) = parse_header("X-Token:  abc ").unwrap();
-        assert_eq!((n.as_str(), v.to_str().unwrap()), ("x-token", "abc"));
-        assert!(parse_header("no colon").is_err());
-        assert!(parse_header("bad name: x").is_err());
     }
 }

@@ -19,7 +19,7 @@ use crate::store;
 pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let settings = CheckSettings {
-        stale_after: args.stale_after.map(Into::into),
+        stale_after: args.stale_after,
         keep_versions: args.repair && args.refresh,
         net: args.net.options(&config.hosts),
         rules: Arc::new(config.rules),

@@ -24,7 +24,11 @@ mod check;
 mod inputs;
 mod verify;
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
@@ -62,10 +66,39 @@ fn interrupted(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<Interrupted>())
 }
 
-/// The config file (`--config`, else the one [`config::discover`] finds),
-/// or the empty config when there is none.
-fn configured(explicit: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    Ok(config::load(config::discover(explicit).as_deref())?)
+/// The command line with the config file's flags added where it gave
+/// none, and the config file (`--config`, else the one
+/// [`config::discover`] finds; the empty config for a command that takes
+/// none, or when there is none).
+fn with_config(argv: Vec<OsString>, matches: &ArgMatches) -> anyhow::Result<(Cli, Config)> {
+    let parsed = |m: &ArgMatches| Cli::from_arg_matches(m).unwrap_or_else(|e| e.exit());
+    let Some((name, given)) = matches.subcommand() else {
+        return Ok((parsed(matches), Config::default()));
+    };
+    // `verify` and `bundle` read no config file.
+    let Ok(explicit) = given.try_get_one::<PathBuf>("config") else {
+        return Ok((parsed(matches), Config::default()));
+    };
+    let config = config::load(config::discover(explicit.map(PathBuf::as_path)).as_deref())?;
+    let Some(path) = config.path.clone() else {
+        return Ok((parsed(matches), config));
+    };
+    let extra = config::flags::arguments(&Cli::command(), name, given, &config.flags, &path)?;
+    if extra.is_empty() {
+        return Ok((parsed(matches), config));
+    }
+    // Right after the command's name, so nothing the user wrote (a `--`,
+    // a last positional) changes what they mean.
+    let at = argv
+        .iter()
+        .position(|a| a.as_os_str() == name)
+        .map_or(argv.len(), |i| i + 1);
+    let mut argv = argv;
+    argv.splice(at..at, extra);
+    let matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| e.exit());
+    Ok((parsed(&matches), config))
 }
 
 /// The runtime for the concurrent stages, stopped by Ctrl-C.
@@ -74,25 +107,20 @@ fn runner() -> anyhow::Result<Runner> {
     Runner::new().context("starting the async runtime")
 }
 
-/// Runs a parsed command line. Errors are printed here, once, with their
-/// whole cause chain on one line.
-pub fn run(cli: Cli, matches: &clap::ArgMatches) -> Exit {
+/// Runs rotproof with its command line (`argv`, the program's name
+/// first). Errors are printed here, once, with their whole cause chain on
+/// one line.
+pub fn main(argv: Vec<OsString>) -> Exit {
     crate::net::descriptors::raise_limit();
-    // What clap saw of the subcommand: a flag given there wins over the
-    // config file.
-    let given = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
-    let result = match cli.command {
-        Command::Archive(mut args) => configured(args.net.config.as_deref()).and_then(|config| {
-            args.overlay(given, &config.flags);
-            archive::run(&args, config)
-        }),
-        Command::Check(mut args) => configured(args.net.config.as_deref()).and_then(|config| {
-            args.overlay(given, &config.flags);
-            check::run(&args, config)
-        }),
+    let matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| e.exit());
+    let result = with_config(argv, &matches).and_then(|(cli, config)| match cli.command {
+        Command::Archive(args) => archive::run(&args, config),
+        Command::Check(args) => check::run(&args, config),
         Command::Verify(args) => verify::run(&args),
         Command::Bundle(args) => bundle::run(&args),
-    };
+    });
     match result {
         Ok(exit) => exit,
         Err(err) if interrupted(&err) => {

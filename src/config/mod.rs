@@ -1,7 +1,7 @@
 //! The config file, `rotproof.toml` (the README's "The config file"): found by
 //! [`discover`], read by [`load`] into typed settings. Its top-level keys
-//! are the long flags ([`Flags`]); a flag given on the command line wins
-//! (the overlay is in [`crate::cli`], which knows what clap saw). Beside
+//! are the long flags ([`flags`]: checked by each flag's own parser; a
+//! flag given on the command line wins). Beside
 //! them: URL filters ([`filter`]), per-host rules (which attach to
 //! [`crate::net::hosts`]), remap rules ([`remap`]), placeholder images
 //! ([`crate::acquire::placeholder`]) and web archive endpoints.
@@ -11,13 +11,13 @@
 //! is how images get lost.
 
 pub(crate) mod filter;
+pub(crate) mod flags;
 mod raw;
 pub(crate) mod remap;
+pub(crate) mod values;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 pub(crate) use filter::UrlFilter;
@@ -25,38 +25,7 @@ pub(crate) use remap::Remaps;
 
 pub(crate) use crate::acquire::archives::WebArchive;
 use crate::acquire::placeholder::Placeholders;
-use crate::manifest::{LinksMode, Referer, RepairLinks};
 use crate::net::hosts::HostRules;
-
-/// What the config file sets of the command-line flags; `None` where it
-/// says nothing.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Flags {
-    pub concurrency: Option<usize>,
-    pub per_host: Option<usize>,
-    pub retries: Option<u32>,
-    pub connect_timeout: Option<Duration>,
-    pub timeout: Option<Duration>,
-    pub max_bytes: Option<u64>,
-    pub user_agent: Option<String>,
-    pub header: Option<Vec<(HeaderName, HeaderValue)>>,
-    pub proxy: Option<Url>,
-    pub ca_cert: Option<PathBuf>,
-    pub deny_private: Option<bool>,
-    pub referer: Option<Referer>,
-    pub quiet: Option<bool>,
-    pub json: Option<bool>,
-    pub out: Option<PathBuf>,
-    pub base_url: Option<Url>,
-    pub links: Option<LinksMode>,
-    pub thumb_size: Option<u32>,
-    pub no_thumbs: Option<bool>,
-    pub max_pixels: Option<u64>,
-    pub refresh: Option<bool>,
-    pub stale_after: Option<Duration>,
-    pub repair: Option<bool>,
-    pub repair_links: Option<RepairLinks>,
-}
 
 /// Which web archives to ask, and where they are (`[archives]`).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +53,8 @@ impl Default for Archives {
 pub(crate) struct Config {
     /// Where it was read from; `None` when there is none.
     pub path: Option<PathBuf>,
-    pub flags: Flags,
+    /// Its top-level keys: flags ([`flags`]), applied by the command.
+    pub flags: Vec<flags::FileFlag>,
     /// `[hosts."…"]`: they go to the network ([`crate::net::NetOptions`]).
     pub hosts: HostRules,
     pub rules: Rules,
@@ -181,6 +151,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Referer;
+    use std::time::Duration;
+
+    /// A config file's flag, by key.
+    fn flag<'a>(config: &'a Config, key: &str) -> Option<&'a toml::Value> {
+        config.flags.iter().find(|f| f.key == key).map(|f| &f.value)
+    }
 
     /// The TOML blocks of the README's config sections, in order.
     fn readme_examples() -> Vec<String> {
@@ -213,12 +190,22 @@ mod tests {
         let path = dir.path().join("rotproof.toml");
         std::fs::write(&path, &examples[0]).unwrap();
         let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.flags.per_host, Some(4));
-        assert_eq!(config.flags.max_bytes, Some(50 * 1024 * 1024));
+        assert_eq!(flag(&config, "per_host"), Some(&toml::Value::Integer(4)));
         assert_eq!(
-            config.flags.stale_after,
-            Some(Duration::from_secs(7 * 86_400))
+            flag(&config, "max_bytes").and_then(|v| v.as_str()),
+            Some("50MiB")
         );
+        assert_eq!(
+            flag(&config, "stale_after").and_then(|v| v.as_str()),
+            Some("7d")
+        );
+        // Every flag of the example is one the command line has, with a
+        // value its parser takes.
+        let cli = <crate::cli::Cli as clap::CommandFactory>::command();
+        let given = cli.clone().get_matches_from(["rotproof", "check"]);
+        let given = given.subcommand_matches("check").expect("check");
+        flags::arguments(&cli, "check", given, &config.flags, &path)
+            .unwrap_or_else(|e| panic!("{e}"));
         let weibo = Url::parse("https://wx1.sinaimg.cn/large/x.jpg").unwrap();
         let rule = config.hosts.for_url(&weibo).expect("the *.sinaimg.cn rule");
         assert_eq!(rule.request_interval, Some(Duration::from_millis(500)));

@@ -13,38 +13,16 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Archives, Config, ConfigError, Flags, Rules, WebArchive, line_of};
+use super::flags::FileFlag;
+use super::{Archives, Config, ConfigError, Rules, WebArchive, line_of, values};
 use crate::acquire::placeholder::Placeholders;
-use crate::manifest::{LinksMode, Referer, RepairLinks};
+use crate::manifest::Referer;
 use crate::net::hosts::{HostPattern, HostRule, HostRules};
 
+/// The file's tables. Its other top-level keys are flags
+/// ([`super::flags`]), read by a second pass with their lines.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct File {
-    concurrency: Option<Ranged<1, 1024>>,
-    per_host: Option<Ranged<1, 1024>>,
-    retries: Option<Ranged<0, 100>>,
-    connect_timeout: Option<Seconds>,
-    timeout: Option<Seconds>,
-    max_bytes: Option<Size>,
-    user_agent: Option<String>,
-    header: Option<Vec<HeaderLine>>,
-    proxy: Option<Url>,
-    ca_cert: Option<PathBuf>,
-    deny_private: Option<bool>,
-    referer: Option<Referer>,
-    quiet: Option<bool>,
-    json: Option<bool>,
-    out: Option<PathBuf>,
-    base_url: Option<Url>,
-    links: Option<LinksMode>,
-    thumb_size: Option<Ranged<1, 10_000>>,
-    no_thumbs: Option<bool>,
-    max_pixels: Option<u64>,
-    refresh: Option<bool>,
-    stale_after: Option<Human>,
-    repair: Option<bool>,
-    repair_links: Option<RepairLinks>,
     #[serde(default)]
     exclude: Vec<Pattern>,
     #[serde(default)]
@@ -57,14 +35,59 @@ struct File {
     archives: Option<ArchivesTable>,
 }
 
+/// The top-level keys that are tables (or the filters), not flags.
+const TABLES: [&str; 6] = [
+    "exclude",
+    "include",
+    "hosts",
+    "remap",
+    "placeholders",
+    "archives",
+];
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HostTable {
     referer: Option<Referer>,
     #[serde(default)]
     headers: BTreeMap<Name, Value>,
-    concurrency: Option<Ranged<1, 1024>>,
-    request_interval: Option<Human>,
+    #[serde(default, deserialize_with = "in_flight")]
+    concurrency: Option<usize>,
+    #[serde(default, deserialize_with = "interval")]
+    request_interval: Option<Duration>,
+}
+
+/// A number or a string, as the command line would write it.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Scalar {
+    fn text(self) -> String {
+        match self {
+            Scalar::Int(n) => n.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Text(s) => s,
+        }
+    }
+}
+
+fn in_flight<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let text = Scalar::deserialize(d)?.text();
+    values::in_flight(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = Scalar::deserialize(d)?.text();
+    values::duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,104 +125,6 @@ enum ArchiveName {
 #[serde(rename_all = "lowercase")]
 enum Off {
     None,
-}
-
-/// An integer in `MIN..=MAX`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "i64")]
-struct Ranged<const MIN: i64, const MAX: i64>(i64);
-
-impl<const MIN: i64, const MAX: i64> TryFrom<i64> for Ranged<MIN, MAX> {
-    type Error = String;
-    fn try_from(n: i64) -> Result<Self, String> {
-        if (MIN..=MAX).contains(&n) {
-            Ok(Ranged(n))
-        } else {
-            Err(format!("{n} is out of range: give {MIN} to {MAX}"))
-        }
-    }
-}
-
-impl<const MIN: i64, const MAX: i64> Ranged<MIN, MAX> {
-    fn get<T: TryFrom<i64>>(self) -> Option<T> {
-        T::try_from(self.0).ok()
-    }
-}
-
-/// Seconds, as on the command line (`timeout = 30`, `2.5`), or a duration
-/// (`"90s"`, `"500ms"`).
-#[derive(Debug, Clone, Copy)]
-struct Seconds(Duration);
-
-impl<'de> Deserialize<'de> for Seconds {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Given {
-            Int(i64),
-            Float(f64),
-            Text(String),
-        }
-        let secs = match Given::deserialize(d)? {
-            Given::Int(n) => n as f64,
-            Given::Float(f) => f,
-            Given::Text(s) => humantime::parse_duration(&s)
-                .map_err(|e| serde::de::Error::custom(format!("`{s}`: {e}")))?
-                .as_secs_f64(),
-        };
-        if !(secs > 0.0 && secs <= 86_400.0) {
-            return Err(serde::de::Error::custom("give between 0 and 86400 seconds"));
-        }
-        Ok(Seconds(Duration::from_secs_f64(secs)))
-    }
-}
-
-/// A size: bytes, or a string with a unit as `--max-bytes` takes.
-#[derive(Debug, Clone, Copy)]
-struct Size(u64);
-
-impl<'de> Deserialize<'de> for Size {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Given {
-            Int(i64),
-            Text(String),
-        }
-        let text = match Given::deserialize(d)? {
-            Given::Int(n) => n.to_string(),
-            Given::Text(s) => s,
-        };
-        crate::cli::parse_size(&text)
-            .map(Size)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// A duration as humantime writes it (`"500ms"`, `"7d"`).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "String")]
-struct Human(Duration);
-
-impl TryFrom<String> for Human {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        humantime::parse_duration(&s)
-            .map(Human)
-            .map_err(|e| format!("`{s}` is not a duration (e.g. 500ms, 2s, 7d): {e}"))
-    }
-}
-
-/// `'Name: value'`, as `--header` takes it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "String")]
-struct HeaderLine((HeaderName, HeaderValue));
-
-impl TryFrom<String> for HeaderLine {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        crate::cli::parse_header(&s).map(HeaderLine)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -296,6 +221,20 @@ fn key_path(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// The top-level keys that are not tables: the flags, with their lines.
+fn file_flags(text: &str) -> Result<Vec<FileFlag>, toml::de::Error> {
+    let top: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(text)?;
+    Ok(top
+        .into_iter()
+        .filter(|(key, _)| !TABLES.contains(&key.as_str()))
+        .map(|(key, value)| FileFlag {
+            key,
+            line: line_of(text, value.span().start),
+            value: value.into_inner(),
+        })
+        .collect())
+}
+
 /// Parses and checks the text of the config file at `path`.
 pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let invalid = |line: Option<usize>, key: String, message: String| ConfigError::Invalid {
@@ -317,34 +256,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let folder = super::super::store::parent_or_dot(path).to_path_buf();
     let beside = |p: PathBuf| if p.is_absolute() { p } else { folder.join(p) };
 
-    let flags = Flags {
-        concurrency: file.concurrency.and_then(Ranged::get),
-        per_host: file.per_host.and_then(Ranged::get),
-        retries: file.retries.and_then(Ranged::get),
-        connect_timeout: file.connect_timeout.map(|s| s.0),
-        timeout: file.timeout.map(|s| s.0),
-        max_bytes: file.max_bytes.map(|s| s.0),
-        user_agent: file.user_agent,
-        header: file
-            .header
-            .map(|lines| lines.into_iter().map(|h| h.0).collect()),
-        proxy: file.proxy,
-        ca_cert: file.ca_cert.map(beside),
-        deny_private: file.deny_private,
-        referer: file.referer,
-        quiet: file.quiet,
-        json: file.json,
-        out: file.out,
-        base_url: file.base_url,
-        links: file.links,
-        thumb_size: file.thumb_size.and_then(Ranged::get),
-        no_thumbs: file.no_thumbs,
-        max_pixels: file.max_pixels,
-        refresh: file.refresh,
-        stale_after: file.stale_after.map(|h| h.0),
-        repair: file.repair,
-        repair_links: file.repair_links,
-    };
+    let flags = file_flags(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        invalid(line, String::new(), e.message().trim().to_string())
+    })?;
     let hosts = HostRules::new(
         file.hosts
             .into_iter()
@@ -359,8 +274,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                             Some((HeaderName::from_bytes(n.0.as_bytes()).ok()?, v.0))
                         })
                         .collect(),
-                    concurrency: table.concurrency.and_then(Ranged::get),
-                    request_interval: table.request_interval.map(|h| h.0),
+                    concurrency: table.concurrency,
+                    request_interval: table.request_interval,
                 };
                 Some((pattern, rule))
             })
