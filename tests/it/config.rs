@@ -296,3 +296,31 @@ async fn a_host_rule_limits_requests_in_flight_and_spaces_them() {
         spaced.span()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_value_is_an_error_even_where_the_command_line_overrides_it_or_another_command_takes_it()
+ {
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("links = \"sometimes\"\n", &["--links", "ignore"], "links"),
+        ("stale_after = \"soon\"\n", &[], "stale_after"),
+        ("slug = \"x\"\n", &[], "command line"),
+    ];
+    for (text, extra, key) in cases {
+        let site = Site::new();
+        site.write("rotproof.toml", text);
+        site.write("p.md", "# nothing to fetch\n");
+        let mut list = vec!["archive", "p.md"];
+        list.extend_from_slice(extra);
+        let out = rotproof(args(&list), site.path()).await;
+        out.code_with(1, text);
+        let err = out.stderr();
+        assert!(
+            err.contains("rotproof.toml:1") && err.contains(key),
+            "{text}: {err}"
+        );
+        assert!(
+            !site.path().join("archive").exists(),
+            "{text}: nothing written"
+        );
+    }
+}
