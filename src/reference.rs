@@ -60,12 +60,20 @@ pub enum Place {
     Body,
 }
 
+/// Where an occurrence stands: the manifest's `in`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    FrontMatter,
+    Body,
+}
+
 impl Place {
     /// The manifest's `in` field.
-    pub fn section(&self) -> crate::manifest::Section {
+    pub fn section(&self) -> Section {
         match self {
-            Place::FrontMatter { .. } => crate::manifest::Section::FrontMatter,
-            Place::Body => crate::manifest::Section::Body,
+            Place::FrontMatter { .. } => Section::FrontMatter,
+            Place::Body => Section::Body,
         }
     }
 }

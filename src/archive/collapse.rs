@@ -17,7 +17,7 @@ use futures::StreamExt;
 use url::Url;
 
 use super::ArchiveError;
-use super::execute::{self, Outcome, Thumbs};
+use super::outcome::{self, Outcome, Thumbs};
 use super::plan::{Job, Source};
 use crate::acquire::judge::collapse;
 use crate::acquire::{Acquired, Acquirer, Refuse};
@@ -100,7 +100,7 @@ pub(super) async fn apply(
         let mut thumbs = Thumbs::new(pool.clone());
         while let Some((key, job, got)) = results.next().await {
             let (outcome, thumb) = match got? {
-                Acquired::Body(got) => execute::store_body(&job, *got).await?,
+                Acquired::Body(got) => outcome::store_body(&job, *got).await?,
                 Acquired::Failed(failure) => (Outcome::Failed(failure), None),
                 Acquired::NotModified(_) => (
                     Outcome::Failed(Failure::without_request(FailureKind::Placeholder)),

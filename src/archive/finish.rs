@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::ArchiveError;
-use super::execute::{Outcome, Stored};
+use super::outcome::{Outcome, Stored};
 use super::plan::{Decision, Planned};
 use super::report::{ArchiveReport, FailureReport, PostReport, StatusCounts};
 use super::{merge, migrate};
@@ -503,7 +503,7 @@ fn revalidated(
                     .as_ref()
                     .map_or_else(Timestamp::now, |f| Timestamp::from(f.answer.at)),
             };
-            store::add_version(entry, &version, &stored.home, dir)?;
+            entry.add_version(&version, &stored.home, dir)?;
         }
         Some(outcome @ (Outcome::Stored { fetch: Some(_), .. } | Outcome::NotModified(_))) => {
             let answer = match outcome {

@@ -21,6 +21,7 @@ mod execute;
 mod finish;
 pub(crate) mod merge;
 mod migrate;
+mod outcome;
 mod plan;
 mod report;
 

@@ -247,8 +247,7 @@ pub(crate) fn run(
             if row.result == Verdict::Changed
                 && let Some(stored) = versions.get(url.as_str())
             {
-                stored_here |=
-                    store::add_version(entry, &stored.version, &stored.home, lock.path())?;
+                stored_here |= entry.add_version(&stored.version, &stored.home, lock.path())?;
             }
             entry.checks.push(Check {
                 at,

@@ -72,29 +72,9 @@ pub(crate) struct ThumbnailSettings {
     pub enabled: bool,
 }
 
-impl From<crate::thumbnail::Settings> for ThumbnailSettings {
-    fn from(s: crate::thumbnail::Settings) -> ThumbnailSettings {
-        ThumbnailSettings {
-            size: s.size,
-            max_pixels: s.max_pixels,
-            enabled: s.enabled,
-        }
-    }
-}
-
-impl From<ThumbnailSettings> for crate::thumbnail::Settings {
-    fn from(s: ThumbnailSettings) -> crate::thumbnail::Settings {
-        crate::thumbnail::Settings {
-            size: s.size,
-            max_pixels: s.max_pixels,
-            enabled: s.enabled,
-        }
-    }
-}
-
 /// One resource of the post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub url: String,
     pub kind: Kind,
     pub occurrences: Vec<Occurrence>,
@@ -159,7 +139,7 @@ pub struct Entry {
 
 /// Another content of a resource, stored beside the first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Version {
+pub(crate) struct Version {
     pub sha256: Sha256,
     pub bytes: u64,
     pub media_type: String,
@@ -168,9 +148,39 @@ pub struct Version {
 }
 
 impl Entry {
+    /// Records a later content of the entry's URL as a version (once per
+    /// content), its file placed into the entry's post folder `dir` from
+    /// where it was stored (`home`). The entry itself, and index.md, keep
+    /// the first archived copy: nothing archived is ever replaced. Returns
+    /// whether a version was added.
+    pub(crate) fn add_version(
+        &mut self,
+        version: &Version,
+        home: &Path,
+        dir: &Path,
+    ) -> Result<bool, IoError> {
+        if self.sha256.as_ref() == Some(&version.sha256)
+            || self.versions.iter().any(|v| v.sha256 == version.sha256)
+        {
+            return Ok(false);
+        }
+        store::copy_into(
+            &home.join(&version.path),
+            &dir.join(&version.path),
+            &version.sha256,
+        )?;
+        self.versions.push(version.clone());
+        Ok(true)
+    }
+
     /// An entry with only what the post says; the rest is filled in by
     /// fetching.
-    pub fn new(url: String, kind: Kind, occurrences: Vec<Occurrence>, status: Status) -> Entry {
+    pub(crate) fn new(
+        url: String,
+        kind: Kind,
+        occurrences: Vec<Occurrence>,
+        status: Status,
+    ) -> Entry {
         Entry {
             url,
             kind,
@@ -203,7 +213,7 @@ impl Entry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Occurrence {
+pub(crate) struct Occurrence {
     #[serde(rename = "in")]
     pub place: Section,
     /// 1-based line in source.md where the URL text stands.
@@ -213,7 +223,7 @@ pub struct Occurrence {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Thumbnail {
+pub(crate) struct Thumbnail {
     pub path: String,
     pub sha256: Sha256,
     pub width: u32,
@@ -221,7 +231,7 @@ pub struct Thumbnail {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub at: Timestamp,
     pub result: Verdict,
     #[serde(default)]

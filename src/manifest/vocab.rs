@@ -9,39 +9,21 @@ use std::time::SystemTime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub(crate) use crate::net::referer::Referer;
-pub(crate) use crate::reference::Kind;
+pub(crate) use crate::reference::{Kind, Section};
 
 /// What became of a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     Archived,
     Failed,
     Skipped,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Archived => "archived",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
-        }
-    }
-}
-
-/// Where an occurrence stands: the manifest's `in`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Section {
-    FrontMatter,
-    Body,
-}
-
 /// One check's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Reachable, with the archived content (or not comparable).
     Alive,
     /// Reachable, but the bytes differ from the archived copy.
@@ -54,7 +36,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Alive => "alive",
             Verdict::Changed => "changed",

@@ -4,7 +4,7 @@
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 use super::Post;
-use super::markdown::options;
+use super::dialect::options;
 
 /// Front matter keys that name the post's source, in order of preference.
 pub const SOURCE_KEYS: &[&str] = &[

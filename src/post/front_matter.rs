@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+pub use super::scalar::Scalar;
 use super::{ParseError, toml_table, yaml};
 use crate::lines::LineIndex;
 use crate::reference::{Kind, Place, Reference, Syntax};
@@ -28,23 +29,6 @@ impl FrontMatterFormat {
             FrontMatterFormat::Toml => "TOML",
         }
     }
-}
-
-/// One scalar value of the front matter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scalar {
-    /// `thumbnail`, `images[1]`, `params.cover`.
-    pub key_path: String,
-    /// The nearest mapping keys, innermost first (at most two are kept:
-    /// enough to tell `cover.src` is an image).
-    pub keys: Vec<String>,
-    /// The value after unescaping.
-    pub value: String,
-    /// Byte span of the value text as written, without quotes.
-    pub span: Range<usize>,
-    /// How the text is written; `None` for non-string scalars (numbers,
-    /// dates), which are kept for metadata only.
-    pub syntax: Option<Syntax>,
 }
 
 /// A parsed front matter block.
@@ -98,12 +82,6 @@ pub(super) fn parse(
         body_start,
         scalars,
     }))
-}
-
-/// An error inside a front matter block, at a byte offset of the block.
-pub(super) struct BlockError {
-    pub offset: usize,
-    pub message: String,
 }
 
 /// Locates the delimiter lines. Returns the format, the content span and

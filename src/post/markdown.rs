@@ -5,22 +5,14 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use linkify::{LinkFinder, LinkKind};
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, LinkType, Parser, Tag, TagEnd};
 
 use super::destination;
+use super::dialect::options;
 use super::html::HtmlChunk;
 use super::shortcodes;
 use crate::lines::LineIndex;
 use crate::reference::{Kind, Place, Reference, Syntax};
-
-/// CommonMark plus the GitHub extensions Hugo and Jekyll sites use.
-pub fn options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_GFM
-}
 
 /// An open `[...]` or `![...]` whose destination is found at its end.
 struct Frame<'a> {

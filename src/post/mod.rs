@@ -9,9 +9,11 @@
 mod about;
 pub mod date;
 mod destination;
+mod dialect;
 mod front_matter;
 mod html;
 pub(crate) mod markdown;
+mod scalar;
 pub mod shortcodes;
 mod toml_table;
 mod yaml;
@@ -19,9 +21,9 @@ mod yaml;
 use std::ops::Range;
 
 pub use about::SOURCE_KEYS;
+pub use dialect::options as markdown_options;
 pub use front_matter::{FrontMatter, FrontMatterFormat, Scalar};
 pub use html::{HtmlUrl, url_attributes};
-pub use markdown::options as markdown_options;
 
 use crate::lines::LineIndex;
 use crate::reference::Reference;

@@ -122,7 +122,7 @@ pub(super) fn find(body: &str, skip: &[Range<usize>]) -> Vec<Found> {
 /// there is one.
 pub fn code_ranges(body: &str) -> Vec<Range<usize>> {
     use pulldown_cmark::{Event, Parser, Tag};
-    Parser::new_ext(body, super::markdown::options())
+    Parser::new_ext(body, super::dialect::options())
         .into_offset_iter()
         .filter(|(event, _)| match event {
             Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => true,

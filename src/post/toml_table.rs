@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use super::front_matter::{BlockError, Scalar};
+use super::scalar::{BlockError, Scalar};
 use crate::reference::Syntax;
 
 /// Every scalar of a TOML block. `base` is the block's offset in the file.

@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::front_matter::{BlockError, Scalar};
+use super::scalar::{BlockError, Scalar};
 use crate::lines::LineIndex;
 use crate::reference::Syntax;
 

@@ -73,7 +73,7 @@ impl Layout {
     }
 
     /// The folder a stored file of this kind goes to.
-    pub fn folder_for(self, kind: crate::manifest::Kind) -> &'static str {
+    pub fn folder_for(self, kind: crate::reference::Kind) -> &'static str {
         if kind.is_embedded() {
             ASSETS
         } else {

@@ -23,7 +23,6 @@ mod layout;
 mod paths;
 mod slug;
 mod staged;
-mod version;
 
 pub use durable::sync;
 pub(crate) use durable::sync_dir;
@@ -34,7 +33,6 @@ pub use layout::Layout;
 pub use paths::{Refusal, folder_of_manifest, inside, parent_or_dot, relative_path};
 pub use slug::sanitise_slug;
 pub use staged::Staged;
-pub use version::add_version;
 
 /// The images and media the post shows: published with it.
 pub const ASSETS: &str = "assets";

@@ -37,6 +37,26 @@ pub struct Settings {
     pub enabled: bool,
 }
 
+impl From<Settings> for crate::manifest::ThumbnailSettings {
+    fn from(s: Settings) -> crate::manifest::ThumbnailSettings {
+        crate::manifest::ThumbnailSettings {
+            size: s.size,
+            max_pixels: s.max_pixels,
+            enabled: s.enabled,
+        }
+    }
+}
+
+impl From<crate::manifest::ThumbnailSettings> for Settings {
+    fn from(s: crate::manifest::ThumbnailSettings) -> Settings {
+        Settings {
+            size: s.size,
+            max_pixels: s.max_pixels,
+            enabled: s.enabled,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
