@@ -51,6 +51,7 @@ pub fn latency(connect: Duration, response: Duration) -> server::Options {
         keep_alive: true,
         connect_delay: connect,
         response_delay: response,
+        ..server::Options::default()
     }
 }
 

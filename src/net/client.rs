@@ -116,6 +116,15 @@ fn proxy(options: &NetOptions) -> Result<Option<reqwest::Proxy>, SetupError> {
     Ok(Some(proxy))
 }
 
+/// Whether the environment names a proxy that reqwest will use
+/// (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, in either case).
+pub(crate) fn proxy_in_environment() -> bool {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+        .iter()
+        .flat_map(|v| [v.to_string(), v.to_ascii_lowercase()])
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
 /// A certificate bundle is a few hundred kilobytes at most; `--ca-cert
 /// /dev/zero` must not read until memory runs out.
 const MAX_CA_CERT_BYTES: u64 = 16 << 20;
@@ -145,15 +154,23 @@ struct TypedResolver {
     deny_private: bool,
 }
 
+/// The addresses `host` resolves to (the system resolver; in debug builds
+/// the tests' names first, see [`super::address::seam`]).
+pub(crate) async fn lookup(host: &str) -> std::io::Result<Vec<SocketAddr>> {
+    if let Some(ip) = super::address::seam::resolve(&host.to_ascii_lowercase()) {
+        return Ok(vec![SocketAddr::new(ip, 0)]);
+    }
+    Ok(tokio::net::lookup_host((host, 0)).await?.collect())
+}
+
 impl Resolve for TypedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
         let deny_private = self.deny_private;
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let addrs: Vec<SocketAddr> = lookup(&host)
                 .await
-                .map_err(|source| DnsFailure { source })?
-                .collect();
+                .map_err(|source| DnsFailure { source })?;
             if deny_private && addrs.iter().any(|a| Reach::of(a.ip()).is_private()) {
                 return Err(Box::new(PrivateAddress) as Box<dyn std::error::Error + Send + Sync>);
             }

@@ -211,6 +211,10 @@ pub struct Fetcher {
     hosts: Hosts,
     retry: RetryPolicy,
     budget: descriptors::DescriptorBudget,
+    /// Requests go through a proxy (`--proxy`, or one from the
+    /// environment), which resolves names itself: only literal addresses
+    /// can be checked, and the connection's peer is the proxy.
+    proxied: bool,
     /// The run-wide limit on requests in flight: taken for an attempt
     /// only once its host's slot is had, and never held across a retry's
     /// back-off, so nothing waiting for one host holds back another.
@@ -238,6 +242,7 @@ impl Fetcher {
             hosts: Hosts::new(options.per_host, options.hosts.clone()),
             retry: RetryPolicy::new(options.retries),
             in_flight: tokio::sync::Semaphore::new(budget.concurrency.max(1)),
+            proxied: options.proxy.is_some() || client::proxy_in_environment(),
             budget,
             options,
         })
@@ -426,10 +431,19 @@ impl Fetcher {
         let origin = hosts::HostKey::of(req.url);
         let mut url = req.url.clone();
         let mut from: Option<Url> = None;
+        // The class of the hop that redirected here: where its answer
+        // really came from.
+        let mut from_reach: Option<address::Reach> = None;
         let mut hops = 0;
         loop {
-            if address::refused(&url, from.as_ref(), self.options.deny_private) {
-                return Err(AttemptFailure::new(FailureKind::PrivateAddress));
+            let refuse = || AttemptFailure::new(FailureKind::PrivateAddress);
+            if address::refused(&url, from_reach, self.options.deny_private) {
+                return Err(refuse());
+            }
+            if let Some(from_reach) = from_reach
+                && self.redirect_resolves_into_refused(&url, from_reach).await
+            {
+                return Err(refuse());
             }
             let mut request = if req.head {
                 self.http.head(url.clone())
@@ -466,6 +480,11 @@ impl Fetcher {
                 .send()
                 .await
                 .map_err(|err| AttemptFailure::new(failure::from_send(&err)))?;
+            let here = self.answered_from(&response);
+            // A name that resolved otherwise when it was connected to.
+            if from_reach.is_some_and(|from| address::redirect_refused(from, here)) {
+                return Err(refuse());
+            }
             let Some(next) = redirect_target(&response) else {
                 return Ok(response);
             };
@@ -488,6 +507,39 @@ impl Fetcher {
             // Credentials a server put in a Location are not sent on (nor
             // recorded).
             from = Some(std::mem::replace(&mut url, without_userinfo(&next)));
+            from_reach = Some(here);
+        }
+    }
+
+    /// Whether a redirect to `url`, a name, from a hop of class `from`
+    /// would reach a refused address: the name is resolved and every
+    /// address it gives is checked (one bad address is enough: a name
+    /// can answer otherwise when connected to). Through a proxy, which
+    /// resolves names itself, only literal addresses are checked.
+    async fn redirect_resolves_into_refused(&self, url: &Url, from: address::Reach) -> bool {
+        if self.proxied || address::literal(url).is_some() {
+            return false;
+        }
+        let Some(url::Host::Domain(name)) = url.host() else {
+            return false;
+        };
+        // A name that does not resolve fails when it is asked, as usual.
+        let Ok(addrs) = client::lookup(name).await else {
+            return false;
+        };
+        addrs
+            .iter()
+            .any(|a| address::redirect_refused(from, address::Reach::of(a.ip())))
+    }
+
+    /// The class of the address an answer came from: the connection's
+    /// peer; through a proxy, what the URL alone says (a name counts as
+    /// outside the machine).
+    fn answered_from(&self, response: &reqwest::Response) -> address::Reach {
+        let literal = address::literal(response.url());
+        match (self.proxied, response.remote_addr()) {
+            (false, Some(peer)) => address::Reach::of(peer.ip()),
+            _ => literal.unwrap_or(address::Reach::Public),
         }
     }
 }

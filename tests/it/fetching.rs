@@ -545,3 +545,75 @@ async fn a_host_listed_first_holds_back_every_other_host() {
         "b's first request came after a's second: {arrivals:?}"
     );
 }
+
+/// A host outside the machine (a server on 127.0.0.2, counted as public
+/// through the debug builds' test seam) redirects into the machine: to a
+/// name that resolves to 127.0.0.1 (a wildcard-DNS name, as
+/// `metadata.google.internal` is for its address), to `0.0.0.0` and to
+/// `[::]`; and a web archive there redirects its capture into the machine.
+/// Nothing inside is ever asked, nothing is stored, no memento recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_protection_is_bypassed_by_names_and_by_0_0_0_0_and_v6_unspecified() {
+    let secrets = RawServer::start(|_, _| Reply::ok(b"db_password=hunter2".to_vec())).await;
+    let port = secrets.base.rsplit(':').next().unwrap().to_string();
+    let inside = format!("http://inside.rotproof.test:{port}/admin");
+    let zero = format!("http://0.0.0.0:{port}/admin");
+    let v6 = format!("http://[::]:{port}/admin");
+    let outside = RawServer::start_with(
+        Options {
+            bind: Some("127.0.0.2".parse().unwrap()),
+            ..Options::default()
+        },
+        move |r| {
+            let to = match r.path.as_str() {
+                "/name" => inside.clone(),
+                "/zero" => zero.clone(),
+                "/v6" => v6.clone(),
+                p if p.starts_with("/web/") => format!("http://0.0.0.0:{port}{p}"),
+                _ => return Reply::status(404),
+            };
+            Reply::status(302).with_header("Location", &to)
+        },
+    )
+    .await;
+    let site = Site::new();
+    let links: String = ["/name", "/zero", "/v6"]
+        .iter()
+        .map(|p| format!("[x]({})\n\n", outside.url(p)))
+        .collect();
+    site.write(
+        "r.md",
+        &format!("{links}![gone]({})\n", outside.url("/gone.png")),
+    );
+    site.write(
+        "rotproof.toml",
+        &format!("[archives]\nwayback = \"{}\"\n", outside.base),
+    );
+    let out = rotproof_env(
+        args(&["archive", "r.md", "--retries", "0", "--archives", "wayback"]),
+        site.path(),
+        &[
+            ("ROTPROOF_TEST_PUBLIC", "127.0.0.2"),
+            ("ROTPROOF_TEST_DNS", "inside.rotproof.test=127.0.0.1"),
+        ],
+    )
+    .await;
+    out.code(3);
+    let m = site.manifest("r");
+    for p in ["/name", "/zero", "/v6"] {
+        assert_failed(&m, &outside.url(p), "private address refused");
+    }
+    let gone = entry(&m, &outside.url("/gone.png"));
+    assert_eq!(gone["status"], "failed", "{gone:#}");
+    assert!(gone["recovered_from"].is_null(), "{gone:#}");
+    assert_eq!(
+        secrets.total_hits(),
+        0,
+        "nothing inside the machine was asked"
+    );
+    let kept: Vec<_> = walk(&site.path().join("archive/r"))
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|b| String::from_utf8_lossy(&b).contains("hunter2")))
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+}

@@ -110,6 +110,9 @@ pub struct Options {
     pub connect_delay: Duration,
     /// Waited before each response.
     pub response_delay: Duration,
+    /// The loopback address to listen on (default 127.0.0.1): a second
+    /// one (127.0.0.2) plays another machine.
+    pub bind: Option<std::net::IpAddr>,
 }
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
@@ -152,9 +155,10 @@ impl RawServer {
         options: Options,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> RawServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1");
+        let ip = options
+            .bind
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let listener = TcpListener::bind((ip, 0)).await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let handler: Arc<Handler> = Arc::new(handler);
         let counters = Arc::new(Counters::default());
