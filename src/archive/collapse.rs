@@ -25,7 +25,7 @@ use crate::digest::Sha256;
 use crate::manifest::{Kind, Referer};
 use crate::net::hosts::HostKey;
 use crate::net::{self, Failure, FailureKind};
-use crate::store::{IoError, Layout};
+use crate::store::{self, IoError, Layout};
 use crate::thumbnail::{self, ImageInfo};
 
 /// URLs of a group asked with another policy at most: enough to see two
@@ -74,7 +74,7 @@ pub(super) async fn apply(
             if let Some(Outcome::Stored { stored, .. }) = outcomes.get(key)
                 && stored.written
             {
-                removable.push((stored.home.join(stored.path()), stored.image.clone()));
+                removable.push((stored.home.clone(), stored.path(), stored.image.clone()));
             }
             again.push((key.clone(), job.clone(), original.clone(), tried));
         }
@@ -161,16 +161,18 @@ fn asked(outcomes: &HashMap<String, Outcome>, key: &str) -> Option<(Url, Referer
 }
 
 /// Removes the placeholder's file and thumbnail from each folder this run
-/// stored them in, unless an outcome there still holds that content.
+/// stored them in, unless an outcome there still holds that content. Every
+/// removal goes through the store's check (a plain path inside the post
+/// folder, no symlink on the way).
 fn remove_unkept(
     sha: &Sha256,
-    removable: Vec<(std::path::PathBuf, Option<ImageInfo>)>,
+    removable: Vec<(Arc<std::path::Path>, String, Option<ImageInfo>)>,
     outcomes: &HashMap<String, Outcome>,
 ) {
-    for (path, image) in removable {
+    for (home, path, image) in removable {
         let kept = outcomes.values().any(|o| match o {
             Outcome::Stored { stored, .. } => {
-                stored.sha256 == *sha && stored.home.join(stored.path()) == path
+                stored.sha256 == *sha && stored.home == home && stored.path() == path
             }
             _ => false,
         });
@@ -179,11 +181,10 @@ fn remove_unkept(
         }
         // Best effort: a leftover is only an unreferenced file, which
         // `verify` lists.
-        let _ = std::fs::remove_file(&path);
-        if let (Some(Ok(thumb)), Some(assets)) = (image.map(|i| i.thumb), path.parent())
-            && let Some(home) = assets.parent()
-        {
-            let _ = std::fs::remove_file(home.join(Layout::CURRENT.thumbs()).join(thumb.file_name));
+        store::remove_inside(&home, &path);
+        if let Some(Ok(thumb)) = image.map(|i| i.thumb) {
+            let thumb = format!("{}/{}", Layout::CURRENT.thumbs(), thumb.file_name);
+            store::remove_inside(&home, &thumb);
         }
     }
 }

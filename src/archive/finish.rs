@@ -193,7 +193,7 @@ struct StagedPost {
     report: PostReport,
     /// The post's distinct files, with their sizes.
     distinct: Vec<(Sha256, u64)>,
-    v1_leftovers: Vec<PathBuf>,
+    v1_leftovers: Vec<migrate::Leftover>,
 }
 
 impl Ready {

@@ -11,7 +11,7 @@
 //! version-2 manifest when both exist), and the next run finishes.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::manifest::{Entry, Manifest};
 use crate::store::{self, ASSETS, IoError, Layout};
@@ -68,24 +68,32 @@ fn is_plain_name(name: &str) -> bool {
 /// assets/, thumbs/), then source.md, then the version-1 manifest and
 /// lock. Best effort: what cannot be removed now is removed by the next
 /// run. Only plain names inside `assets/` and `thumbs/` are ever removed,
-/// whatever the old manifest says.
-pub(super) fn remove_v1(dir: &Path, leftovers: Vec<PathBuf>) {
+/// whatever the old manifest says, and never through a symlink (a hostile
+/// folder's `thumbs/` may lead anywhere): every removal goes through the
+/// check every read does.
+pub(super) fn remove_v1(dir: &Path, leftovers: Vec<Leftover>) {
     if leftovers.is_empty() {
         return;
     }
-    for path in leftovers {
-        let _ = if path.is_dir() {
-            std::fs::remove_dir(&path)
-        } else {
-            std::fs::remove_file(&path)
+    for leftover in leftovers {
+        match leftover {
+            Leftover::File(rel) => store::remove_inside(dir, &rel),
+            Leftover::Folder(rel) => store::remove_empty_folder_inside(dir, &rel),
         };
     }
     store::sync_dir(dir);
 }
 
+/// Something a version-1 layout left, relative to its post folder.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Leftover {
+    File(String),
+    Folder(String),
+}
+
 /// What [`remove_v1`] removes, in its order: nothing when there is no
 /// version-1 manifest.
-pub(super) fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<PathBuf> {
+pub(super) fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<Leftover> {
     let old = Layout::V1;
     let old_manifest = dir.join(old.manifest());
     if !old_manifest.is_file() {
@@ -99,22 +107,19 @@ pub(super) fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<PathBuf> {
                 continue;
             };
             let ours = (folder == ASSETS || folder == old.thumbs()) && is_plain_name(name);
-            if ours && !kept.contains(path) && dir.join(path).is_file() {
-                leftovers.push(dir.join(path));
+            if ours && !kept.contains(path) && store::inside(dir, path).is_ok() {
+                leftovers.push(Leftover::File(path.to_string()));
             }
         }
     }
     leftovers.sort();
     leftovers.dedup();
-    let thumbs = dir.join(old.thumbs());
-    if thumbs.is_dir() {
-        leftovers.push(thumbs);
-    }
+    leftovers.push(Leftover::Folder(old.thumbs().to_string()));
     leftovers.extend(
         [old.source(), old.manifest(), old.lock()]
             .iter()
-            .map(|name| dir.join(name))
-            .filter(|p| p.exists()),
+            .filter(|name| store::inside(dir, name).is_ok())
+            .map(|name| Leftover::File(name.to_string())),
     );
     leftovers
 }
@@ -196,13 +201,11 @@ mod tests {
         for killed_after in 0..=steps {
             let dir = version_one();
             let m = write_version_two(dir.path());
-            for path in v1_leftovers(dir.path(), &m).into_iter().take(killed_after) {
-                if path.is_dir() {
-                    std::fs::remove_dir(&path).unwrap();
-                } else {
-                    std::fs::remove_file(&path).unwrap();
-                }
-            }
+            let leftovers = v1_leftovers(dir.path(), &m);
+            remove_v1(
+                dir.path(),
+                leftovers.into_iter().take(killed_after).collect(),
+            );
             assert_eq!(Layout::detect(dir.path()), Some(Layout::V2));
             let report = crate::verify::verify_post(dir.path()).unwrap();
             let broken: Vec<_> = report

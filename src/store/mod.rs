@@ -30,7 +30,10 @@ pub use ingest::{
     Held, IN_MEMORY, Incoming, IngestError, Ingested, ReadSeek, copy_into, persist_content,
 };
 pub use layout::Layout;
-pub use paths::{Refusal, folder_of_manifest, inside, parent_or_dot, relative_path};
+pub use paths::{
+    Refusal, folder_of_manifest, inside, parent_or_dot, relative_path, remove_empty_folder_inside,
+    remove_inside,
+};
 pub use slug::sanitise_slug;
 pub use staged::Staged;
 

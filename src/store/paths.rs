@@ -93,6 +93,35 @@ pub fn inside(dir: &Path, rel: &str) -> Result<PathBuf, Refusal> {
     Ok(at)
 }
 
+/// Removes the file a manifest names in the post folder `dir`, through
+/// the same check as every read ([`inside`]): a path that leaves the
+/// folder or passes through a symlink (a hostile folder's `thumbs/` linked
+/// to a folder elsewhere) removes nothing. Best effort: whether it was
+/// removed.
+pub fn remove_inside(dir: &Path, rel: &str) -> bool {
+    inside(dir, rel).is_ok_and(|path| std::fs::remove_file(path).is_ok())
+}
+
+/// Removes the empty folder `rel` of the post folder `dir`, unless it (or
+/// a folder on the way) is a symlink. Best effort.
+pub fn remove_empty_folder_inside(dir: &Path, rel: &str) -> bool {
+    use std::path::Component;
+    let path = Path::new(rel);
+    if !path.components().all(|c| matches!(c, Component::Normal(_))) {
+        return false;
+    }
+    let mut at = dir.to_path_buf();
+    for part in path.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    std::fs::remove_dir(&at).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

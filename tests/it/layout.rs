@@ -363,3 +363,44 @@ async fn a_thumbnail_not_smaller_than_its_image_is_not_kept() {
         1
     );
 }
+
+/// A hostile version-1 folder (blog repositories carry archives, and git
+/// keeps symlinks): its `thumbs/` is a symlink to a folder elsewhere, and
+/// its manifest names `thumbs/important.txt`. Moving it to the current
+/// layout must remove nothing there.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_a_hostile_v1_folder_deletes_a_file_outside_out() {
+    let site = version_one_site();
+    let dir = site.path().join("archive/fx");
+    let elsewhere = site.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for thumb in std::fs::read_dir(dir.join("thumbs")).unwrap() {
+        let thumb = thumb.unwrap();
+        std::fs::copy(thumb.path(), elsewhere.join(thumb.file_name())).unwrap();
+    }
+    std::fs::write(elsewhere.join("important.txt"), "keep me").unwrap();
+    std::fs::remove_dir_all(dir.join("thumbs")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("thumbs")).unwrap();
+    let manifest = dir.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    m["resources"][1]["thumbnail"]["path"] = "thumbs/important.txt".into();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let before: Vec<_> = walk(&elsewhere);
+
+    let out = rotproof(
+        args(&["archive", "fx.md", "--links", "ignore"]),
+        site.path(),
+    )
+    .await;
+    out.code(0);
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("important.txt"))
+            .ok()
+            .as_deref(),
+        Some("keep me"),
+        "a file outside the archive was removed"
+    );
+    assert_eq!(walk(&elsewhere), before, "nothing outside changed");
+}
