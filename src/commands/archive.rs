@@ -19,7 +19,7 @@ use crate::errors::printable;
 use crate::thumbnail;
 
 pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
-    let posts = inputs::posts(&args.inputs)?;
+    let posts = inputs::posts(&args.inputs, &args.out)?;
     let options = PostOptions {
         base_url: args.base_url.clone(),
         links: args.links,

@@ -95,6 +95,22 @@ pub struct Capture {
 pub struct Timestamp(SystemTime);
 
 impl Timestamp {
+    /// The latest moment the formats rotproof writes can hold (RFC 3339,
+    /// HTTP dates and Wayback timestamps have four-digit years):
+    /// 9999-12-31T23:59:59Z.
+    pub(crate) const LATEST_SECS: u64 = 253_402_300_799;
+
+    /// `time`, brought within what the formats can write: a post dated in
+    /// year 10000 (or before 1970) is kept at the nearest moment they
+    /// can, never a panic.
+    pub(crate) fn writable(time: SystemTime) -> SystemTime {
+        let secs = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .min(Self::LATEST_SECS);
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+    }
+
     pub fn now() -> Timestamp {
         Timestamp::from(SystemTime::now())
     }
@@ -105,12 +121,10 @@ impl Timestamp {
 }
 
 impl From<SystemTime> for Timestamp {
-    /// Whole seconds, as written: a value read back equals the one written.
+    /// Whole seconds, as written: a value read back equals the one written;
+    /// brought within what RFC 3339 can write ([`Timestamp::writable`]).
     fn from(time: SystemTime) -> Timestamp {
-        let secs = time
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Timestamp(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        Timestamp(Timestamp::writable(time))
     }
 }
 
@@ -158,6 +172,9 @@ mod tests {
             "\"2026-12-01T09:24:46Z\""
         );
         assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+        // Past year 9999: kept at the latest moment RFC 3339 can write.
+        let far = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(300_000_000_000);
+        assert_eq!(Timestamp::from(far).to_string(), "9999-12-31T23:59:59Z");
         let now = Timestamp::now();
         let back: Timestamp =
             serde_json::from_str(&serde_json::to_string(&now).expect("json")).expect("time");

@@ -576,3 +576,31 @@ async fn shared_files_are_hard_links_so_damage_to_one_post_is_damage_to_all() {
         .await
         .code(0);
 }
+
+/// The archive inside the content tree (`rotproof archive .` with the
+/// default `--out`, or `archive content --out content/archive`): later runs
+/// never take what rotproof wrote (`.rotproof/source.md`, an archived
+/// index.md) as posts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_dir_walks_into_archives_and_rotproof() {
+    let site = Site::new();
+    site.write("hello.md", "# hello\n");
+    site.write("content/posts/a.md", "# a\n");
+    site.write("content/posts/b.md", "# b\n");
+    for _ in 0..3 {
+        let out = rotproof(args(&["archive", ".", "--json"]), site.path()).await;
+        out.code(0);
+        let posts = out.json()["posts"].as_array().map_or(0, Vec::len);
+        assert_eq!(posts, 3, "{}", out.stdout());
+        let out = rotproof(
+            args(&["archive", "content", "--out", "content/archive", "--json"]),
+            site.path(),
+        )
+        .await;
+        out.code(0);
+        let posts = out.json()["posts"].as_array().map_or(0, Vec::len);
+        assert_eq!(posts, 2, "{}", out.stdout());
+    }
+    assert!(!site.path().join("archive/source").exists());
+    assert!(!site.path().join("content/archive/index").exists());
+}

@@ -372,3 +372,56 @@ async fn a_hostile_manifest_never_brings_a_file_from_outside_into_the_folder() {
     }
     rotproof(args(&["verify"]), site.path()).await.code(0);
 }
+
+/// A date past what RFC 3339, HTTP dates and Wayback timestamps can write
+/// (four-digit years): each post is archived, the date kept at the latest
+/// moment the formats hold, with and without web archives asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_dated_after_9999_panics_archive() {
+    let gone = RawServer::start(|_, _| Reply::status(404)).await;
+    let site = Site::new();
+    site.write(
+        "far.md",
+        &format!(
+            "---\ndate: 9999-12-31T23:00:00-05:00\n---\n\n![x]({})\n",
+            gone.url("/x.png")
+        ),
+    );
+    site.write("near.md", "---\ndate: 2024-01-01\n---\n\n# fine\n");
+    let archives = format!(
+        "[archives]\nwayback = \"{0}\"\ntimegate = \"{0}/tg/\"\n",
+        gone.base
+    );
+    site.write("rotproof.toml", &archives);
+    for list in ["none", "wayback,memento"] {
+        let out = rotproof(
+            args(&[
+                "archive",
+                "far.md",
+                "near.md",
+                "--archives",
+                list,
+                "--retries",
+                "0",
+            ]),
+            site.path(),
+        )
+        .await;
+        out.code_with(3, list);
+        assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
+        let m = site.manifest("far");
+        assert_eq!(m["post"]["date"], "9999-12-31T23:59:59Z", "{list}");
+        assert_eq!(
+            site.manifest("near")["post"]["date"],
+            "2024-01-01T00:00:00Z"
+        );
+    }
+    // The web archives were asked, with what their formats can write.
+    let asked = gone.all_hits();
+    assert!(
+        asked
+            .keys()
+            .any(|p| p.starts_with("/web/99991231235959id_/")),
+        "asked: {asked:?}"
+    );
+}

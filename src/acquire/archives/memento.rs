@@ -26,7 +26,8 @@ pub(crate) async fn replay(
         return Ok(None);
     };
     let ask = RequestOptions {
-        accept_datetime: HeaderValue::from_str(&httpdate::fmt_http_date(when)).ok(),
+        accept_datetime: HeaderValue::from_str(&httpdate::fmt_http_date(Timestamp::writable(when)))
+            .ok(),
         to_archive: true,
         ..RequestOptions::default()
     };

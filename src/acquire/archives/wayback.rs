@@ -61,7 +61,7 @@ pub(crate) fn raw_address(base: &Url, url: &Url, when: SystemTime) -> Option<Url
 
 /// The 14-digit UTC timestamp Wayback addresses use.
 pub(crate) fn timestamp(when: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(when)
+    Timestamp::from(when)
         .to_string()
         .chars()
         .filter(char::is_ascii_digit)
