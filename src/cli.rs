@@ -241,10 +241,15 @@ pub struct NetArgs {
     #[arg(long, value_name = "LIST", env = "ROTPROOF_ARCHIVES")]
     pub archives: Option<ArchiveList>,
 
-    /// Config file (default: ./rotproof.toml, else
-    /// $XDG_CONFIG_HOME/rotproof/config.toml). Flags given here win.
+    /// Config file (default: $XDG_CONFIG_HOME/rotproof/config.toml, then
+    /// ./rotproof.toml over it key by key). Flags given here win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Let ./rotproof.toml set proxy, ca_cert and [archives] endpoints
+    /// (a repository's file may not, unless you trust it).
+    #[arg(long)]
+    pub trust_local_config: bool,
 }
 
 impl NetArgs {

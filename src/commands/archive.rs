@@ -19,6 +19,7 @@ use crate::errors::printable;
 use crate::thumbnail;
 
 pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
+    let files = config.files.clone();
     let posts = inputs::posts(&args.inputs, &args.out)?;
     let options = PostOptions {
         base_url: args.base_url.clone(),
@@ -45,10 +46,12 @@ pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
     let report = archive::run(&inputs, &settings, &bar, &runner)?;
     if args.output.json {
         // Through a JSON value: its keys come out sorted, as they always have.
-        let json = serde_json::to_value(&report).context("writing JSON")?;
+        let mut json = serde_json::to_value(&report).context("writing JSON")?;
+        json["config_files"] = super::config_files_json(&files);
         say!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_summary(&report);
+        super::say_config_files(&files);
     }
     Ok(if !report.errors.is_empty() {
         refusals(&report.errors)

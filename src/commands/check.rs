@@ -17,6 +17,7 @@ use crate::runner::Runner;
 use crate::store;
 
 pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
+    let files = config.files.clone();
     let dirs = check::post_dirs(&args.archived)?;
     let settings = CheckSettings {
         stale_after: args.stale_after,
@@ -47,6 +48,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
                 .map(|r| serde_json::json!({"dir": r.dir, "archived": r.archived, "links_repointed": r.repointed}))
                 .collect::<Vec<_>>()
         );
+        json["config_files"] = super::config_files_json(&files);
         say!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report);
@@ -63,6 +65,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
                 }
             );
         }
+        super::say_config_files(&files);
     }
     for dir in &report.locked {
         eprintln!(

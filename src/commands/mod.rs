@@ -79,11 +79,13 @@ fn with_config(argv: Vec<OsString>, matches: &ArgMatches) -> anyhow::Result<(Cli
     let Ok(explicit) = given.try_get_one::<PathBuf>("config") else {
         return Ok((parsed(matches), Config::default()));
     };
-    let config = config::load(config::discover(explicit.map(PathBuf::as_path)).as_deref())?;
-    let Some(path) = config.path.clone() else {
-        return Ok((parsed(matches), config));
-    };
-    let extra = config::flags::arguments(&Cli::command(), name, given, &config.flags, &path)?;
+    let trusted = given
+        .try_get_one::<bool>("trust_local_config")
+        .ok()
+        .flatten()
+        .is_some_and(|t| *t);
+    let config = config::load(config::discover(explicit.map(PathBuf::as_path)), trusted)?;
+    let extra = config::flags::arguments(&Cli::command(), name, given, &config.flags)?;
     if extra.is_empty() {
         return Ok((parsed(matches), config));
     }
@@ -99,6 +101,29 @@ fn with_config(argv: Vec<OsString>, matches: &ArgMatches) -> anyhow::Result<(Cli
         .try_get_matches_from(&argv)
         .unwrap_or_else(|e| e.exit());
     Ok((parsed(&matches), config))
+}
+
+/// The config files a run read, for `--json` (`config_files`): each path
+/// and whose it is.
+fn config_files_json(files: &[(PathBuf, config::Source)]) -> serde_json::Value {
+    files
+        .iter()
+        .map(|(path, source)| {
+            serde_json::json!({"path": path.display().to_string(), "source": source.describe()})
+        })
+        .collect()
+}
+
+/// The config files a run read, as the text summary's last line.
+fn say_config_files(files: &[(PathBuf, config::Source)]) {
+    if files.is_empty() {
+        return;
+    }
+    let list: Vec<String> = files
+        .iter()
+        .map(|(path, source)| format!("{} ({})", path.display(), source.describe()))
+        .collect();
+    say!("config: {}", list.join(", "));
 }
 
 /// The runtime for the concurrent stages, stopped by Ctrl-C.

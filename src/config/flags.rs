@@ -8,7 +8,7 @@
 //! the TOML key, the value's check and the precedence.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, Command};
@@ -16,6 +16,7 @@ use clap::{ArgAction, ArgMatches, Command};
 use super::ConfigError;
 
 /// Flags a config file may not set: they name what one run is about.
+/// (`trust_local_config` is read by [`super::load`] itself.)
 const NOT_IN_A_FILE: [&str; 3] = ["config", "slug", "dry-run"];
 
 /// Flags whose value is a path relative to the config file's folder, not
@@ -25,6 +26,8 @@ const BESIDE_THE_FILE: [&str; 1] = ["ca-cert"];
 /// One top-level key of a config file, as it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FileFlag {
+    /// The file that says it.
+    pub path: PathBuf,
     /// The key (`per_host`).
     pub key: String,
     /// 1-based line of its value.
@@ -49,10 +52,10 @@ pub(crate) fn arguments(
     name: &str,
     given: &ArgMatches,
     flags: &[FileFlag],
-    path: &Path,
 ) -> Result<Vec<OsString>, ConfigError> {
     let mut out = Vec::new();
     for flag in flags {
+        let path = flag.path.as_path();
         let long = long(&flag.key);
         if NOT_IN_A_FILE.contains(&long.as_str()) {
             let message = format!("not for a config file: give --{long} on the command line");
@@ -65,7 +68,7 @@ pub(crate) fn arguments(
         let Some((some_command, arg)) = taking else {
             return Err(invalid(path, flag, "unknown key".to_string()));
         };
-        let args = as_arguments(some_command, arg, flag, path)?;
+        let args = as_arguments(some_command, arg, flag)?;
         // This command's own flag of that name, if it has one.
         let Some(ours) = cli
             .find_subcommand(name)
@@ -90,8 +93,8 @@ fn as_arguments(
     command: &Command,
     arg: &clap::Arg,
     flag: &FileFlag,
-    path: &Path,
 ) -> Result<Vec<OsString>, ConfigError> {
+    let path = flag.path.as_path();
     let long = long(&flag.key);
     let switch = matches!(arg.get_action(), ArgAction::SetTrue);
     let many = matches!(arg.get_action(), ArgAction::Append);
@@ -166,7 +169,7 @@ fn clap_message(err: &clap::Error) -> String {
         .join(" ")
 }
 
-fn invalid(path: &Path, flag: &FileFlag, message: String) -> ConfigError {
+pub(super) fn invalid(path: &Path, flag: &FileFlag, message: String) -> ConfigError {
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line: Some(flag.line),

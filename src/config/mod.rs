@@ -48,12 +48,34 @@ impl Default for Archives {
     }
 }
 
-/// A config file, read.
+/// Where a config file was found, which decides what it may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// `--config FILE`: the user named it.
+    Named,
+    /// `$XDG_CONFIG_HOME/rotproof/config.toml`: the user's own.
+    User,
+    /// `./rotproof.toml`: the current folder's (a cloned repository's).
+    Local,
+}
+
+impl Source {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Source::Named => "named by --config",
+            Source::User => "yours",
+            Source::Local => "this folder's",
+        }
+    }
+}
+
+/// The config files, read and layered.
 #[derive(Debug, Default)]
 pub(crate) struct Config {
-    /// Where it was read from; `None` when there is none.
-    pub path: Option<PathBuf>,
-    /// Its top-level keys: flags ([`flags`]), applied by the command.
+    /// The files read, in order (a later one overrides an earlier one key
+    /// by key); empty when there is none.
+    pub files: Vec<(PathBuf, Source)>,
+    /// Their top-level keys: flags ([`flags`]), applied by the command.
     pub flags: Vec<flags::FileFlag>,
     /// `[hosts."…"]`: they go to the network ([`crate::net::NetOptions`]).
     pub hosts: HostRules,
@@ -101,41 +123,130 @@ fn key_prefix(key: &str) -> String {
     }
 }
 
-/// The config file to read: `--config FILE` (which must exist), else
-/// `./rotproof.toml`, else `$XDG_CONFIG_HOME/rotproof/config.toml`
-/// (`~/.config/...` when XDG_CONFIG_HOME is unset); `None` when there is
-/// none.
-pub(crate) fn discover(explicit: Option<&Path>) -> Option<PathBuf> {
+/// The config files to read, in order: `--config FILE` (which must
+/// exist) alone; else the user's `$XDG_CONFIG_HOME/rotproof/config.toml`
+/// (`~/.config/...` when XDG_CONFIG_HOME is unset), then `./rotproof.toml`,
+/// each when it exists.
+pub(crate) fn discover(explicit: Option<&Path>) -> Vec<(PathBuf, Source)> {
     if let Some(path) = explicit {
-        return Some(path.to_path_buf());
+        return vec![(path.to_path_buf(), Source::Named)];
+    }
+    let mut found = Vec::new();
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")),
+    };
+    if let Some(user) = base.map(|b| b.join("rotproof").join("config.toml"))
+        && user.is_file()
+    {
+        found.push((user, Source::User));
     }
     let local = PathBuf::from("rotproof.toml");
     if local.is_file() {
-        return Some(local);
+        found.push((local, Source::Local));
     }
-    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
-    };
-    let user = base.join("rotproof").join("config.toml");
-    user.is_file().then_some(user)
+    found
 }
 
-/// Reads the config file at `path` (or the empty config for `None`).
-/// Paths it names (`ca_cert`, placeholder files) are relative to its
-/// folder; `out` is relative to where rotproof runs, as on the command
-/// line.
-pub(crate) fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-    let Some(path) = path else {
-        return Ok(Config::default());
+/// Keys a folder's `rotproof.toml` may set only when the user allows it
+/// (`trust_local_config = true` in their own file, or
+/// `--trust-local-config`): a repository's file must not route every
+/// request through its proxy, trust its certificate authority, or send
+/// lost URLs to its own "web archive".
+const TRUSTED_ONLY: [&str; 2] = ["proxy", "ca_cert"];
+
+/// Reads and layers the config `files` (see [`discover`]): each later
+/// file overrides the earlier key by key; the command line overrides them
+/// all. A folder's file (`Source::Local`) can never lower `deny_private`,
+/// and sets `proxy`, `ca_cert` and `[archives]` endpoints only when
+/// `trusted` (the command line's `--trust-local-config`) or the user's
+/// own file says `trust_local_config = true`.
+pub(crate) fn load(files: Vec<(PathBuf, Source)>, trusted: bool) -> Result<Config, ConfigError> {
+    let mut layers = Vec::new();
+    for (path, source) in &files {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        layers.push((raw::parse(&text, path)?, *source));
+    }
+    let says_true = |layer: &raw::Layer, key: &str| {
+        layer
+            .flags
+            .iter()
+            .any(|f| f.key == key && f.value == toml::Value::Boolean(true))
     };
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut config = raw::parse(&text, path)?;
-    config.path = Some(path.to_path_buf());
+    let trusted = trusted
+        || layers
+            .iter()
+            .any(|(l, s)| *s != Source::Local && says_true(l, "trust_local_config"));
+    let mut config = Config::default();
+    let mut hosts: Vec<(crate::net::hosts::HostPattern, crate::net::hosts::HostRule)> = Vec::new();
+    let (mut exclude, mut include, mut remap) = (None, None, None);
+    for (layer, source) in layers {
+        let local = source == Source::Local;
+        for flag in layer.flags {
+            if flag.key == "trust_local_config" && local {
+                let message = "only your own config file (or --trust-local-config) can trust a folder's rotproof.toml".to_string();
+                return Err(flags::invalid(&flag.path, &flag, message));
+            }
+            if local && !trusted && TRUSTED_ONLY.contains(&flag.key.as_str()) {
+                return Err(flags::invalid(&flag.path, &flag, untrusted(&flag.key)));
+            }
+            // A folder's file can never turn off what the user turned on.
+            let lowers =
+                local && flag.key == "deny_private" && flag.value != toml::Value::Boolean(true);
+            if lowers {
+                continue;
+            }
+            config.flags.retain(|f| f.key != flag.key);
+            config.flags.push(flag);
+        }
+        for (key, endpoint) in [
+            ("archives.wayback", &layer.wayback),
+            ("archives.timegate", &layer.timegate),
+        ] {
+            if let (true, false, Some((_, line))) = (local, trusted, endpoint) {
+                return Err(ConfigError::Invalid {
+                    path: layer.path.clone(),
+                    line: Some(*line),
+                    key: key.to_string(),
+                    message: untrusted(key),
+                });
+            }
+        }
+        for (pattern, rule) in layer.hosts {
+            hosts.retain(|(p, _)| *p != pattern);
+            hosts.push((pattern, rule));
+        }
+        exclude = layer.exclude.or(exclude);
+        include = layer.include.or(include);
+        remap = layer.remap.or(remap);
+        if let Some(placeholders) = layer.placeholders {
+            config.rules.placeholders = placeholders;
+        }
+        if let Some(archives) = layer.archives {
+            config.archives.enabled = Some(archives);
+        }
+        if let Some((url, _)) = layer.wayback {
+            config.archives.wayback = url;
+        }
+        if let Some((url, _)) = layer.timegate {
+            config.archives.timegate = url;
+        }
+    }
+    config.hosts = HostRules::new(hosts);
+    config.rules.filter = UrlFilter::new(exclude.unwrap_or_default(), include.unwrap_or_default());
+    config.rules.remap = Remaps::new(remap.unwrap_or_default());
+    config.files = files;
     Ok(config)
+}
+
+/// Why a folder's file may not set `key`.
+fn untrusted(key: &str) -> String {
+    format!(
+        "a folder's rotproof.toml may not set {key} (it could see or redirect every request): set it in your own config file, or allow this folder's with `trust_local_config = true` there or --trust-local-config"
+    )
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -189,7 +300,8 @@ mod tests {
         }
         let path = dir.path().join("rotproof.toml");
         std::fs::write(&path, &examples[0]).unwrap();
-        let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let config =
+            load(vec![(path.clone(), Source::Named)], false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(flag(&config, "per_host"), Some(&toml::Value::Integer(4)));
         assert_eq!(
             flag(&config, "max_bytes").and_then(|v| v.as_str()),
@@ -204,8 +316,7 @@ mod tests {
         let cli = <crate::cli::Cli as clap::CommandFactory>::command();
         let given = cli.clone().get_matches_from(["rotproof", "check"]);
         let given = given.subcommand_matches("check").expect("check");
-        flags::arguments(&cli, "check", given, &config.flags, &path)
-            .unwrap_or_else(|e| panic!("{e}"));
+        flags::arguments(&cli, "check", given, &config.flags).unwrap_or_else(|e| panic!("{e}"));
         let weibo = Url::parse("https://wx1.sinaimg.cn/large/x.jpg").unwrap();
         let rule = config.hosts.for_url(&weibo).expect("the *.sinaimg.cn rule");
         assert_eq!(rule.request_interval, Some(Duration::from_millis(500)));
@@ -228,7 +339,8 @@ mod tests {
         assert_eq!(config.archives.enabled, Some(vec![WebArchive::Wayback]));
 
         std::fs::write(&path, &examples[1]).unwrap();
-        let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let config =
+            load(vec![(path.clone(), Source::Named)], false).unwrap_or_else(|e| panic!("{e}"));
         let zhihu = Url::parse("https://pic3.zhimg.com/v2-abc.jpg").unwrap();
         assert_eq!(
             config.hosts.for_url(&zhihu).and_then(|r| r.referer.clone()),
@@ -236,7 +348,8 @@ mod tests {
         );
 
         std::fs::write(&path, &examples[2]).unwrap();
-        let config = load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let config =
+            load(vec![(path.clone(), Source::Named)], false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.archives.enabled, Some(vec![WebArchive::Memento]));
         assert_eq!(config.archives.timegate.port(), Some(8080));
     }
@@ -250,7 +363,9 @@ mod tests {
             "retries = 2\n\n[hosts.\"a.example\"]\nconcurrency = 5000\n",
         )
         .unwrap();
-        let err = load(Some(&path)).unwrap_err().to_string();
+        let err = load(vec![(path.clone(), Source::Named)], false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("c.toml:4: hosts.\"a.example\".concurrency: "),
             "{err}"

@@ -2,7 +2,7 @@
 //! deserialised: each value's type parses and validates it, so every error
 //! comes out of the deserialiser with its key path (serde_path_to_error)
 //! and its place in the file (toml's span). Then [`parse`] turns it into a
-//! [`Config`].
+//! [`Layer`]: what one file sets, to be layered with the others.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,23 +14,20 @@ use serde::Deserialize;
 use url::Url;
 
 use super::flags::FileFlag;
-use super::{Archives, Config, ConfigError, Rules, WebArchive, line_of, values};
+use super::{ConfigError, WebArchive, line_of, values};
 use crate::acquire::placeholder::Placeholders;
 use crate::manifest::Referer;
-use crate::net::hosts::{HostPattern, HostRule, HostRules};
+use crate::net::hosts::{HostPattern, HostRule};
 
 /// The file's tables. Its other top-level keys are flags
 /// ([`super::flags`]), read by a second pass with their lines.
 #[derive(Debug, Deserialize)]
 struct File {
-    #[serde(default)]
-    exclude: Vec<Pattern>,
-    #[serde(default)]
-    include: Vec<Pattern>,
+    exclude: Option<Vec<Pattern>>,
+    include: Option<Vec<Pattern>>,
     #[serde(default)]
     hosts: BTreeMap<HostName, HostTable>,
-    #[serde(default)]
-    remap: Vec<RemapTable>,
+    remap: Option<Vec<RemapTable>>,
     placeholders: Option<PlaceholderTable>,
     archives: Option<ArchivesTable>,
 }
@@ -109,8 +106,8 @@ struct PlaceholderTable {
 struct ArchivesTable {
     #[serde(rename = "use")]
     enabled: Option<Vec<ArchiveName>>,
-    wayback: Option<HttpUrl>,
-    timegate: Option<HttpUrl>,
+    wayback: Option<toml::Spanned<HttpUrl>>,
+    timegate: Option<toml::Spanned<HttpUrl>>,
 }
 
 /// An entry of `use`: an archive, or `none`.
@@ -222,12 +219,13 @@ fn key_path(path: &serde_path_to_error::Path) -> String {
 }
 
 /// The top-level keys that are not tables: the flags, with their lines.
-fn file_flags(text: &str) -> Result<Vec<FileFlag>, toml::de::Error> {
+fn file_flags(text: &str, path: &Path) -> Result<Vec<FileFlag>, toml::de::Error> {
     let top: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(text)?;
     Ok(top
         .into_iter()
         .filter(|(key, _)| !TABLES.contains(&key.as_str()))
         .map(|(key, value)| FileFlag {
+            path: path.to_path_buf(),
             key,
             line: line_of(text, value.span().start),
             value: value.into_inner(),
@@ -235,8 +233,27 @@ fn file_flags(text: &str) -> Result<Vec<FileFlag>, toml::de::Error> {
         .collect())
 }
 
+/// What one config file sets: `None` (or nothing) where it says nothing,
+/// so that a later file overrides an earlier one key by key.
+#[derive(Debug)]
+pub(super) struct Layer {
+    /// The file.
+    pub path: PathBuf,
+    pub flags: Vec<FileFlag>,
+    pub exclude: Option<Vec<Regex>>,
+    pub include: Option<Vec<Regex>>,
+    pub hosts: Vec<(HostPattern, HostRule)>,
+    pub remap: Option<Vec<(Regex, String)>>,
+    pub placeholders: Option<Placeholders>,
+    /// `[archives] use`: `Some(vec![])` for `["none"]`.
+    pub archives: Option<Vec<WebArchive>>,
+    /// `[archives]` endpoints, each with its line.
+    pub wayback: Option<(Url, usize)>,
+    pub timegate: Option<(Url, usize)>,
+}
+
 /// Parses and checks the text of the config file at `path`.
-pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+pub(super) fn parse(text: &str, path: &Path) -> Result<Layer, ConfigError> {
     let invalid = |line: Option<usize>, key: String, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -256,52 +273,45 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let folder = super::super::store::parent_or_dot(path).to_path_buf();
     let beside = |p: PathBuf| if p.is_absolute() { p } else { folder.join(p) };
 
-    let flags = file_flags(text).map_err(|e| {
+    let flags = file_flags(text, path).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         invalid(line, String::new(), e.message().trim().to_string())
     })?;
-    let hosts = HostRules::new(
-        file.hosts
-            .into_iter()
-            .filter_map(|(name, table)| {
-                let pattern = name.0.parse().ok()?;
-                let rule = HostRule {
-                    referer: table.referer,
-                    headers: table
-                        .headers
-                        .into_iter()
-                        .filter_map(|(n, v)| {
-                            Some((HeaderName::from_bytes(n.0.as_bytes()).ok()?, v.0))
-                        })
-                        .collect(),
-                    concurrency: table.concurrency,
-                    request_interval: table.request_interval,
-                };
-                Some((pattern, rule))
-            })
-            .collect(),
-    );
-    let remap = super::Remaps::new(
-        file.remap
-            .into_iter()
-            .map(|r| (r.pattern.0, r.replace))
-            .collect(),
-    );
-    let filter = super::UrlFilter::new(
-        file.exclude.into_iter().map(|p| p.0).collect(),
-        file.include.into_iter().map(|p| p.0).collect(),
-    );
-    let mut placeholders = Placeholders::default();
-    for file in file.placeholders.map(|p| p.files).unwrap_or_default() {
-        let line = Some(line_of(text, file.span().start));
-        let image = beside(file.into_inner());
-        placeholders
-            .add(&image)
-            .map_err(|message| invalid(line, "placeholders.files".to_string(), message))?;
-    }
-    let mut archives = Archives::default();
+    let hosts = file
+        .hosts
+        .into_iter()
+        .filter_map(|(name, table)| {
+            let pattern = name.0.parse().ok()?;
+            let rule = HostRule {
+                referer: table.referer,
+                headers: table
+                    .headers
+                    .into_iter()
+                    .filter_map(|(n, v)| Some((HeaderName::from_bytes(n.0.as_bytes()).ok()?, v.0)))
+                    .collect(),
+                concurrency: table.concurrency,
+                request_interval: table.request_interval,
+            };
+            Some((pattern, rule))
+        })
+        .collect();
+    let placeholders = match file.placeholders {
+        None => None,
+        Some(table) => {
+            let mut placeholders = Placeholders::default();
+            for file in table.files {
+                let line = Some(line_of(text, file.span().start));
+                let image = beside(file.into_inner());
+                placeholders
+                    .add(&image)
+                    .map_err(|message| invalid(line, "placeholders.files".to_string(), message))?;
+            }
+            Some(placeholders)
+        }
+    };
+    let (mut archives, mut wayback, mut timegate) = (None, None, None);
     if let Some(table) = file.archives {
-        archives.enabled = table.enabled.map(|names| {
+        archives = table.enabled.map(|names| {
             names
                 .into_iter()
                 .filter_map(|n| match n {
@@ -310,22 +320,25 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 })
                 .collect()
         });
-        if let Some(url) = table.wayback {
-            archives.wayback = url.0;
-        }
-        if let Some(url) = table.timegate {
-            archives.timegate = url.0;
-        }
+        let spanned = |u: toml::Spanned<HttpUrl>| {
+            let line = line_of(text, u.span().start);
+            (u.into_inner().0, line)
+        };
+        wayback = table.wayback.map(spanned);
+        timegate = table.timegate.map(spanned);
     }
-    Ok(Config {
-        path: None,
+    Ok(Layer {
+        path: path.to_path_buf(),
         flags,
+        exclude: file.exclude.map(|p| p.into_iter().map(|p| p.0).collect()),
+        include: file.include.map(|p| p.into_iter().map(|p| p.0).collect()),
         hosts,
-        rules: Rules {
-            filter,
-            remap,
-            placeholders,
-        },
+        remap: file
+            .remap
+            .map(|r| r.into_iter().map(|r| (r.pattern.0, r.replace)).collect()),
+        placeholders,
         archives,
+        wayback,
+        timegate,
     })
 }

@@ -324,3 +324,89 @@ async fn a_bad_value_is_an_error_even_where_the_command_line_overrides_it_or_ano
         );
     }
 }
+
+/// The user's own file says `deny_private = true` and `[archives] use =
+/// ["none"]`; a cloned repository's `./rotproof.toml` says otherwise and
+/// brings its own proxy. Both files are read (the folder's over the
+/// user's, key by key), the folder's can never lower `deny_private` nor
+/// set a proxy unless the user allows it, and the run says which files
+/// it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folders_rotproof_toml_silently_replaces_the_users_own_config() {
+    let server = RawServer::start(|_, _| Reply::ok(png(8, 8, 1))).await;
+    let site = Site::new();
+    let xdg = site.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("rotproof")).unwrap();
+    std::fs::write(
+        xdg.join("rotproof/config.toml"),
+        "deny_private = true\n[archives]\nuse = [\"none\"]\n",
+    )
+    .unwrap();
+    let xdg = xdg.to_string_lossy().to_string();
+    let env = [("XDG_CONFIG_HOME", xdg.as_str())];
+    site.write("p.md", &format!("![]({})\n", server.url("/x.png")));
+
+    site.write(
+        "rotproof.toml",
+        "deny_private = false\nuser_agent = \"repo\"\n",
+    );
+    let out = rotproof_env(args(&["archive", "p.md", "--json"]), site.path(), &env).await;
+    out.code(3);
+    let json = out.json();
+    let files: Vec<String> = json["config_files"]
+        .as_array()
+        .expect("config_files")
+        .iter()
+        .map(|f| f["source"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(files, ["yours", "this folder's"], "{json:#}");
+    assert_failed(
+        &site.manifest("p"),
+        &server.url("/x.png"),
+        "private address refused",
+    );
+    assert_eq!(server.total_hits(), 0, "deny_private held");
+
+    // A proxy (or a CA) from the folder's file is refused, naming why.
+    site.write("rotproof.toml", "proxy = \"http://127.0.0.1:9\"\n");
+    let out = rotproof_env(args(&["archive", "p.md"]), site.path(), &env).await;
+    out.code(1);
+    assert!(
+        out.stderr().contains("rotproof.toml:1: proxy"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("trust_local_config"),
+        "{}",
+        out.stderr()
+    );
+    site.write(
+        "rotproof.toml",
+        "[archives]\nwayback = \"http://127.0.0.1:9\"\n",
+    );
+    let out = rotproof_env(args(&["archive", "p.md"]), site.path(), &env).await;
+    out.code(1);
+    assert!(
+        out.stderr().contains("archives.wayback"),
+        "{}",
+        out.stderr()
+    );
+    // The folder's file cannot trust itself; the user can trust it.
+    site.write(
+        "rotproof.toml",
+        "trust_local_config = true\nproxy = \"http://127.0.0.1:9\"\n",
+    );
+    rotproof_env(args(&["archive", "p.md"]), site.path(), &env)
+        .await
+        .code(1);
+    site.write("rotproof.toml", "user_agent = \"repo\"\n");
+    let out = rotproof_env(
+        args(&["archive", "p.md", "--trust-local-config"]),
+        site.path(),
+        &env,
+    )
+    .await;
+    out.code(3);
+    assert!(out.stdout().contains("config: "), "{}", out.stdout());
+}

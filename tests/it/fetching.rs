@@ -585,10 +585,7 @@ async fn redirect_protection_is_bypassed_by_names_and_by_0_0_0_0_and_v6_unspecif
         "r.md",
         &format!("{links}![gone]({})\n", outside.url("/gone.png")),
     );
-    site.write(
-        "rotproof.toml",
-        &format!("[archives]\nwayback = \"{}\"\n", outside.base),
-    );
+    site.write_user_config(&format!("[archives]\nwayback = \"{}\"\n", outside.base));
     let out = rotproof_env(
         args(&["archive", "r.md", "--retries", "0", "--archives", "wayback"]),
         site.path(),

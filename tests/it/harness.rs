@@ -207,6 +207,13 @@ impl Site {
         path
     }
 
+    /// Writes the user's own config file (the one [`command`] points
+    /// `XDG_CONFIG_HOME` at): trusted, unlike a folder's `rotproof.toml`,
+    /// to set web archive endpoints, a proxy or a CA.
+    pub(crate) fn write_user_config(&self, text: &str) -> PathBuf {
+        self.write(".no-user-config/rotproof/config.toml", text)
+    }
+
     pub(crate) fn manifest(&self, slug: &str) -> serde_json::Value {
         let text = std::fs::read_to_string(
             self.dir

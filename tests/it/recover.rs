@@ -77,7 +77,7 @@ async fn gone_resources_are_recovered_from_the_capture_closest_to_the_post_date(
         b"<html>old</html>".to_vec(),
     );
     let site = Site::new();
-    site.write("rotproof.toml", &archive.config());
+    site.write_user_config(&archive.config());
     site.write("p.md", &post(&origin));
     origin.kill_article();
 
@@ -146,10 +146,7 @@ async fn archives_none_asks_nothing_and_the_flag_wins_over_the_config() {
     let archive = WebArchive::start().await;
     archive.capture(&origin.url("/img/1"), "20210101000000", jpeg(8, 8, 1));
     let site = Site::new();
-    site.write(
-        "rotproof.toml",
-        &format!("{}use = [\"wayback\"]\n", archive.config()),
-    );
+    site.write_user_config(&format!("{}use = [\"wayback\"]\n", archive.config()));
     site.write("p.md", &format!("![]({})\n", origin.url("/img/1")));
     let out = rotproof(
         args(&["archive", "p.md", "--archives", "none"]),
@@ -169,7 +166,7 @@ async fn a_memento_timegate_is_asked_with_accept_datetime() {
     archive.capture(&origin.url("/img/1"), "20210530000000", bytes.clone());
     archive.capture(&origin.url("/img/1"), "20230101000000", png(40, 30, 10));
     let site = Site::new();
-    site.write("rotproof.toml", &archive.config());
+    site.write_user_config(&archive.config());
     site.write(
         "p.md",
         &format!(
@@ -214,7 +211,7 @@ async fn a_429_from_an_archive_is_retried_after_its_retry_after() {
     archive.capture(&origin.url("/img/2"), "20210101000000", png(20, 20, 3));
     archive.busy(2);
     let site = Site::new();
-    site.write("rotproof.toml", &archive.config());
+    site.write_user_config(&archive.config());
     site.write("p.md", &format!("![]({})\n", origin.url("/img/2")));
     let out = rotproof(
         args(&["archive", "p.md", "--archives", "wayback"]),
@@ -234,7 +231,7 @@ async fn check_repair_recovers_what_died_and_points_dead_links_where_asked() {
     let origin = Origin::start().await;
     let archive = WebArchive::start().await;
     let site = Site::new();
-    site.write("rotproof.toml", &archive.config());
+    site.write_user_config(&archive.config());
     let text = format!(
         "---\ndate: 2021-06-01\n---\n\n![one]({}) and [the source]({} \"title\").\n",
         origin.url("/img/1"),
@@ -334,7 +331,7 @@ async fn bundles_carry_robust_links_to_the_copy_or_the_memento() {
         b"<html>then</html>".to_vec(),
     );
     let site = Site::new();
-    site.write("rotproof.toml", &archive.config());
+    site.write_user_config(&archive.config());
     site.write(
         "p.md",
         &format!(
@@ -399,7 +396,7 @@ async fn at_most_two_requests_are_in_flight_to_an_archive() {
         archive.capture(&origin.url(p), "20210101000000", png(10, 10, seed_of(p)));
     }
     let site = Site::new();
-    site.write("rotproof.toml", &archive.config());
+    site.write_user_config(&archive.config());
     let text: String = paths
         .iter()
         .map(|p| format!("![]({})\n\n", origin.url(p)))
@@ -444,13 +441,8 @@ async fn an_image_answered_only_with_a_placeholder_is_recovered_from_an_archive(
         placeholder_card(240, 160, image::ImageFormat::Png),
     )
     .unwrap();
-    site.write(
-        "rotproof.toml",
-        &format!(
-            "{}\n[placeholders]\nfiles = [\"card.png\"]\n",
-            archive.config()
-        ),
-    );
+    site.write_user_config(&archive.config());
+    site.write("rotproof.toml", "[placeholders]\nfiles = [\"card.png\"]\n");
     site.write(
         "p.md",
         &format!(

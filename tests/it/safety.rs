@@ -392,7 +392,7 @@ async fn a_post_dated_after_9999_panics_archive() {
         "[archives]\nwayback = \"{0}\"\ntimegate = \"{0}/tg/\"\n",
         gone.base
     );
-    site.write("rotproof.toml", &archives);
+    site.write_user_config(&archives);
     for list in ["none", "wayback,memento"] {
         let out = rotproof(
             args(&[
