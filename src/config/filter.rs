@@ -11,17 +11,31 @@ pub(crate) struct UrlFilter {
 }
 
 impl UrlFilter {
-    pub(crate) fn new(exclude: Vec<Regex>, include: Vec<Regex>) -> UrlFilter {
-        let set = |patterns: Vec<Regex>| {
-            // Each pattern compiled alone already; together they compile too.
-            (!patterns.is_empty())
-                .then(|| RegexSet::new(patterns.iter().map(Regex::as_str)).ok())
-                .flatten()
+    /// The filters; an error names the list whose patterns together are
+    /// too large to compile (each alone compiled already). Never a filter
+    /// silently dropped.
+    pub(crate) fn new(exclude: Vec<Regex>, include: Vec<Regex>) -> Result<UrlFilter, String> {
+        let set = |patterns: Vec<Regex>, key: &str| {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let limit = super::values::PATTERN_BYTES * patterns.len().max(1);
+            regex::RegexSetBuilder::new(patterns.iter().map(Regex::as_str))
+                .size_limit(limit)
+                .dfa_size_limit(limit)
+                .build()
+                .map(Some)
+                .map_err(|e| {
+                    format!(
+                        "{key}: the patterns do not compile together: {}",
+                        e.to_string().replace('\n', " ")
+                    )
+                })
         };
-        UrlFilter {
-            exclude: set(exclude),
-            include: set(include),
-        }
+        Ok(UrlFilter {
+            exclude: set(exclude, "exclude")?,
+            include: set(include, "include")?,
+        })
     }
 
     /// Why `url` is left out, or `None` when it is fetched.
@@ -60,7 +74,8 @@ mod tests {
         let filter = UrlFilter::new(
             regexes(&[r"^https://ads\.example/"]),
             regexes(&[r"\.example/", r"^https://cdn\."]),
-        );
+        )
+        .expect("the filters compile");
         assert!(filter.refusal("https://ads.example/x.png").is_some());
         assert_eq!(filter.refusal("https://img.example/x.png"), None);
         assert_eq!(filter.refusal("https://cdn.other/x.png"), None);

@@ -236,10 +236,21 @@ pub(crate) fn load(files: Vec<(PathBuf, Source)>, trusted: bool) -> Result<Confi
         }
     }
     config.hosts = HostRules::new(hosts);
-    config.rules.filter = UrlFilter::new(exclude.unwrap_or_default(), include.unwrap_or_default());
+    config.rules.filter = UrlFilter::new(exclude.unwrap_or_default(), include.unwrap_or_default())
+        .map_err(|message| ConfigError::Invalid {
+            path: config_path(&files),
+            line: None,
+            key: String::new(),
+            message,
+        })?;
     config.rules.remap = Remaps::new(remap.unwrap_or_default());
     config.files = files;
     Ok(config)
+}
+
+/// The last config file read, for an error of the layered whole.
+fn config_path(files: &[(PathBuf, Source)]) -> PathBuf {
+    files.last().map(|(p, _)| p.clone()).unwrap_or_default()
 }
 
 /// Why a folder's file may not set `key`.

@@ -23,10 +23,13 @@ use crate::net::hosts::{HostPattern, HostRule};
 /// ([`super::flags`]), read by a second pass with their lines.
 #[derive(Debug, Deserialize)]
 struct File {
+    #[serde(default, deserialize_with = "patterns")]
     exclude: Option<Vec<Pattern>>,
+    #[serde(default, deserialize_with = "patterns")]
     include: Option<Vec<Pattern>>,
     #[serde(default)]
     hosts: BTreeMap<HostName, HostTable>,
+    #[serde(default, deserialize_with = "remaps")]
     remap: Option<Vec<RemapTable>>,
     placeholders: Option<PlaceholderTable>,
     archives: Option<ArchivesTable>,
@@ -52,6 +55,8 @@ struct HostTable {
     concurrency: Option<usize>,
     #[serde(default, deserialize_with = "interval")]
     request_interval: Option<Duration>,
+    #[serde(default)]
+    insecure: bool,
 }
 
 /// A number or a string, as the command line would write it.
@@ -82,7 +87,7 @@ fn in_flight<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D:
 
 fn interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text = Scalar::deserialize(d)?.text();
-    values::duration(&text)
+    values::interval(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
 }
@@ -159,10 +164,37 @@ impl TryFrom<String> for Pattern {
     fn try_from(s: String) -> Result<Self, String> {
         // The regex crate's message spans several lines (a caret under the
         // bad part): kept whole on one line.
-        Regex::new(&s)
+        regex::RegexBuilder::new(&s)
+            .size_limit(values::PATTERN_BYTES)
+            .dfa_size_limit(values::PATTERN_BYTES)
+            .build()
             .map(Pattern)
             .map_err(|e| format!("not a regex: {}", e.to_string().replace('\n', " ")))
     }
+}
+
+/// A list of patterns, at most [`values::PATTERNS`] of them: each is
+/// bounded in size, so the whole list is.
+fn patterns<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<Pattern>>, D::Error> {
+    let list = Option::<Vec<Pattern>>::deserialize(d)?;
+    if list.as_ref().is_some_and(|l| l.len() > values::PATTERNS) {
+        return Err(serde::de::Error::custom(format!(
+            "more than {} patterns: use fewer, broader ones",
+            values::PATTERNS
+        )));
+    }
+    Ok(list)
+}
+
+fn remaps<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<RemapTable>>, D::Error> {
+    let list = Option::<Vec<RemapTable>>::deserialize(d)?;
+    if list.as_ref().is_some_and(|l| l.len() > values::PATTERNS) {
+        return Err(serde::de::Error::custom(format!(
+            "more than {} remap rules",
+            values::PATTERNS
+        )));
+    }
+    Ok(list)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -291,6 +323,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Layer, ConfigError> {
                     .collect(),
                 concurrency: table.concurrency,
                 request_interval: table.request_interval,
+                insecure: table.insecure,
             };
             Some((pattern, rule))
         })

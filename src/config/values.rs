@@ -16,6 +16,15 @@ pub(crate) const RETRIES: (u32, u32) = (0, 100);
 pub(crate) const THUMB_SIZE: (u32, u32) = (1, 10_000);
 /// A timeout, in seconds.
 const SECONDS: (f64, f64) = (0.0, 86_400.0);
+/// A host's `request_interval` at most: a wait longer than this is no
+/// politeness but a run that never ends (`--timeout` does not cover it).
+const LONGEST_INTERVAL: Duration = Duration::from_secs(3600);
+/// A config pattern (`exclude`, `include`, `[[remap]]`) compiled, at most;
+/// a URL pattern needs a few kilobytes.
+pub(crate) const PATTERN_BYTES: usize = 64 * 1024;
+/// Patterns in one list at most: with [`PATTERN_BYTES`], a config file's
+/// regexes stay within tens of megabytes, whatever it holds.
+pub(crate) const PATTERNS: usize = 1000;
 
 fn ranged(s: &str, (min, max): (u32, u32)) -> Result<u32, String> {
     let n: i64 = s
@@ -74,6 +83,15 @@ pub(crate) fn seconds(s: &str) -> Result<Duration, String> {
 pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration (e.g. 500ms, 2s, 7d): {e}"))
+}
+
+/// `[hosts]` `request_interval`: a duration of at most an hour.
+pub(crate) fn interval(s: &str) -> Result<Duration, String> {
+    let wait = duration(s)?;
+    if wait > LONGEST_INTERVAL {
+        return Err(format!("`{s}` is out of range: give at most 1h"));
+    }
+    Ok(wait)
 }
 
 /// `--max-bytes`: bytes with an optional unit: `k`/`KiB` (1024), `kB`
@@ -151,6 +169,13 @@ mod tests {
         assert!(in_flight("1025").unwrap_err().contains("give 1 to 1024"));
         assert_eq!(retries("0"), Ok(0));
         assert!(retries("four").is_err());
+    }
+
+    #[test]
+    fn a_request_interval_is_at_most_an_hour() {
+        assert_eq!(interval("500ms"), Ok(Duration::from_millis(500)));
+        assert!(interval("500000000y").unwrap_err().contains("out of range"));
+        assert!(interval("2h").is_err());
     }
 
     #[test]

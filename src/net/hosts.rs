@@ -92,6 +92,22 @@ pub struct HostRule {
     pub concurrency: Option<usize>,
     /// At least this long between the starts of two requests to it.
     pub request_interval: Option<Duration>,
+    /// Send the headers over plain http too (`insecure = true`): by
+    /// default a rule's headers (a Cookie, a token) go only over https.
+    pub insecure: bool,
+}
+
+impl HostRule {
+    /// Whether this rule's headers go with a request to `url`, reached
+    /// from the request to `first` (the URL the post named): only over
+    /// https unless the rule says `insecure`, and never across a change of
+    /// scheme or port (curl's CVE-2022-27776).
+    pub(crate) fn headers_go_to(&self, url: &Url, first: &Url) -> bool {
+        let secure = url.scheme() == "https" || self.insecure;
+        let same = url.scheme() == first.scheme()
+            && url.port_or_known_default() == first.port_or_known_default();
+        secure && same
+    }
 }
 
 /// Every `[hosts."…"]` table, looked up by host name.

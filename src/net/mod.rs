@@ -455,7 +455,9 @@ impl Fetcher {
                     request = request.header(name, value);
                 }
             }
-            if let Some(rule) = self.hosts.rules().for_url(&url) {
+            if let Some(rule) = self.hosts.rules().for_url(&url)
+                && rule.headers_go_to(&url, req.url)
+            {
                 for (name, value) in &rule.headers {
                     request = request.header(name, value);
                 }

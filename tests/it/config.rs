@@ -118,6 +118,16 @@ async fn config_errors_name_the_file_line_and_key_and_nothing_is_written() {
             "[archives]\nuse = [\"wayforward\"]\n",
             &["rotproof.toml:2", "archives.use"],
         ),
+        // A wait past --timeout's reach would never end.
+        (
+            "[hosts.\"a.example\"]\nrequest_interval = \"500000000y\"\n",
+            &["rotproof.toml:2", "request_interval", "out of range"],
+        ),
+        // A regex that compiles to more than a URL pattern ever needs.
+        (
+            "exclude = ['(a{100}){100}']\n",
+            &["rotproof.toml:1", "exclude[0]", "size limit"],
+        ),
     ];
     for (text, wanted) in cases {
         let site = Site::new();
@@ -239,9 +249,10 @@ async fn host_headers_go_to_their_host_only() {
     // The same server seen under another name is another host.
     let elsewhere = there.server.url("/img/2").replace("127.0.0.1", "localhost");
     let site = Site::new();
+    // Plain http on loopback: allowed by `insecure` (see the test below).
     site.write(
         "rotproof.toml",
-        "[hosts.\"127.0.0.1\"]\nheaders = { X-Token = \"s3cret\", Cookie = \"a=b\" }\n",
+        "[hosts.\"127.0.0.1\"]\ninsecure = true\nheaders = { X-Token = \"s3cret\", Cookie = \"a=b\" }\n",
     );
     site.write(
         "p.md",
@@ -409,4 +420,90 @@ async fn a_folders_rotproof_toml_silently_replaces_the_users_own_config() {
     .await;
     out.code(3);
     assert!(out.stdout().contains("config: "), "{}", out.stdout());
+}
+
+/// A rule's Cookie for a host goes only over https: never to an `http://`
+/// URL of that host in a post, nor after a redirect that changes scheme or
+/// port (curl's CVE-2022-27776), unless the rule says `insecure = true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_headers_go_out_in_clear_text() {
+    let plain = Recorder::start(Duration::ZERO).await;
+    let port_change = RawServer::start_with(Options::default(), {
+        let to = plain.server.url("/img/9");
+        move |_| Reply::status(302).with_header("Location", &to)
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "rotproof.toml",
+        "[hosts.\"127.0.0.1\"]\nheaders = { Cookie = \"session=s3cret\" }\n",
+    );
+    site.write(
+        "p.md",
+        &format!(
+            "![]({})\n\n![]({})\n",
+            plain.server.url("/img/1"),
+            port_change.url("/moved")
+        ),
+    );
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    assert_eq!(
+        plain.header("/img/1", "cookie"),
+        vec![None],
+        "not over http"
+    );
+    assert_eq!(
+        plain.header("/img/9", "cookie"),
+        vec![None],
+        "not across a port change"
+    );
+    // Allowed by the rule: over http, on the URL the post named only.
+    site.write(
+        "rotproof.toml",
+        "[hosts.\"127.0.0.1\"]\ninsecure = true\nheaders = { Cookie = \"session=s3cret\" }\n",
+    );
+    site.write(
+        "q.md",
+        &format!(
+            "![]({})\n\n![]({})\n",
+            plain.server.url("/img/2"),
+            port_change.url("/moved2")
+        ),
+    );
+    rotproof(args(&["archive", "q.md"]), site.path())
+        .await
+        .code(0);
+    assert_eq!(
+        plain.header("/img/2", "cookie"),
+        vec![Some("session=s3cret".to_string())]
+    );
+    assert_eq!(
+        plain.header("/img/9", "cookie").last(),
+        Some(&None),
+        "never across a port change"
+    );
+}
+
+/// 3,000 `exclude` patterns once took 7.1 GB: a list has at most 1,000,
+/// each bounded in size, and more is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configs_regex_set_has_no_total_size_limit() {
+    let site = Site::new();
+    let list: Vec<String> = (0..3000)
+        .map(|i| format!("'^https://ads{i}\\.example/'"))
+        .collect();
+    site.write(
+        "rotproof.toml",
+        &format!("exclude = [{}]\n", list.join(", ")),
+    );
+    site.write("p.md", "# nothing\n");
+    let out = rotproof(args(&["archive", "p.md"]), site.path()).await;
+    out.code(1);
+    assert!(
+        out.stderr().contains("more than 1000 patterns"),
+        "{}",
+        out.stderr()
+    );
 }

@@ -473,3 +473,28 @@ async fn an_image_answered_only_with_a_placeholder_is_recovered_from_an_archive(
         "placeholder (hotlink protection)",
     );
 }
+
+/// A gone URL with a user name and password in it: the web archive is
+/// asked about the URL without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_of_a_gone_url_is_sent_to_web_archives() {
+    let origin = Origin::start().await;
+    let archive = WebArchive::start().await;
+    let site = Site::new();
+    site.write_user_config(&archive.config());
+    let secret = origin
+        .url("/img/404")
+        .replacen("http://", "http://bob:pw@", 1);
+    site.write("p.md", &format!("![]({secret})\n"));
+    rotproof(
+        args(&["archive", "p.md", "--archives", "wayback,memento"]),
+        site.path(),
+    )
+    .await
+    .code(3);
+    let asked = archive.paths();
+    assert!(!asked.is_empty(), "the archives were asked");
+    for path in &asked {
+        assert!(!path.contains("bob") && !path.contains("pw@"), "{path}");
+    }
+}

@@ -134,6 +134,12 @@ impl WebArchives {
         when: SystemTime,
         into: &Path,
     ) -> Result<Option<Replay>, IoError> {
+        // A URL's user name and password are nobody else's business: an
+        // archive is asked about the URL without them.
+        let mut url = url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let url = &url;
         let slots = match archive {
             WebArchive::Wayback => &self.wayback_slots,
             WebArchive::Memento => &self.timegate_slots,
