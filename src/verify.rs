@@ -41,6 +41,8 @@ pub(crate) struct VerifiedPost {
 pub(crate) struct VerifyReport {
     pub posts: Vec<VerifiedPost>,
     pub ok: bool,
+    /// Post folders another run held locked: not verified this time.
+    pub locked: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,12 +182,18 @@ fn file_stem(rel: &str) -> Option<&str> {
     Some(name.split('.').next().unwrap_or(name))
 }
 
-/// Verifies every post folder.
+/// Verifies every post folder. A folder another run is writing (locked)
+/// is skipped and listed, as `check` does, and the others are verified.
 pub(crate) fn run(dirs: &[PathBuf]) -> Result<VerifyReport, VerifyError> {
-    let posts = dirs
-        .iter()
-        .map(|d| verify_post(d))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut posts = Vec::new();
+    let mut locked = Vec::new();
+    for dir in dirs {
+        match verify_post(dir) {
+            Ok(post) => posts.push(post),
+            Err(VerifyError::Open(store::OpenError::Locked(dir))) => locked.push(dir),
+            Err(err) => return Err(err),
+        }
+    }
     let ok = posts.iter().all(|p| p.findings.is_empty());
-    Ok(VerifyReport { posts, ok })
+    Ok(VerifyReport { posts, ok, locked })
 }

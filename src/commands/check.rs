@@ -80,6 +80,9 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
             printable(&e.error)
         );
     }
+    if report.posts.is_empty() && !report.locked.is_empty() {
+        anyhow::bail!("nothing checked: every post is locked by another run");
+    }
     Ok(if !report.errors.is_empty() || !unrepaired.is_empty() {
         Exit::Error
     } else if report.any_dead() {

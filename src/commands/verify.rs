@@ -34,5 +34,14 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
             }
         }
     }
+    for dir in &report.locked {
+        eprintln!(
+            "rotproof: {}: locked by another run; not verified this time",
+            crate::errors::printable(&dir.display().to_string())
+        );
+    }
+    if report.posts.is_empty() && !report.locked.is_empty() {
+        anyhow::bail!("nothing verified: every post is locked by another run");
+    }
     Ok(if report.ok { Exit::Ok } else { Exit::Partial })
 }

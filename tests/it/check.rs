@@ -383,3 +383,36 @@ async fn an_image_that_now_answers_an_html_page_is_stored_as_a_version_by_repair
     assert_eq!(assets(), before, "nothing new in the published assets/");
     rotproof(args(&["verify"]), site.path()).await.code(0);
 }
+
+/// While an `archive` runs, `check` and `verify` over the root skip the
+/// posts it holds and go on with the rest; when every post is held, they
+/// say nothing was checked and exit 1 (a cron job must learn it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_post_locked_is_exit_0_for_check_and_exit_1_at_the_first_for_verify() {
+    let site = Site::new();
+    site.write("x.md", "text\n");
+    site.write("y.md", "more text\n");
+    rotproof(args(&["archive", "x.md", "y.md"]), site.path())
+        .await
+        .code(0);
+    let x = rotproof::store::PostDir::create(&site.path().join("archive/x")).expect("lock");
+    let out = rotproof(args(&["verify"]), site.path()).await;
+    out.code(0);
+    assert!(
+        out.stderr().contains("archive/x") && out.stderr().contains("locked"),
+        "{}",
+        out.stderr()
+    );
+    assert!(out.stdout().contains("archive/y"), "{}", out.stdout());
+    let y = rotproof::store::PostDir::create(&site.path().join("archive/y")).expect("lock");
+    for command in ["check", "verify"] {
+        let out = rotproof(args(&[command]), site.path()).await;
+        out.code_with(1, command);
+        assert!(
+            out.stderr().contains("every post is locked"),
+            "{command}: {}",
+            out.stderr()
+        );
+    }
+    drop((x, y));
+}
