@@ -260,6 +260,7 @@ impl Acquirer {
                         kind: FailureKind::Placeholder,
                         http_status: Some(answer.http_status),
                         attempts: answer.attempts,
+                        retry_after: None,
                     });
                 }
                 Some(kind) => {
@@ -267,6 +268,7 @@ impl Acquirer {
                         kind,
                         http_status: Some(answer.http_status),
                         attempts: answer.attempts,
+                        retry_after: None,
                     };
                     return Ok(Acquired::Failed(placeholder_or(refusal, failure)));
                 }

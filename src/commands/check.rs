@@ -49,6 +49,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
                 .collect::<Vec<_>>()
         );
         json["config_files"] = super::config_files_json(&files);
+        json["archives_given_up"] = serde_json::json!(settings.archives.given_up());
         say!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report);
@@ -65,6 +66,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
                 }
             );
         }
+        super::say_archives_given_up(&settings.archives.given_up());
         super::say_config_files(&files);
     }
     for dir in &report.locked {

@@ -126,6 +126,19 @@ fn say_config_files(files: &[(PathBuf, config::Source)]) {
     say!("config: {}", list.join(", "));
 }
 
+/// Web archives that kept refusing and were not asked again, on the text
+/// summary: what is gone was not looked up in them.
+fn say_archives_given_up(given_up: &[crate::acquire::archives::WebArchive]) {
+    if given_up.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = given_up.iter().map(|a| a.as_str()).collect();
+    say!(
+        "web archives given up for this run (they kept refusing, 429/503): {}; run again later to look up what is gone",
+        names.join(", ")
+    );
+}
+
 /// The runtime for the concurrent stages, stopped by Ctrl-C.
 fn runner() -> anyhow::Result<Runner> {
     use anyhow::Context;

@@ -195,6 +195,9 @@ pub struct Failure {
     /// `too large` and `not an image`, which come with a 200).
     pub http_status: Option<u16>,
     pub attempts: u32,
+    /// The last answer's `Retry-After`, when it had one (a web archive's
+    /// 429: the back-off its every lookup shares).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Failure {
@@ -213,6 +216,7 @@ impl Failure {
             http_status: kind.status(),
             kind,
             attempts: 0,
+            retry_after: None,
         }
     }
 }

@@ -210,6 +210,8 @@ pub struct Fetcher {
     options: NetOptions,
     hosts: Hosts,
     retry: RetryPolicy,
+    /// Requests to web archives: asked once each.
+    archive_retry: RetryPolicy,
     budget: descriptors::DescriptorBudget,
     /// Requests go through a proxy (`--proxy`, or one from the
     /// environment), which resolves names itself: only literal addresses
@@ -241,6 +243,7 @@ impl Fetcher {
             http: client::build(&options, budget.idle_per_host)?,
             hosts: Hosts::new(options.per_host, options.hosts.clone()),
             retry: RetryPolicy::new(options.retries),
+            archive_retry: RetryPolicy::new(0),
             in_flight: tokio::sync::Semaphore::new(budget.concurrency.max(1)),
             proxied: options.proxy.is_some() || client::proxy_in_environment(),
             budget,
@@ -356,9 +359,15 @@ impl Fetcher {
         &self,
         request: Request<'_>,
     ) -> Result<Result<(Attempted, u32), Failure>, IoError> {
-        self.retry
-            .run(fastrand::f64, || self.attempt(request))
-            .await
+        // A web archive's refusals (429, 503) are the archive's to pace,
+        // shared by every lookup to it (see `acquire::archives`), not
+        // retried lookup by lookup.
+        let policy = if request.ask.to_archive {
+            &self.archive_retry
+        } else {
+            &self.retry
+        };
+        policy.run(fastrand::f64, || self.attempt(request)).await
     }
 
     /// One attempt: the request and its redirects, the status, the body.

@@ -144,6 +144,7 @@ impl RetryPolicy {
                             kind: failure.kind,
                             http_status: failure.http_status,
                             attempts: n,
+                            retry_after: failure.retry_after,
                         }));
                     }
                 },

@@ -498,3 +498,38 @@ async fn userinfo_of_a_gone_url_is_sent_to_web_archives() {
         assert!(!path.contains("bob") && !path.contains("pw@"), "{path}");
     }
 }
+
+/// An archive that answers every lookup 429 with `Retry-After: 1`: the
+/// back-off is shared by every lookup, the archive is given up for the run
+/// after a few refusals in a row, and the summary says so (hundreds of
+/// gone links once waited a minute each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_archives_429_costs_a_minute_per_gone_resource() {
+    let origin = Origin::start().await;
+    let archive = WebArchive::start().await;
+    archive.busy(usize::MAX);
+    let site = Site::new();
+    site.write_user_config(&archive.config());
+    let post: String = (0..12)
+        .map(|i| format!("![]({})\n\n", origin.url(&format!("/img/404-{i}"))))
+        .collect();
+    site.write("p.md", &post);
+    let out = rotproof(
+        args(&["archive", "p.md", "--archives", "wayback"]),
+        site.path(),
+    )
+    .await;
+    out.code(3);
+    assert!(
+        out.stdout().contains("web archives given up for this run")
+            && out.stdout().contains("wayback"),
+        "{}",
+        out.stdout()
+    );
+    let asked = archive.paths().len();
+    assert!(
+        asked <= 4,
+        "the archive was asked {asked} times: {:?}",
+        archive.paths()
+    );
+}

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use reqwest::header::HeaderValue;
 use url::Url;
 
-use super::{Replay, WebArchive};
+use super::{Lookup, Replay, WebArchive};
 use crate::manifest::{Capture, Timestamp};
 use crate::net::{Fetcher, RequestOptions};
 use crate::store::IoError;
@@ -21,9 +21,9 @@ pub(crate) async fn replay(
     url: &Url,
     when: SystemTime,
     into: &Path,
-) -> Result<Option<Replay>, IoError> {
+) -> Result<Lookup, IoError> {
     let Ok(request) = Url::parse(&format!("{timegate}{url}")) else {
-        return Ok(None);
+        return Ok(Lookup::None);
     };
     let ask = RequestOptions {
         accept_datetime: HeaderValue::from_str(&httpdate::fmt_http_date(Timestamp::writable(when)))
@@ -31,15 +31,16 @@ pub(crate) async fn replay(
         to_archive: true,
         ..RequestOptions::default()
     };
-    let Ok(fetched) = fetcher.download(&request, into, None, &ask).await? else {
-        return Ok(None);
+    let fetched = match fetcher.download(&request, into, None, &ask).await? {
+        Ok(fetched) => fetched,
+        Err(failure) => return Ok(Lookup::failed(&failure)),
     };
     let (Some(body), Some(datetime)) = (fetched.body, fetched.answer.memento_datetime) else {
         // No body, or not a memento: the TimeGate has none.
-        return Ok(None);
+        return Ok(Lookup::None);
     };
     let answer = fetched.answer;
-    Ok(Some(Replay {
+    Ok(Lookup::Found(Box::new(Replay {
         capture: Capture {
             archive: WebArchive::Memento,
             memento_url: answer.final_url.to_string(),
@@ -47,5 +48,5 @@ pub(crate) async fn replay(
         },
         body,
         answer,
-    }))
+    })))
 }

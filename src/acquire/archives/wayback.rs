@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
-use super::{Replay, WebArchive};
+use super::{Lookup, Replay, WebArchive};
 use crate::manifest::{Capture, Timestamp};
 use crate::net::{Fetcher, RequestOptions};
 use crate::store::IoError;
@@ -20,29 +20,30 @@ pub(crate) async fn replay(
     url: &Url,
     when: SystemTime,
     into: &Path,
-) -> Result<Option<Replay>, IoError> {
+) -> Result<Lookup, IoError> {
     let Some(request) = raw_address(base, url, when) else {
-        return Ok(None);
+        return Ok(Lookup::None);
     };
     let ask = RequestOptions {
         to_archive: true,
         ..RequestOptions::default()
     };
-    let Ok(fetched) = fetcher.download(&request, into, None, &ask).await? else {
-        return Ok(None);
+    let fetched = match fetcher.download(&request, into, None, &ask).await? {
+        Ok(fetched) => fetched,
+        Err(failure) => return Ok(Lookup::failed(&failure)),
     };
     let Some(body) = fetched.body else {
-        return Ok(None);
+        return Ok(Lookup::None);
     };
     let answer = fetched.answer;
     let Some((replay, stamp)) = replay_address(&answer.final_url) else {
         // Not a capture (the archive answered something else).
-        return Ok(None);
+        return Ok(Lookup::None);
     };
     let Some(datetime) = answer.memento_datetime.or(stamp) else {
-        return Ok(None);
+        return Ok(Lookup::None);
     };
-    Ok(Some(Replay {
+    Ok(Lookup::Found(Box::new(Replay {
         body,
         answer,
         capture: Capture {
@@ -50,7 +51,7 @@ pub(crate) async fn replay(
             memento_url: replay.to_string(),
             memento_datetime: Timestamp::from(datetime),
         },
-    }))
+    })))
 }
 
 /// `{base}/web/{timestamp}id_/{url}`.
