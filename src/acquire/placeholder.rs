@@ -25,6 +25,9 @@ const MAX_DISTANCE: u32 = 24;
 /// are small, and decoding every large photo would cost the run its speed.
 const MAX_SIDE: u32 = 2048;
 
+/// The side an image is reduced to before it is hashed.
+const REDUCED: u32 = 128;
+
 /// Files over this size are not compared either.
 const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -52,33 +55,46 @@ fn hasher() -> Hasher {
         .to_hasher()
 }
 
-/// Decodes an image of `size` bytes, within the limits placeholders have.
-fn decode(reader: &mut dyn ReadSeek, size: u64) -> Result<Option<image::DynamicImage>, String> {
+/// Decodes an image of `size` bytes, within the limits placeholders have,
+/// and hashes it. The decoded image's memory (known from its header, a 16-
+/// bit PNG costs eight bytes a pixel) is taken from the decoding budget
+/// thumbnails share ([`crate::thumbnail::budget::shared`]), and only the
+/// 16×16 grey reduction outlives the call: a post of many large images
+/// with a placeholder configured stays within that budget.
+fn decode_hash(reader: &mut dyn ReadSeek, size: u64) -> Result<Option<ImageHash>, String> {
+    use image::ImageDecoder;
     if size > MAX_BYTES {
         return Ok(None);
     }
-    let (w, h) = ImageReader::new(&mut *reader)
+    let decoder = ImageReader::new(reader)
         .with_guessed_format()
         .map_err(|e| e.to_string())?
-        .into_dimensions()
+        .into_decoder()
         .map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
     if w > MAX_SIDE || h > MAX_SIDE {
         return Ok(None);
     }
-    reader.rewind().map_err(|e| e.to_string())?;
-    ImageReader::new(reader)
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?
-        .decode()
-        .map(Some)
-        .map_err(|e| e.to_string())
+    // The decoded buffer, and the grey copy the hasher makes of it.
+    let need = decoder
+        .total_bytes()
+        .saturating_add(u64::from(w) * u64::from(h));
+    let Some(_grant) = crate::thumbnail::budget::shared().acquire(need) else {
+        return Ok(None);
+    };
+    let image = image::DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    // Reduced at once, in its own pixel type (no float copy of the whole
+    // image): the hash reads 16×16 grey pixels of it.
+    let small = image.thumbnail(REDUCED, REDUCED);
+    drop(image);
+    Ok(Some(hasher().hash_image(&small)))
 }
 
-/// Decodes the image file at `path` (see [`decode`]).
-fn decode_file(path: &Path) -> Result<Option<image::DynamicImage>, String> {
+/// Decodes and hashes the image file at `path` (see [`decode_hash`]).
+fn hash_file(path: &Path) -> Result<Option<ImageHash>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
-    decode(&mut std::io::BufReader::new(file), size)
+    decode_hash(&mut std::io::BufReader::new(file), size)
 }
 
 impl Placeholders {
@@ -89,13 +105,12 @@ impl Placeholders {
     /// Adds the placeholder image at `path` (any raster format).
     pub(crate) fn add(&mut self, path: &Path) -> Result<(), String> {
         let shown = path.display();
-        let image = decode_file(path)
+        let hash = hash_file(path)
             .map_err(|e| format!("{shown}: {e}"))?
             .ok_or_else(|| {
                 format!("{shown}: too large for a placeholder (at most {MAX_SIDE} px a side)")
             })?;
-        self.known
-            .push((path.to_path_buf(), hasher().hash_image(&image)));
+        self.known.push((path.to_path_buf(), hash));
         Ok(())
     }
 
@@ -107,7 +122,7 @@ impl Placeholders {
         if self.known.is_empty() {
             return None;
         }
-        self.same_as(decode_file(path).ok()??)
+        self.same_as(hash_file(path).ok()??)
     }
 
     /// The configured placeholder that a body just received (in memory or
@@ -117,15 +132,14 @@ impl Placeholders {
         if self.known.is_empty() {
             return None;
         }
-        let image = body
-            .with_reader(|r| decode(r, body.digest.bytes))
+        let hash = body
+            .with_reader(|r| decode_hash(r, body.digest.bytes))
             .ok()?
             .ok()??;
-        self.same_as(image)
+        self.same_as(hash)
     }
 
-    fn same_as(&self, image: image::DynamicImage) -> Option<&Path> {
-        let hash = hasher().hash_image(&image);
+    fn same_as(&self, hash: ImageHash) -> Option<&Path> {
         self.known
             .iter()
             .find(|(_, known)| known.dist(&hash) <= MAX_DISTANCE)

@@ -12,9 +12,16 @@ use std::sync::{Condvar, Mutex};
 /// rest of a run, well under the 600 MB every run stays under.
 pub(super) const DECODE_BUDGET: u64 = 448 << 20;
 
+/// The one budget of the process: thumbnails and placeholder comparisons
+/// decode under it alike, so their decodes together stay within it.
+pub(crate) fn shared() -> &'static MemoryBudget {
+    static SHARED: std::sync::OnceLock<MemoryBudget> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| MemoryBudget::new(DECODE_BUDGET))
+}
+
 /// The pool's budget.
 #[derive(Debug)]
-pub(super) struct MemoryBudget {
+pub(crate) struct MemoryBudget {
     total: u64,
     used: Mutex<u64>,
     freed: Condvar,
@@ -22,7 +29,7 @@ pub(super) struct MemoryBudget {
 
 /// Memory granted to one decode, given back when dropped.
 #[derive(Debug)]
-pub(super) struct Grant<'a> {
+pub(crate) struct Grant<'a> {
     budget: &'a MemoryBudget,
     bytes: u64,
 }
@@ -42,7 +49,7 @@ impl MemoryBudget {
 
     /// Waits until `bytes` fit, and takes them; `None` when they never
     /// will (more than the whole budget).
-    pub(super) fn acquire(&self, bytes: u64) -> Option<Grant<'_>> {
+    pub(crate) fn acquire(&self, bytes: u64) -> Option<Grant<'_>> {
         if bytes > self.total {
             return None;
         }

@@ -8,7 +8,7 @@ use std::io::{BufReader, Cursor};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
-mod budget;
+pub(crate) mod budget;
 mod decide;
 mod pool;
 

@@ -1,8 +1,6 @@
 //! The thumbnailer's CPU pool: one worker per core, with one memory
 //! budget for the decodes of all of them.
 
-use std::sync::Arc;
-
 use super::budget::{self, MemoryBudget};
 use super::{ImageInfo, Settings, render};
 use crate::digest::Sha256;
@@ -11,7 +9,7 @@ use crate::digest::Sha256;
 pub struct Pool {
     pool: rayon::ThreadPool,
     /// Memory for decodes, shared by the workers.
-    budget: Arc<MemoryBudget>,
+    budget: &'static MemoryBudget,
 }
 
 impl std::fmt::Debug for Pool {
@@ -31,7 +29,7 @@ impl Pool {
             .build()?;
         Ok(Pool {
             pool,
-            budget: Arc::new(MemoryBudget::new(budget::DECODE_BUDGET)),
+            budget: budget::shared(),
         })
     }
 
@@ -47,9 +45,9 @@ impl Pool {
         settings: Settings,
     ) -> ImageInfo {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let budget = self.budget.clone();
+        let budget = self.budget;
         self.pool.spawn(move || {
-            let _ = tx.send(render(&asset, settings, &budget));
+            let _ = tx.send(render(&asset, settings, budget));
         });
         let stopped = |why: &str| ImageInfo::for_now(&format!("thumbnail worker {why}"));
         let Ok(rendered) = rx.await else {
