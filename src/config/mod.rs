@@ -96,7 +96,8 @@ pub(crate) struct Rules {
 /// A config file that cannot be used: exit 1.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
-    #[error("{}: {source}", .path.display())]
+    /// The cause is printed after the path, once (by the error's chain).
+    #[error("{}", .path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

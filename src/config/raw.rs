@@ -117,16 +117,24 @@ struct ArchivesTable {
 
 /// An entry of `use`: an archive, or `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "String")]
 enum ArchiveName {
     Archive(WebArchive),
-    Off(Off),
+    Off,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Off {
-    None,
+impl TryFrom<String> for ArchiveName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "wayback" => Ok(ArchiveName::Archive(WebArchive::Wayback)),
+            "memento" => Ok(ArchiveName::Archive(WebArchive::Memento)),
+            "none" => Ok(ArchiveName::Off),
+            _ => Err(format!(
+                "`{s}` is not a web archive: give wayback, memento or none"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -349,7 +357,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Layer, ConfigError> {
                 .into_iter()
                 .filter_map(|n| match n {
                     ArchiveName::Archive(archive) => Some(archive),
-                    ArchiveName::Off(Off::None) => None,
+                    ArchiveName::Off => None,
                 })
                 .collect()
         });

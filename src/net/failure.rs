@@ -266,9 +266,13 @@ pub(super) fn from_send(err: &reqwest::Error) -> FailureKind {
 /// tells them apart.
 pub(super) fn from_body(err: &reqwest::Error) -> FailureKind {
     let cause = root_cause(err);
+    // hyper reports what broke in the transfer itself (the connection, a
+    // malformed chunk): only an error of the decoder is a body that does
+    // not decompress.
+    let transfer = find::<hyper::Error>(err).is_some();
     if err.is_timeout() {
         FailureKind::BodyTimeout
-    } else if err.is_decode() && !connection_broke(err) {
+    } else if err.is_decode() && !transfer && !connection_broke(err) {
         FailureKind::Undecodable { cause }
     } else {
         FailureKind::CutShort { cause }

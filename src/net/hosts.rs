@@ -42,25 +42,57 @@ pub enum HostPattern {
 
 impl std::str::FromStr for HostPattern {
     type Err = String;
+    /// `img.example.com`, `*.example.com` (or `.example.com`, as NO_PROXY
+    /// writes it) for a domain and its subdomains, `localhost.` (its
+    /// trailing dot dropped), an IDN (`例子.中国`, as its punycode), or an
+    /// address (`[::1]` in brackets). A port, a scheme or a path is refused
+    /// with a message: rules name hosts, whatever the port.
     fn from_str(s: &str) -> Result<HostPattern, String> {
-        let lower = s.trim().to_ascii_lowercase();
-        let (domain, name) = match lower.strip_prefix("*.") {
-            Some(rest) => (true, rest.to_string()),
-            None => (false, lower),
+        let refuse = |why: &str| {
+            Err(format!(
+                "`{s}` is not a host: {why} (give a name like `img.example.com`, or `*.example.com` for a domain and its subdomains)"
+            ))
         };
-        let valid = !name.is_empty()
-            && name.chars().all(|c| {
+        let trimmed = s.trim();
+        let (domain, name) = match trimmed
+            .strip_prefix("*.")
+            .or_else(|| trimmed.strip_prefix('.'))
+        {
+            Some(rest) => (true, rest),
+            None => (false, trimmed),
+        };
+        if name.contains("://") || name.contains('/') {
+            return refuse("no scheme or path");
+        }
+        let bracketed = name.starts_with('[');
+        if !bracketed && name.contains(':') || bracketed && !name.ends_with(']') {
+            return refuse("no port: a rule is for a host whatever its port");
+        }
+        let name = name.strip_suffix('.').unwrap_or(name);
+        if name.is_empty() || name.contains("..") || name.contains(' ') {
+            return refuse("not a name");
+        }
+        // What a URL's host becomes: lower case, IDNs as punycode (an
+        // ASCII pattern is kept as written: `*.0.0.1` is a suffix, not an
+        // address to parse).
+        let host = if name.is_ascii() {
+            let valid = name.chars().all(|c| {
                 c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '[' | ']' | ':')
             });
-        if !valid || name.contains("..") {
-            return Err(format!(
-                "`{s}` is not a host: give a name (`img.example.com`) or `*.example.com` for a domain and its subdomains, without scheme, port or path"
-            ));
-        }
-        Ok(if domain {
-            HostPattern::Domain(name)
+            if !valid {
+                return refuse("not a name");
+            }
+            name.to_ascii_lowercase()
         } else {
-            HostPattern::Exact(name)
+            match url::Host::parse(name) {
+                Ok(host) => host.to_string(),
+                Err(_) => return refuse("not a name"),
+            }
+        };
+        Ok(if domain {
+            HostPattern::Domain(host)
+        } else {
+            HostPattern::Exact(host)
         })
     }
 }
@@ -262,9 +294,36 @@ mod tests {
 
     #[test]
     fn host_patterns_refuse_urls_and_paths() {
-        for bad in ["https://a.example", "a.example/x", "", "*.", "a..b", "a b"] {
+        for bad in [
+            "https://a.example",
+            "a.example/x",
+            "",
+            "*.",
+            "a..b",
+            "a b",
+            "a.example:8080",
+        ] {
             assert!(bad.parse::<HostPattern>().is_err(), "{bad:?}");
         }
+        let port = "a.example:8080".parse::<HostPattern>().unwrap_err();
+        assert!(port.contains("no port"), "{port}");
+    }
+
+    #[test]
+    fn host_patterns_in_their_conventional_forms_match() {
+        let pattern = |s: &str| s.parse::<HostPattern>().expect(s);
+        assert_eq!(
+            pattern(".example.org"),
+            HostPattern::Domain("example.org".into())
+        );
+        assert_eq!(
+            pattern("localhost."),
+            HostPattern::Exact("localhost".into())
+        );
+        assert_eq!(pattern("[::1]"), HostPattern::Exact("[::1]".into()));
+        let idn = pattern("例子.中国");
+        let rules = HostRules::new(vec![(idn, rule(Some(1), None))]);
+        assert!(rules.for_url(&url("https://例子.中国/a.png")).is_some());
         assert_eq!(
             "*.SinaImg.cn".parse::<HostPattern>(),
             Ok(HostPattern::Domain("sinaimg.cn".into()))

@@ -614,3 +614,25 @@ async fn redirect_protection_is_bypassed_by_names_and_by_0_0_0_0_and_v6_unspecif
         .collect();
     assert!(kept.is_empty(), "{kept:?}");
 }
+
+/// A body whose chunked framing is broken, with nothing compressed: the
+/// failure says the transfer broke, not that it would not decompress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cannot_decompress_the_body_when_nothing_was_compressed() {
+    let server = RawServer::start(|_, _| {
+        Reply::Raw(
+            b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+                .to_vec(),
+        )
+    })
+    .await;
+    let site = Site::new();
+    site.write("c.md", &format!("![]({})\n", server.url("/c.png")));
+    rotproof(args(&["archive", "c.md", "--retries", "0"]), site.path())
+        .await
+        .code(3);
+    let e = entry(&site.manifest("c"), &server.url("/c.png")).clone();
+    let error = e["error"].as_str().unwrap_or("");
+    assert!(!error.contains("decompress"), "{error}");
+    assert_eq!(e["status"], "failed");
+}
