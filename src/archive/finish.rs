@@ -87,6 +87,7 @@ pub(super) fn all(
             report,
             distinct,
             v1_leftovers,
+            named,
         } = done;
         if let Err(err) = files.commit() {
             refused.push(PostError::new(
@@ -96,6 +97,7 @@ pub(super) fn all(
             continue;
         }
         migrate::remove_v1(lock.path(), v1_leftovers);
+        store::prune(lock.path(), &Layout::CURRENT.stores(), &named);
         let dir = PathBuf::from(&report.dir);
         for (sha, bytes) in distinct {
             if all_files.insert((dir.clone(), sha)) {
@@ -194,6 +196,9 @@ struct StagedPost {
     /// The post's distinct files, with their sizes.
     distinct: Vec<(Sha256, u64)>,
     v1_leftovers: Vec<migrate::Leftover>,
+    /// Every stored file the new manifest names: the others go once it
+    /// is in place.
+    named: std::collections::BTreeSet<String>,
 }
 
 impl Ready {
@@ -219,6 +224,7 @@ impl Ready {
             report,
             distinct,
             v1_leftovers: migrate::v1_leftovers(dir, &manifest),
+            named: manifest.named_files(),
         })
     }
 }

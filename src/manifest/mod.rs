@@ -147,6 +147,20 @@ pub(crate) struct Version {
     pub fetched_at: Timestamp,
 }
 
+impl Manifest {
+    /// Every stored file the manifest names (relative to its post folder):
+    /// archived entries' files, thumbnails and later versions.
+    pub(crate) fn named_files(&self) -> std::collections::BTreeSet<String> {
+        let mut named = std::collections::BTreeSet::new();
+        for e in &self.resources {
+            named.extend(e.path.iter().cloned());
+            named.extend(e.thumbnail.iter().map(|t| t.path.clone()));
+            named.extend(e.versions.iter().map(|v| v.path.clone()));
+        }
+        named
+    }
+}
+
 impl Entry {
     /// Records a later content of the entry's URL as a version (once per
     /// content), its file placed into the entry's post folder `dir` from

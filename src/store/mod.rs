@@ -31,8 +31,8 @@ pub use ingest::{
 };
 pub use layout::Layout;
 pub use paths::{
-    Refusal, folder_of_manifest, inside, parent_or_dot, relative_path, remove_empty_folder_inside,
-    remove_inside,
+    Refusal, folder_of_manifest, inside, parent_or_dot, prune, relative_path,
+    remove_empty_folder_inside, remove_inside,
 };
 pub use slug::sanitise_slug;
 pub use staged::Staged;

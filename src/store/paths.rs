@@ -102,6 +102,32 @@ pub fn remove_inside(dir: &Path, rel: &str) -> bool {
     inside(dir, rel).is_ok_and(|path| std::fs::remove_file(path).is_ok())
 }
 
+/// Removes from the store folders of the post folder `dir` (`stores`:
+/// `assets`, `.rotproof/thumbs`, ...) every file named like stored content
+/// (`<sha256>.<ext>`) that `named` does not hold: what a post no longer
+/// shows (an image its author removed) leaves with the manifest that stops
+/// naming it. Anything else in those folders is left alone. Best effort.
+pub fn prune(dir: &Path, stores: &[&str], named: &std::collections::BTreeSet<String>) {
+    for sub in stores {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let stem = name.split('.').next().unwrap_or(name);
+            let content_named = stem.len() == 64
+                && stem
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let rel = format!("{sub}/{name}");
+            if content_named && !named.contains(&rel) {
+                remove_inside(dir, &rel);
+            }
+        }
+    }
+}
+
 /// Removes the empty folder `rel` of the post folder `dir`, unless it (or
 /// a folder on the way) is a symlink. Best effort.
 pub fn remove_empty_folder_inside(dir: &Path, rel: &str) -> bool {

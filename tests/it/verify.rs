@@ -100,3 +100,36 @@ async fn nonsense_manifest_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+/// An image removed from a post once left its asset and thumbnail behind,
+/// and `verify` exited 3 on every run after: the next `archive` of the
+/// post removes the stored files its manifest no longer names (and only
+/// those: a file of the user's in assets/ stays).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_exits_3_forever_after_an_image_is_removed_from_a_post() {
+    let server = RawServer::start(|path, _| Reply::ok(png(300, 200, seed_of(path)))).await;
+    let site = Site::new();
+    let (a, b) = (server.url("/a.png"), server.url("/b.png"));
+    site.write("p.md", &format!("![]({a})\n\n![]({b})\n"));
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    let gone = entry(&site.manifest("p"), &b).clone();
+    let dir = site.path().join("archive/p");
+    std::fs::write(dir.join("assets/mine.txt"), "the user's").unwrap();
+    site.write("p.md", &format!("![]({a})\n"));
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    assert!(!dir.join(gone["path"].as_str().unwrap()).exists());
+    assert!(
+        !dir.join(gone["thumbnail"]["path"].as_str().unwrap())
+            .exists()
+    );
+    assert!(
+        dir.join("assets/mine.txt").exists(),
+        "not rotproof's: left alone"
+    );
+    std::fs::remove_file(dir.join("assets/mine.txt")).unwrap();
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
