@@ -212,8 +212,20 @@ fn sanitise(html: &str) -> String {
         .add_tag_attributes("th", ["style"])
         .add_tag_attributes("td", ["style"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .link_rel(Some("noopener"));
+        .link_rel(Some("noopener"))
+        // A table cell's style is kept for its alignment, never for what
+        // it would load (`background-image: url(https://…)`).
+        .attribute_filter(|_, attribute, value| {
+            let loads = attribute == "style" && value.to_ascii_lowercase().contains("url(");
+            (!loads).then_some(value.into())
+        });
     policy.clean(html).to_string()
+}
+
+/// Whether a copy is a kind of file a browser runs scripts in.
+fn runs_scripts(path: &str) -> bool {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    matches!(ext.as_str(), "html" | "htm" | "xhtml" | "svg" | "xml")
 }
 
 fn img_tag(src: &str, alt: &str, title: &str, size: Option<&(u32, u32)>) -> String {
@@ -292,9 +304,12 @@ fn versions_of<'a>(
 /// `<a>` with Robust Links attributes: `data-originalurl` (the URL the
 /// post cites), `data-versionurl` (in zip/tar bundles the copy beside the
 /// page, else the memento) and `data-versiondate`. In zip/tar bundles a
-/// link with a copy opens the copy.
+/// link with a copy opens the copy, unless the copy is a third party's
+/// page (HTML, SVG): opened from the bundle it would run its scripts with
+/// no Content-Security-Policy, so it is never the target of a click.
 fn link_tag(dest: &str, title: &str, versions: Option<&Versions<'_>>, links: Links) -> String {
-    let copy = versions.and_then(|v| v.copy.as_ref());
+    let archived = versions.and_then(|v| v.copy.as_ref());
+    let copy = archived.filter(|(path, _)| !runs_scripts(path));
     let memento = versions.and_then(|v| v.memento.as_ref());
     let href = match (copy, links) {
         (Some((path, _)), Links::ToCopies) => *path,
@@ -315,7 +330,7 @@ fn link_tag(dest: &str, title: &str, versions: Option<&Versions<'_>>, links: Lin
             if !date.is_empty() {
                 let _ = write!(tag, " data-versiondate=\"{}\"", attr(date));
             }
-        } else if let Some((_, date)) = copy.filter(|(_, d)| !d.is_empty()) {
+        } else if let Some((_, date)) = archived.filter(|(_, d)| !d.is_empty()) {
             // No version to send a reader to from here, but the date the
             // link was archived.
             let _ = write!(tag, " data-versiondate=\"{}\"", attr(date));

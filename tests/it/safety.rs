@@ -425,3 +425,26 @@ async fn a_post_dated_after_9999_panics_archive() {
         "asked: {asked:?}"
     );
 }
+
+/// A table cell's inline style that loads something: only the CSP meta
+/// tag stood between it and a request. The style goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_single_file_html_keeps_style_urls() {
+    let site = Site::new();
+    site.write(
+        "s.md",
+        "<table><tr><td style=\"background-image:url(https://tracker.example/p.gif)\">x</td><td style=\"text-align: right\">y</td></tr></table>\n",
+    );
+    rotproof(args(&["archive", "s.md"]), site.path())
+        .await
+        .code(0);
+    rotproof(args(&["bundle", "archive/s", "-o", "s.html"]), site.path())
+        .await
+        .code(0);
+    let html = site.read("s.html");
+    assert!(!html.contains("tracker.example"), "{html}");
+    assert!(
+        html.contains("text-align: right"),
+        "other styles stay: {html}"
+    );
+}
