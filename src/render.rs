@@ -127,7 +127,7 @@ pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
         }
     }
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
-    let html = sanitise(&html);
+    let html = sanitise(&flatten_deep(&html, MAX_DEPTH));
 
     let mut page = String::with_capacity(html.len() + 4096);
     page.push_str("<!DOCTYPE html>\n<html");
@@ -226,6 +226,81 @@ fn sanitise(html: &str) -> String {
 fn runs_scripts(path: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     matches!(ext.as_str(), "html" | "htm" | "xhtml" | "svg" | "xml")
+}
+
+/// Elements nested deeper than this are flattened before the page is
+/// sanitised: the HTML parser's work grows with the square of the depth (a
+/// post of 100,000 nested quotes or `<div>`s took minutes), and no reader
+/// sees past a few dozen levels.
+const MAX_DEPTH: usize = 64;
+
+/// `html` with the tags of elements nested deeper than `max` removed
+/// (their text kept): one pass over the text, which only ever removes
+/// markup, so the sanitiser after it sees nothing it would not have seen.
+fn flatten_deep(html: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    const VOID: [&str; 14] = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    ];
+    let bytes = html.as_bytes();
+    let mut out: Option<String> = None;
+    let (mut depth, mut copied, mut i) = (0usize, 0usize, 0usize);
+    while let Some(at) = memchr::memchr(b'<', &bytes[i..]).map(|p| p + i) {
+        if html[at..].starts_with("<!--") {
+            i = html[at..].find("-->").map_or(bytes.len(), |e| at + e + 3);
+            continue;
+        }
+        let closing = bytes.get(at + 1) == Some(&b'/');
+        let name_at = at + 1 + usize::from(closing);
+        let name_len = bytes[name_at.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .count();
+        if name_len == 0 || !bytes[name_at].is_ascii_alphabetic() {
+            i = at + 1;
+            continue;
+        }
+        // The tag's end: the first `>` outside quotes.
+        let mut quote = None;
+        let mut end = bytes.len();
+        for (k, &b) in bytes.iter().enumerate().skip(name_at + name_len) {
+            match (quote, b) {
+                (None, b'"' | b'\'') => quote = Some(b),
+                (Some(q), _) if b == q => quote = None,
+                (None, b'>') => {
+                    end = k + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let name = html[name_at..name_at + name_len].to_ascii_lowercase();
+        let self_closing = end >= 2 && bytes[end - 2] == b'/';
+        let void = VOID.contains(&name.as_str()) || self_closing;
+        let too_deep = if closing {
+            let deep = depth > max;
+            depth = depth.saturating_sub(1);
+            deep
+        } else if void {
+            false
+        } else {
+            depth += 1;
+            depth > max
+        };
+        if too_deep {
+            let kept = out.get_or_insert_with(|| String::with_capacity(html.len()));
+            kept.push_str(&html[copied..at]);
+            copied = end;
+        }
+        i = end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(html),
+        Some(mut kept) => {
+            kept.push_str(&html[copied..]);
+            std::borrow::Cow::Owned(kept)
+        }
+    }
 }
 
 fn img_tag(src: &str, alt: &str, title: &str, size: Option<&(u32, u32)>) -> String {
@@ -338,4 +413,22 @@ fn link_tag(dest: &str, title: &str, versions: Option<&Versions<'_>>, links: Lin
     }
     tag.push('>');
     tag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elements_past_the_depth_are_flattened_and_their_text_kept() {
+        let deep = format!("{}text{}", "<div>".repeat(5), "</div>".repeat(5));
+        assert_eq!(
+            flatten_deep(&deep, 3),
+            "<div><div><div>text</div></div></div>"
+        );
+        let shallow = "<p>a <img src=\"x\"> <a href='b>c'>d</a><br/></p>";
+        assert_eq!(flatten_deep(shallow, 3), shallow);
+        let comment = "<!-- <div><div> --><b>x</b>";
+        assert_eq!(flatten_deep(comment, 0), "<!-- <div><div> -->x");
+    }
 }

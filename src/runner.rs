@@ -18,6 +18,24 @@ pub(crate) struct Interrupted;
 /// Runs futures to completion unless a stop signal comes first.
 pub(crate) struct Runner {
     runtime: tokio::runtime::Runtime,
+    /// SIGINT and SIGTERM, listened to from the moment the runner is
+    /// made: a signal that comes while no future runs (a worker thread
+    /// just started, the plan being made) stops the next one, instead of
+    /// killing the process before it could clean up.
+    #[cfg(unix)]
+    signals: std::sync::Mutex<Option<Signals>>,
+}
+
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").finish_non_exhaustive()
+    }
 }
 
 /// Threads for blocking work at most.
@@ -32,11 +50,43 @@ impl Runner {
             .enable_all()
             .max_blocking_threads(BLOCKING_THREADS)
             .build()?;
-        Ok(Runner { runtime })
+        #[cfg(unix)]
+        let signals = {
+            use tokio::signal::unix::{SignalKind, signal};
+            let _inside = runtime.enter();
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some(Signals {
+                    interrupt,
+                    terminate,
+                }),
+                _ => None,
+            }
+        };
+        Ok(Runner {
+            runtime,
+            #[cfg(unix)]
+            signals: std::sync::Mutex::new(signals),
+        })
     }
 
     /// Runs `work`, or stops it at Ctrl-C / SIGTERM.
     pub(crate) fn run<T>(&self, work: impl Future<Output = T>) -> Result<T, Interrupted> {
+        #[cfg(unix)]
+        {
+            let mut signals = self.signals.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(signals) = signals.as_mut() {
+                return self.runtime.block_on(async {
+                    tokio::select! {
+                        result = work => Ok(result),
+                        _ = signals.interrupt.recv() => Err(Interrupted),
+                        _ = signals.terminate.recv() => Err(Interrupted),
+                    }
+                });
+            }
+        }
         self.runtime.block_on(async {
             tokio::select! {
                 result = work => Ok(result),

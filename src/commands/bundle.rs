@@ -34,6 +34,8 @@ pub(super) fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
     let form = Form::of(&out).with_context(|| format!("{}: unknown bundle form", out.display()))?;
     // The work runs on its own thread so that Ctrl-C can be answered: the
     // temporary output is removed and nothing is left under the final name.
+    // Made first: from here on a Ctrl-C is caught, never fatal.
+    let runner = super::runner()?;
     let temp: Arc<Mutex<Option<PathBuf>>> = Arc::default();
     let (done, result) = tokio::sync::oneshot::channel();
     {
@@ -47,7 +49,6 @@ pub(super) fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
             }));
         });
     }
-    let runner = super::runner()?;
     match runner.run(result) {
         Ok(Ok(outcome)) => outcome?,
         Ok(Err(_)) => anyhow::bail!("the bundle worker stopped unexpectedly"),

@@ -374,3 +374,49 @@ async fn site_generator_shortcodes_are_archived_rewritten_in_their_syntax_and_re
     );
     assert!(!html.contains("{% img"), "{html}");
 }
+
+/// `bundle` was quadratic in nesting depth (100,000 nested quotes ran for
+/// minutes, while `archive` took 0.3 s): elements nested past a few dozen
+/// levels are flattened before the page is sanitised, their text kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_is_quadratic_in_nesting_depth() {
+    let site = Site::new();
+    let n = 5000;
+    site.write(
+        "deep.md",
+        &format!(
+            "{}quoted\n\n{}inside{}\n",
+            "> ".repeat(n),
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        ),
+    );
+    rotproof(args(&["archive", "deep.md"]), site.path())
+        .await
+        .code(0);
+    rotproof(
+        args(&["bundle", "archive/deep", "-o", "deep.html"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let html = site.read("deep.html");
+    assert!(html.contains("quoted") && html.contains("inside"));
+    let deepest = |tag: &str| {
+        let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+        let (mut depth, mut max, mut rest) = (0i64, 0i64, html.as_str());
+        while let Some(at) = rest.find('<') {
+            rest = &rest[at..];
+            if rest.starts_with(&open) {
+                depth += 1;
+                max = max.max(depth);
+            } else if rest.starts_with(&close) {
+                depth -= 1;
+            }
+            rest = &rest[1..];
+        }
+        max
+    };
+    assert!(deepest("blockquote") <= 64, "{}", deepest("blockquote"));
+    assert!(deepest("div") <= 64, "{}", deepest("div"));
+}
