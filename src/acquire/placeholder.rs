@@ -5,9 +5,9 @@
 //! - [`Placeholders`]: the images the config names (`[placeholders]
 //!   files`), compared by perceptual hash, so the same placeholder at
 //!   another size or in another format still matches;
-//! - the collapse rule (see [`crate::archive`]'s execute stage): several
-//!   distinct URLs of one host answering byte-identical images, one of
-//!   which answers other bytes with another Referer policy.
+//! - the collapse rule ([`super::judge::collapse`]): several distinct URLs
+//!   of one host answering one image, proven a placeholder only when what
+//!   is known of them otherwise holds different images for different URLs.
 
 use std::path::{Path, PathBuf};
 
