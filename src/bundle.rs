@@ -144,16 +144,24 @@ pub(crate) fn bundle(
             let html = embed(&page, dir, &manifest)?;
             temp.write_all(html.as_bytes()).map_err(io_at(out))?;
         }
-        Form::Zip => write_zip(
-            temp.as_file_mut(),
-            dir,
-            &Tree::new(dir, layout, &slug, &page, &files),
-        )?,
-        Form::TarGz => write_tar_gz(
-            temp.as_file_mut(),
-            dir,
-            &Tree::new(dir, layout, &slug, &page, &files),
-        )?,
+        Form::Zip => {
+            let mut output = Output::new(temp.as_file_mut());
+            let written = write_zip(
+                &mut output,
+                dir,
+                &Tree::new(dir, layout, &slug, &page, &files),
+            );
+            output.result(out, written)?;
+        }
+        Form::TarGz => {
+            let mut output = Output::new(temp.as_file_mut());
+            let written = write_tar_gz(
+                &mut output,
+                dir,
+                &Tree::new(dir, layout, &slug, &page, &files),
+            );
+            output.result(out, written)?;
+        }
     }
     temp.as_file().sync_all().map_err(io_at(out))?;
     temp.persist(out).map_err(|e| io_at(out)(e.error))?;
@@ -264,7 +272,89 @@ fn compressed(name: &str) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
-fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Tree<'_>) -> Result<(), BundleError> {
+/// The bundle's temporary file as the archive writers see it. The first
+/// error writing it (a full disk) is kept, to be reported naming the
+/// output file, and every later write or seek is a no-op: the zip writer's
+/// own clean-up when it is dropped then has nothing to fail at (it printed
+/// its own message, `ZipWriter::drop: failed to finalize archive`).
+struct Output<'a> {
+    file: &'a mut std::fs::File,
+    failed: Option<io::Error>,
+    /// Where a write goes, and the end of what was written: kept after a
+    /// failure too, so the writers' bookkeeping stays consistent.
+    pos: u64,
+    len: u64,
+}
+
+impl<'a> Output<'a> {
+    fn new(file: &'a mut std::fs::File) -> Output<'a> {
+        Output {
+            file,
+            failed: None,
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.pos += n as u64;
+        self.len = self.len.max(self.pos);
+    }
+
+    /// What writing the bundle came to: a write error names the output
+    /// file; any other error is the writer's own.
+    fn result(self, out: &Path, written: Result<(), BundleError>) -> Result<(), BundleError> {
+        match self.failed {
+            Some(err) => Err(io_at(out)(err)),
+            None => written,
+        }
+    }
+
+    fn fail(&mut self, err: io::Error) -> io::Error {
+        let echo = io::Error::new(err.kind(), err.to_string());
+        self.failed.get_or_insert(err);
+        echo
+    }
+}
+
+impl io::Write for Output<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed.is_some() {
+            self.advance(buf.len());
+            return Ok(buf.len());
+        }
+        let n = self.file.write(buf).map_err(|e| self.fail(e))?;
+        self.advance(n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        self.file.flush().map_err(|e| self.fail(e))
+    }
+}
+
+impl io::Seek for Output<'_> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        if self.failed.is_some() {
+            let at = match to {
+                io::SeekFrom::Start(n) => Some(n),
+                io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+                io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            };
+            self.pos = at.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+            return Ok(self.pos);
+        }
+        let at = self.file.seek(to).map_err(|e| self.fail(e))?;
+        self.pos = at;
+        self.len = self.len.max(at);
+        Ok(at)
+    }
+}
+
+fn write_zip(out: &mut Output<'_>, dir: &Path, layout: &Tree<'_>) -> Result<(), BundleError> {
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, DateTime, ZipWriter};
     let zip_err = |e: zip::result::ZipError| io_at(dir)(io::Error::other(e));
@@ -291,7 +381,7 @@ fn write_zip(out: &mut std::fs::File, dir: &Path, layout: &Tree<'_>) -> Result<(
     Ok(())
 }
 
-fn write_tar_gz(out: &mut std::fs::File, dir: &Path, layout: &Tree<'_>) -> Result<(), BundleError> {
+fn write_tar_gz(out: &mut Output<'_>, dir: &Path, layout: &Tree<'_>) -> Result<(), BundleError> {
     // A fixed gzip header: no name, no time, "unknown" OS.
     let gz = flate2::GzBuilder::new()
         .mtime(0)

@@ -120,3 +120,29 @@ async fn verify_and_bundle_work_on_a_read_only_archive() {
     let out = rotproof(args(&["check", "ro"]), site.path()).await;
     out.code(1);
 }
+
+/// A full disk while writing a bundle: one clear line naming the output
+/// file (the zip crate printed its own `ZipWriter::drop: failed to
+/// finalize archive` and the post's folder was named).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_during_bundle_prints_the_zip_crates_message_and_names_the_post() {
+    let site = Site::new();
+    let Some(_mount) = Mounted::tmpfs(&site.path().join("full"), "100k") else {
+        eprintln!("cannot mount a tmpfs here (not root?): disk-full test not run");
+        return;
+    };
+    let server = RawServer::start(|_, _| Reply::ok(noise(300 * 1024, 7))).await;
+    site.write("b.md", &format!("[data]({})\n", server.url("/data.bin")));
+    rotproof(args(&["archive", "b.md"]), site.path())
+        .await
+        .code(0);
+    for out in ["full/b.zip", "full/b.tar.gz"] {
+        let run = rotproof(args(&["bundle", "archive/b", "-o", out]), site.path()).await;
+        run.code_with(1, out);
+        let err = run.stderr();
+        assert!(err.contains(out), "{out}: {err}");
+        assert!(!err.contains("ZipWriter"), "{out}: {err}");
+        assert_eq!(err.lines().count(), 1, "{out}: one line: {err}");
+        assert!(!site.path().join(out).exists());
+    }
+}
