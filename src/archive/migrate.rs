@@ -3,7 +3,7 @@
 //! copies in assets/) becomes version 2 when `archive` runs over it.
 //!
 //! The new layout is complete before the old files go: reused entries'
-//! files are linked into their new places ([`relocate`]) while the run
+//! files are copied into their new places ([`relocate`]) while the run
 //! writes the version-2 files, the version-2 manifest last; only then are
 //! the version-1 files removed ([`remove_v1`]), the version-1 manifest and
 //! lock last of all. Killed at any moment, the folder is described by one
@@ -17,7 +17,7 @@ use crate::manifest::{Entry, Manifest};
 use crate::store::{self, ASSETS, IoError, Layout};
 
 /// Puts an entry's files where the current layout keeps them (a link's
-/// copy in `.rotproof/pages/`, thumbnails in `.rotproof/thumbs/`), linking
+/// copy in `.rotproof/pages/`, thumbnails in `.rotproof/thumbs/`), copying
 /// each from where it is; the old file stays until [`remove_v1`].
 pub(super) fn relocate(entry: &mut Entry, dir: &Path) -> Result<(), IoError> {
     let layout = Layout::CURRENT;

@@ -82,7 +82,7 @@ pub(super) struct ThumbRequest {
 /// The run's thumbnails, made on the CPU pool while downloads go on:
 /// one per content, however many URLs answered that content (a post of
 /// 20,000 URLs of one spacer makes one thumbnail) and however many post
-/// folders store it (each other folder gets the file linked).
+/// folders store it (each other folder gets a copy of the file).
 pub(super) struct Thumbs {
     pool: Arc<thumbnail::Pool>,
     made: HashMap<(Sha256, thumbnail::Settings), usize>,
@@ -122,7 +122,7 @@ impl Thumbs {
         }
     }
 
-    /// Waits for every thumbnail, links each into the other folders that
+    /// Waits for every thumbnail, copies each into the other folders that
     /// want it, and puts each into its outcomes.
     pub(super) async fn finish(self, outcomes: &mut HashMap<String, Outcome>) {
         let mut infos = Vec::with_capacity(self.running.len());
