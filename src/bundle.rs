@@ -144,18 +144,14 @@ pub(crate) fn bundle(
             let html = embed(&page, dir, &manifest)?;
             temp.write_all(html.as_bytes()).map_err(io_at(out))?;
         }
-        Form::Zip => {
+        Form::Zip | Form::TarGz => {
+            let write = if form == Form::Zip {
+                write_zip
+            } else {
+                write_tar_gz
+            };
             let mut output = Output::new(temp.as_file_mut());
-            let written = write_zip(
-                &mut output,
-                dir,
-                &Tree::new(dir, layout, &slug, &page, &files),
-            );
-            output.result(out, written)?;
-        }
-        Form::TarGz => {
-            let mut output = Output::new(temp.as_file_mut());
-            let written = write_tar_gz(
+            let written = write(
                 &mut output,
                 dir,
                 &Tree::new(dir, layout, &slug, &page, &files),

@@ -289,15 +289,15 @@ impl Decision {
     }
 
     /// A URL the config's `exclude` / `include` leaves out is skipped, with
-    /// the reason, unless what an earlier run archived of it is kept.
+    /// the reason, unless an earlier run archived it: then what it archived
+    /// is kept as it is (not asked again, not dropped).
     fn filtered(self, resource: &Resource, filter: &UrlFilter) -> Decision {
         let Origin::Remote(url) = &resource.origin else {
             return self;
         };
         match (self, filter.refusal(url.as_str())) {
-            (Decision::Fetch(_) | Decision::Revalidate(_), Some(reason)) => {
-                Decision::Skip(reason.to_string())
-            }
+            (Decision::Fetch(_), Some(reason)) => Decision::Skip(reason.to_string()),
+            (Decision::Revalidate(entry), Some(_)) => Decision::Reuse(entry),
             (decision, _) => decision,
         }
     }
@@ -319,7 +319,11 @@ fn decision(
         };
     }
     if resource.kind == Kind::Link && links == LinksMode::Ignore {
-        return Decision::Omit;
+        // Left out of this run, but a copy an earlier run made is kept.
+        return match previous.intact(&resource.key, dir) {
+            Some(entry) => Decision::Reuse(Box::new(entry.clone())),
+            None => Decision::Omit,
+        };
     }
     match previous.intact(&resource.key, dir) {
         Some(entry) if refresh => Decision::Revalidate(Box::new(entry.clone())),

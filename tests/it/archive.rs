@@ -604,3 +604,40 @@ async fn archive_dir_walks_into_archives_and_rotproof() {
     assert!(!site.path().join("archive/source").exists());
     assert!(!site.path().join("content/archive/index").exists());
 }
+
+/// An archive run removes the stored files its manifest no longer names:
+/// a link's copy when a later run says `--links ignore`, and an image a
+/// later `exclude` (with `--refresh`) turned into a skip, were dropped from
+/// the manifest and so deleted. What an earlier run archived is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_deletes_archived_copies_a_later_run_leaves_out() {
+    let server = RawServer::start(|path, _| match path {
+        "/page" => Reply::ok(b"<html><body>the source</body></html>".to_vec()),
+        _ => Reply::ok(png(30, 20, 3)),
+    })
+    .await;
+    let site = Site::new();
+    let (img, page) = (server.url("/img"), server.url("/page"));
+    site.write("k.md", &format!("![]({img}) [s]({page})\n"));
+    rotproof(args(&["archive", "k.md"]), site.path())
+        .await
+        .code(0);
+    let m = site.manifest("k");
+    let dir = site.path().join("archive/k");
+    let copy = dir.join(entry(&m, &page)["path"].as_str().unwrap());
+    let asset = dir.join(entry(&m, &img)["path"].as_str().unwrap());
+
+    rotproof(args(&["archive", "k.md", "--links", "ignore"]), site.path())
+        .await
+        .code(0);
+    assert!(copy.is_file(), "the link's copy was removed");
+    assert_eq!(entry(&site.manifest("k"), &page)["status"], "archived");
+
+    site.write("rotproof.toml", "exclude = ['/img$']\n");
+    rotproof(args(&["archive", "k.md", "--refresh"]), site.path())
+        .await
+        .code(0);
+    assert!(asset.is_file(), "the image's file was removed");
+    assert_eq!(entry(&site.manifest("k"), &img)["status"], "archived");
+    rotproof(args(&["verify"]), site.path()).await.code(0);
+}
