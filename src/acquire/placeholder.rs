@@ -105,7 +105,8 @@ impl Placeholders {
     /// Adds the placeholder image at `path` (any raster format).
     pub(crate) fn add(&mut self, path: &Path) -> Result<(), String> {
         let shown = path.display();
-        let hash = hash_file(path)
+        let hash = std::panic::catch_unwind(|| hash_file(path))
+            .unwrap_or_else(|_| Err("cannot be decoded".to_string()))
             .map_err(|e| format!("{shown}: {e}"))?
             .ok_or_else(|| {
                 format!("{shown}: too large for a placeholder (at most {MAX_SIDE} px a side)")
@@ -132,10 +133,14 @@ impl Placeholders {
         if self.known.is_empty() {
             return None;
         }
-        let hash = body
-            .with_reader(|r| decode_hash(r, body.digest.bytes))
-            .ok()?
-            .ok()??;
+        // A decoder that panics on a hostile image (some do) makes the
+        // image no placeholder, never a stopped run.
+        let hash = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            body.with_reader(|r| decode_hash(r, body.digest.bytes))
+        }))
+        .ok()?
+        .ok()?
+        .ok()??;
         self.same_as(hash)
     }
 

@@ -64,12 +64,13 @@ pub(super) fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// A seam for the interruption tests: with `ROTPROOF_TEST_HOLD_BUNDLE`
+/// A seam for the interruption tests (debug builds only, as the tests'
+/// binary is): with `ROTPROOF_TEST_HOLD_BUNDLE`
 /// set, the bundle stops for good once its temporary file exists, so a
 /// test can interrupt it there without making a bundle big enough to
 /// take a while (it used 128 MiB of random bytes as a timer).
 fn hold_for_tests() {
-    if std::env::var_os("ROTPROOF_TEST_HOLD_BUNDLE").is_some() {
+    if cfg!(debug_assertions) && std::env::var_os("ROTPROOF_TEST_HOLD_BUNDLE").is_some() {
         loop {
             std::thread::park();
         }
