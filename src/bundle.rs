@@ -164,26 +164,14 @@ pub(crate) fn bundle(
     Ok(())
 }
 
-/// Every stored file the manifest names (assets, thumbnails, versions),
-/// with the sha256 each must have, sorted.
+/// Every stored file the manifest names, with the sha256 each must have,
+/// sorted.
 fn named_files(manifest: &Manifest) -> BTreeMap<String, Sha256> {
-    let mut files = BTreeMap::new();
-    for e in manifest
-        .resources
-        .iter()
-        .filter(|e| e.status == Status::Archived)
-    {
-        if let (Some(path), Some(sha)) = (&e.path, &e.sha256) {
-            files.insert(path.clone(), sha.clone());
-        }
-        if let Some(t) = &e.thumbnail {
-            files.insert(t.path.clone(), t.sha256.clone());
-        }
-        for v in &e.versions {
-            files.insert(v.path.clone(), v.sha256.clone());
-        }
-    }
-    files
+    manifest
+        .stored_files()
+        .into_iter()
+        .map(|f| (f.path.clone(), f.sha256.clone()))
+        .collect()
 }
 
 /// Checks that a path a manifest names is a plain relative path inside the

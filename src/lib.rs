@@ -30,6 +30,7 @@ pub mod rewrite;
 pub(crate) mod runner;
 pub(crate) mod sniff;
 pub mod store;
+pub(crate) mod svg;
 pub mod thumbnail;
 pub(crate) mod urls;
 pub(crate) mod verify;

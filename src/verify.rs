@@ -1,4 +1,5 @@
-//! `verify`: fixity. Every stored asset is re-hashed against its name and
+//! `verify`: fixity. Every stored asset (and the bytes as fetched of an
+//! SVG published without its scripts) is re-hashed against its name and
 //! the manifest, every thumbnail against the manifest's `thumbnail.sha256`;
 //! files in the folder that the manifest does not name are listed too.
 //! Hashing streams each file (constant memory) and runs on all cores.
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::digest::{Sha256, hash_reader};
-use crate::manifest::{Manifest, ManifestError, Status};
+use crate::manifest::{Manifest, ManifestError};
 use crate::store::{self, PostDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -57,22 +58,11 @@ pub(crate) enum VerifyError {
 
 /// Files the manifest names, with the sha256 each must have.
 fn expected(manifest: &Manifest) -> BTreeMap<String, (Sha256, String)> {
-    let mut files = BTreeMap::new();
-    for e in &manifest.resources {
-        if e.status != Status::Archived {
-            continue;
-        }
-        if let (Some(path), Some(sha)) = (&e.path, &e.sha256) {
-            files.insert(path.clone(), (sha.clone(), e.url.clone()));
-        }
-        if let Some(t) = &e.thumbnail {
-            files.insert(t.path.clone(), (t.sha256.clone(), e.url.clone()));
-        }
-        for v in &e.versions {
-            files.insert(v.path.clone(), (v.sha256.clone(), e.url.clone()));
-        }
-    }
-    files
+    manifest
+        .stored_files()
+        .into_iter()
+        .map(|f| (f.path.clone(), (f.sha256.clone(), f.entry.url.clone())))
+        .collect()
 }
 
 /// Verifies one archived post folder.

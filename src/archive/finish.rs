@@ -251,6 +251,9 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
             entry_for(decision, outcome, prev, resource, occurrences, &dir)
         })?;
         merge::carry_history(&mut entry, prev);
+        if !matches!(decision, Decision::Fetch(_)) {
+            migrate::make_svgs_safe(&mut entry, &dir)?;
+        }
         replacements[i] = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep));
         entries.push(entry);
     }
@@ -498,7 +501,7 @@ fn revalidated(
 ) -> Result<(), ArchiveError> {
     match outcome {
         Some(Outcome::Stored { stored, fetch })
-            if Some(&stored.sha256) != entry.sha256.as_ref() =>
+            if Some(stored.fetched_sha256()) != entry.fetched_sha256() =>
         {
             let version = Version {
                 sha256: stored.sha256.clone(),
@@ -508,6 +511,7 @@ fn revalidated(
                 fetched_at: fetch
                     .as_ref()
                     .map_or_else(Timestamp::now, |f| Timestamp::from(f.answer.at)),
+                original: stored.original.clone(),
             };
             entry.add_version(&version, &stored.home, dir)?;
         }
@@ -545,6 +549,11 @@ fn restore(
     if let (Some(thumb), Some(from)) = (&entry.thumbnail, &copy.thumbnail) {
         store::copy_into(from, &dir.join(&thumb.path), &thumb.sha256)?;
     }
+    if let (Some(original), Some(from)) = (&entry.original, &copy.original) {
+        let folder = Layout::CURRENT.originals();
+        store::folder_inside(dir, folder).map_err(store::at(&dir.join(folder)))?;
+        store::copy_into(from, &dir.join(&original.path), &original.sha256)?;
+    }
     Ok(())
 }
 
@@ -553,6 +562,16 @@ fn restore(
 fn place(stored: &Stored, entry: &mut Entry, dir: &Path) -> Result<(), ArchiveError> {
     let asset = stored.path();
     store::copy_into(&stored.home.join(&asset), &dir.join(&asset), &stored.sha256)?;
+    if let Some(original) = &stored.original {
+        let folder = Layout::CURRENT.originals();
+        store::folder_inside(dir, folder).map_err(store::at(&dir.join(folder)))?;
+        store::copy_into(
+            &stored.home.join(&original.path),
+            &dir.join(&original.path),
+            &original.sha256,
+        )?;
+    }
+    entry.original = stored.original.clone();
     entry.sha256 = Some(stored.sha256.clone());
     entry.bytes = Some(stored.bytes);
     entry.media_type = Some(stored.media_type.to_string());

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::manifest::{Entry, Manifest};
+use crate::manifest::{Entry, Manifest, Original};
 use crate::store::{self, ASSETS, IoError, Layout};
 
 /// Puts an entry's files where the current layout keeps them (a link's
@@ -32,6 +32,69 @@ pub(super) fn relocate(entry: &mut Entry, dir: &Path) -> Result<(), IoError> {
         version.path = moved(dir, &version.path, stored_in, &version.sha256)?;
     }
     Ok(())
+}
+
+/// An SVG the post shows, archived before such files were made safe to
+/// publish (or whose published copy lost its safety by hand): the file
+/// becomes the bytes as fetched, in `.rotproof/originals/`, and the post
+/// shows a copy without what could run or fetch. Nothing is fetched; the
+/// old file leaves with the manifest that stops naming it.
+pub(super) fn make_svgs_safe(entry: &mut Entry, dir: &Path) -> Result<(), IoError> {
+    if !entry.kind.is_embedded() {
+        return Ok(());
+    }
+    if entry.original.is_none()
+        && entry.media_type.as_deref() == Some("image/svg+xml")
+        && let (Some(path), Some(sha)) = (&entry.path, &entry.sha256)
+        && let Some((path, sha, bytes, original)) = made_safe(dir, path, sha)?
+    {
+        (entry.path, entry.sha256, entry.bytes) = (Some(path), Some(sha), Some(bytes));
+        entry.original = Some(original);
+    }
+    for version in &mut entry.versions {
+        if version.original.is_none()
+            && version.media_type == "image/svg+xml"
+            && let Some((path, sha, bytes, original)) =
+                made_safe(dir, &version.path, &version.sha256)?
+        {
+            (version.path, version.sha256, version.bytes) = (path, sha, bytes);
+            version.original = Some(original);
+        }
+    }
+    Ok(())
+}
+
+/// The safe copy of the SVG at `path` (of content `sha256`), if it is not
+/// safe as it is: its path, sha256 and size, and where its bytes went.
+fn made_safe(
+    dir: &Path,
+    path: &str,
+    sha256: &crate::digest::Sha256,
+) -> Result<Option<(String, crate::digest::Sha256, u64, Original)>, IoError> {
+    let Ok(file) = store::inside(dir, path) else {
+        return Ok(None);
+    };
+    let opened = std::fs::File::open(&file).map_err(store::at(&file))?;
+    let body = match store::Incoming::new(&dir.join(ASSETS), u64::MAX).copy_from(opened, &file) {
+        Ok(body) => body,
+        Err(store::IngestError::Io(err)) => return Err(err),
+        Err(store::IngestError::TooLarge(_)) => return Ok(None),
+    };
+    if &body.digest.sha256 != sha256 {
+        // Not the file the manifest names: `verify` says so.
+        return Ok(None);
+    }
+    let persisted = store::persist_in(body, dir, ASSETS, "svg", true)?;
+    let Some((fetched, bytes)) = persisted.original else {
+        return Ok(None);
+    };
+    let original = Original {
+        path: format!("{}/{fetched}.svg", Layout::CURRENT.originals()),
+        sha256: fetched,
+        bytes,
+    };
+    let (sha, size) = persisted.served;
+    Ok(Some((format!("{ASSETS}/{sha}.svg"), sha, size, original)))
 }
 
 /// `path`'s file placed in `folder` under its own name; the new path.

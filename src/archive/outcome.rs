@@ -14,7 +14,7 @@ use super::ArchiveError;
 use super::plan::Job;
 use crate::acquire::Obtained;
 use crate::digest::Sha256;
-use crate::manifest::{Capture, Kind, Referer};
+use crate::manifest::{Capture, Kind, Original, Referer};
 use crate::net::{Answer, Failure, FailureKind};
 use crate::sniff::Format;
 use crate::store::{self, Ingested, IoError, Layout};
@@ -29,6 +29,9 @@ pub(super) struct Stored {
     pub media_type: &'static str,
     pub kind: Kind,
     pub home: Arc<Path>,
+    /// The bytes as fetched, when the file the post shows is not them (an
+    /// SVG published without its scripts).
+    pub original: Option<Original>,
     /// Dimensions and thumbnail, for images.
     pub image: Option<ImageInfo>,
     /// Whether this run wrote the file (it was not in the folder before).
@@ -41,6 +44,11 @@ impl Stored {
     pub(super) fn path(&self) -> String {
         let folder = Layout::CURRENT.folder_for(self.kind);
         format!("{folder}/{}.{}", self.sha256, self.ext)
+    }
+
+    /// The sha256 of the bytes as fetched.
+    pub(super) fn fetched_sha256(&self) -> &Sha256 {
+        self.original.as_ref().map_or(&self.sha256, |o| &o.sha256)
     }
 }
 
@@ -187,25 +195,18 @@ pub(super) async fn store_stored(
     fetch: Option<Box<Acquisition>>,
 ) -> JobResult {
     let kind = job.kind;
-    let mut stored = Stored {
-        sha256: body.digest.sha256.clone(),
-        ext: format.ext,
-        bytes: body.digest.bytes,
-        media_type: format.media_type,
-        kind,
-        home: job.post.home.clone(),
-        image: None,
-        written: false,
-    };
-    let asset = job.post.home.join(stored.path());
-    // Re-hashing an existing file, syncing and renaming block: off the
-    // async workers.
-    let path = asset.clone();
-    let written = tokio::task::spawn_blocking(move || store::persist_content(body, &path))
-        .await
-        .map_err(|e| IoError::new(&asset, std::io::Error::other(e)))?;
-    stored.written = match written {
-        Ok(written) => written,
+    let folder = Layout::CURRENT.folder_for(kind);
+    let home = job.post.home.clone();
+    let sanitise = format.ext == "svg" && kind.is_embedded();
+    // Re-hashing an existing file, sanitising, syncing and renaming
+    // block: off the async workers.
+    let persisted = tokio::task::spawn_blocking(move || {
+        store::persist_in(body, &home, folder, format.ext, sanitise)
+    })
+    .await
+    .map_err(|e| IoError::new(&job.post.home, std::io::Error::other(e)))?;
+    let persisted = match persisted {
+        Ok(persisted) => persisted,
         // A small body gets its file only now: out of descriptors is this
         // resource's failure, as it is when a download's file is made.
         Err(err) if crate::net::descriptors::exhausted(&err.source) => {
@@ -214,6 +215,23 @@ pub(super) async fn store_stored(
         }
         Err(err) => return Err(err.into()),
     };
+    let (sha256, bytes) = persisted.served;
+    let stored = Stored {
+        sha256,
+        ext: format.ext,
+        bytes,
+        media_type: format.media_type,
+        kind,
+        home: job.post.home.clone(),
+        original: persisted.original.map(|(sha256, bytes)| Original {
+            path: format!("{}/{sha256}.{}", Layout::CURRENT.originals(), format.ext),
+            sha256,
+            bytes,
+        }),
+        image: None,
+        written: persisted.written,
+    };
+    let asset = job.post.home.join(stored.path());
     let decision = if job.thumbnail {
         thumbnail::decide(&format, kind)
     } else {

@@ -340,6 +340,8 @@ fn decision(
 pub(super) struct GoodCopy {
     pub file: PathBuf,
     pub thumbnail: Option<PathBuf>,
+    /// The bytes as fetched, when the file is not them.
+    pub original: Option<PathBuf>,
 }
 
 /// Turns each fetch of a content archived before, whose file in its
@@ -363,8 +365,15 @@ pub(super) fn restore_from_good_copies(planned: &mut [(Planned, PostDir)]) {
                 .thumbnail
                 .as_ref()
                 .and_then(|t| store::inside(&p.draft.dir, &t.path).ok());
-            good.entry(sha.clone())
-                .or_insert(GoodCopy { file, thumbnail });
+            let original = entry
+                .original
+                .as_ref()
+                .and_then(|o| store::inside(&p.draft.dir, &o.path).ok());
+            good.entry(sha.clone()).or_insert(GoodCopy {
+                file,
+                thumbnail,
+                original,
+            });
         }
     }
     if good.is_empty() {

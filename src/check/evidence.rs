@@ -92,7 +92,7 @@ pub(super) async fn gather(
                 continue;
             }
             if entry.kind == Kind::Image
-                && let (Some(now), Some(then)) = (&probe.sha256, &entry.sha256)
+                && let (Some(now), Some(then)) = (&probe.sha256, entry.fetched_sha256())
             {
                 changed_images.entry(url.to_string()).or_insert((
                     HostKey::of(&url),
@@ -181,16 +181,27 @@ pub(super) async fn gather(
         if !keep_versions {
             continue;
         }
-        let (sha256, bytes) = (
-            obtained.body.digest.sha256.clone(),
-            obtained.body.digest.bytes,
-        );
-        let path = format!("{}/{sha256}.{}", r.folder, obtained.format.ext);
-        let target = r.home.join(&path);
-        let body = obtained.body;
-        tokio::task::spawn_blocking(move || store::persist_content(body, &target))
-            .await
-            .map_err(|e| IoError::new(&r.home, std::io::Error::other(e)))??;
+        let format = obtained.format;
+        let sanitise = format.ext == "svg" && r.kind.is_embedded();
+        let (body, home, folder) = (obtained.body, r.home.clone(), r.folder);
+        let persisted = tokio::task::spawn_blocking(move || {
+            store::persist_in(body, &home, folder, format.ext, sanitise)
+        })
+        .await
+        .map_err(|e| IoError::new(&r.home, std::io::Error::other(e)))??;
+        let (sha256, bytes) = persisted.served;
+        let path = format!("{}/{sha256}.{}", r.folder, format.ext);
+        let original = persisted
+            .original
+            .map(|(sha256, bytes)| manifest::Original {
+                path: format!(
+                    "{}/{sha256}.{}",
+                    store::Layout::CURRENT.originals(),
+                    format.ext
+                ),
+                sha256,
+                bytes,
+            });
         evidence.versions.insert(
             r.url.to_string(),
             NewVersion {
@@ -200,6 +211,7 @@ pub(super) async fn gather(
                     media_type: obtained.format.media_type.to_string(),
                     path,
                     fetched_at: Timestamp::now(),
+                    original,
                 },
                 home: r.home,
             },

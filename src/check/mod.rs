@@ -414,7 +414,7 @@ async fn probe_all(
 fn changed(entry: &Entry, probe: &Probe) -> bool {
     entry.status == Status::Archived
         && !probe.not_modified
-        && matches!((&probe.sha256, &entry.sha256), (Some(now), Some(then)) if now != then)
+        && matches!((&probe.sha256, entry.fetched_sha256()), (Some(now), Some(then)) if now != then)
 }
 
 /// The URL to request for an entry: remote http(s) resources that were

@@ -93,9 +93,14 @@ pub(crate) struct Entry {
     pub bytes: Option<u64>,
     #[serde(default)]
     pub media_type: Option<String>,
-    /// Relative to the post folder: `assets/<sha256>.<ext>`.
+    /// Relative to the post folder: `assets/<sha256>.<ext>`. `sha256` and
+    /// `bytes` are this file's: what the post shows.
     #[serde(default)]
     pub path: Option<String>,
+    /// The bytes as fetched, when the file the post shows is not them (an
+    /// SVG with scripts is published without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Original>,
     #[serde(default)]
     pub width: Option<u32>,
     #[serde(default)]
@@ -145,9 +150,57 @@ pub(crate) struct Version {
     pub media_type: String,
     pub path: String,
     pub fetched_at: Timestamp,
+    /// As in [`Entry::original`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Original>,
+}
+
+/// The bytes of a resource as they were fetched, kept unpublished in
+/// `.rotproof/originals/` when the published file differs from them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Original {
+    pub path: String,
+    pub sha256: Sha256,
+    pub bytes: u64,
+}
+
+/// A file an archived entry names, with the content it must have.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NamedFile<'a> {
+    pub path: &'a String,
+    pub sha256: &'a Sha256,
+    pub entry: &'a Entry,
 }
 
 impl Manifest {
+    /// Every file the archived entries name, with the sha256 each must
+    /// have: each entry's file, its thumbnail, its later versions, and
+    /// the bytes as fetched of those published otherwise.
+    pub(crate) fn stored_files(&self) -> Vec<NamedFile<'_>> {
+        let mut files = Vec::new();
+        for entry in self
+            .resources
+            .iter()
+            .filter(|e| e.status == Status::Archived)
+        {
+            let mut named: Vec<(&String, &Sha256)> = Vec::new();
+            if let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) {
+                named.push((path, sha));
+            }
+            named.extend(entry.thumbnail.iter().map(|t| (&t.path, &t.sha256)));
+            for v in &entry.versions {
+                named.push((&v.path, &v.sha256));
+                named.extend(v.original.iter().map(|o| (&o.path, &o.sha256)));
+            }
+            named.extend(entry.original.iter().map(|o| (&o.path, &o.sha256)));
+            files.extend(named.into_iter().map(|(path, sha256)| NamedFile {
+                path,
+                sha256,
+                entry,
+            }));
+        }
+        files
+    }
     /// Every stored file the manifest names (relative to its post folder):
     /// archived entries' files, thumbnails and later versions.
     pub(crate) fn named_files(&self) -> std::collections::BTreeSet<String> {
@@ -156,6 +209,12 @@ impl Manifest {
             named.extend(e.path.iter().cloned());
             named.extend(e.thumbnail.iter().map(|t| t.path.clone()));
             named.extend(e.versions.iter().map(|v| v.path.clone()));
+            named.extend(e.original.iter().map(|o| o.path.clone()));
+            named.extend(
+                e.versions
+                    .iter()
+                    .filter_map(|v| v.original.as_ref().map(|o| o.path.clone())),
+            );
         }
         named
     }
@@ -183,8 +242,24 @@ impl Entry {
             &dir.join(&version.path),
             &version.sha256,
         )?;
+        if let Some(original) = &version.original {
+            store::copy_into(
+                &home.join(&original.path),
+                &dir.join(&original.path),
+                &original.sha256,
+            )?;
+        }
         self.versions.push(version.clone());
         Ok(true)
+    }
+
+    /// The sha256 of the bytes as fetched: what a later fetch is compared
+    /// with to say whether the resource changed.
+    pub(crate) fn fetched_sha256(&self) -> Option<&Sha256> {
+        match &self.original {
+            Some(original) => Some(&original.sha256),
+            None => self.sha256.as_ref(),
+        }
     }
 
     /// An entry with only what the post says; the rest is filled in by
@@ -208,6 +283,7 @@ impl Entry {
             bytes: None,
             media_type: None,
             path: None,
+            original: None,
             width: None,
             height: None,
             thumbnail: None,

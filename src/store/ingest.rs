@@ -156,6 +156,75 @@ impl Ingested {
     }
 }
 
+impl Ingested {
+    /// The copy of an SVG body that a post folder may publish (see
+    /// [`crate::svg`]), received in `dir` like any body; `None` when the
+    /// body has nothing to remove and is served as fetched. A file that is
+    /// not readable XML is served as an empty picture. The copy is bounded
+    /// by twice the body (entity expansion can only grow it so far).
+    pub(crate) fn sanitised_svg(&self, dir: &Path) -> Result<Option<Ingested>, IoError> {
+        let cap = self
+            .digest
+            .bytes
+            .saturating_mul(2)
+            .saturating_add(64 * 1024);
+        let mut copy = Incoming::new(dir, cap);
+        let outcome = self
+            .with_reader(|input| crate::svg::sanitise(input, IncomingWriter(&mut copy), cap))
+            .map_err(at(dir))?;
+        let empty = || {
+            let mut empty = Incoming::new(dir, cap);
+            empty
+                .write(crate::svg::EMPTY)
+                .map_err(IngestError::into_io)?;
+            Ok(Some(empty.finish()))
+        };
+        match outcome {
+            Ok(crate::svg::Sanitised::Clean) => Ok(None),
+            Ok(crate::svg::Sanitised::Cleaned { .. }) => Ok(Some(copy.finish())),
+            Ok(crate::svg::Sanitised::Unreadable(_)) => empty(),
+            // Over the bound: nothing of it is served.
+            Err(err) if err.kind() == io::ErrorKind::FileTooLarge => empty(),
+            Err(err) => Err(IoError::new(dir, err)),
+        }
+    }
+}
+
+/// Writes into an [`Incoming`], for code that takes a writer.
+struct IncomingWriter<'a>(&'a mut Incoming);
+
+impl Write for IncomingWriter<'_> {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        match self.0.write(chunk) {
+            Ok(()) => Ok(chunk.len()),
+            Err(IngestError::TooLarge(over)) => Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("over {} bytes", over.max),
+            )),
+            Err(IngestError::Io(err)) => Err(io::Error::other(err.to_string())),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl IngestError {
+    fn into_io(self) -> IoError {
+        match self {
+            IngestError::Io(err) => err,
+            IngestError::TooLarge(over) => IoError::new(
+                Path::new("."),
+                io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    format!("over {} bytes", over.max),
+                ),
+            ),
+        }
+    }
+}
+
 /// What an image decoder reads from.
 pub trait ReadSeek: io::BufRead + io::Seek {}
 impl<T: io::BufRead + io::Seek> ReadSeek for T {}
@@ -183,6 +252,52 @@ pub fn persist_content(ingested: Ingested, path: &Path) -> Result<bool, IoError>
     super::durable::file_written(temp.as_file()).map_err(at(path))?;
     temp.persist(path).map_err(|e| at(path)(e.error))?;
     Ok(true)
+}
+
+/// A body stored in a post folder: the file the post shows, and the bytes
+/// as fetched when that file is not them.
+#[derive(Debug)]
+pub(crate) struct Persisted {
+    pub served: (Sha256, u64),
+    pub original: Option<(Sha256, u64)>,
+    /// Whether the file the post shows was written (it was not there).
+    pub written: bool,
+}
+
+/// Stores `body` in the post folder `home` as `<folder>/<sha256>.<ext>`.
+/// With `sanitise` (an SVG the post shows), the published file is the
+/// copy without what could run or fetch ([`Ingested::sanitised_svg`]) and
+/// the bytes as fetched go to `.rotproof/originals/` when they differ.
+pub(crate) fn persist_in(
+    body: Ingested,
+    home: &Path,
+    folder: &str,
+    ext: &str,
+    sanitise: bool,
+) -> Result<Persisted, IoError> {
+    let fetched = (body.digest.sha256.clone(), body.digest.bytes);
+    let served = match sanitise {
+        true => body.sanitised_svg(&home.join(folder))?,
+        false => None,
+    };
+    let Some(served) = served else {
+        let written = persist_content(body, &home.join(format!("{folder}/{}.{ext}", fetched.0)))?;
+        return Ok(Persisted {
+            served: fetched,
+            original: None,
+            written,
+        });
+    };
+    let shown = (served.digest.sha256.clone(), served.digest.bytes);
+    let written = persist_content(served, &home.join(format!("{folder}/{}.{ext}", shown.0)))?;
+    let originals = super::Layout::CURRENT.originals();
+    let kept = super::paths::folder_inside(home, originals).map_err(at(&home.join(originals)))?;
+    persist_content(body, &kept.join(format!("{}.{ext}", fetched.0)))?;
+    Ok(Persisted {
+        served: shown,
+        original: Some(fetched),
+        written,
+    })
 }
 
 /// Whether the file at `path` has the content `sha256`.

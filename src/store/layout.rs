@@ -65,6 +65,12 @@ impl Layout {
         }
     }
 
+    /// The bytes as fetched of files published otherwise (an SVG with
+    /// scripts): never published. Only the current layout has them.
+    pub fn originals(self) -> &'static str {
+        ".rotproof/originals"
+    }
+
     pub fn lock(self) -> &'static str {
         match self {
             Layout::V1 => ".rotproof.lock",
@@ -83,7 +89,7 @@ impl Layout {
 
     /// The folders that hold stored files.
     pub fn stores(self) -> Vec<&'static str> {
-        let mut folders = vec![ASSETS, self.thumbs()];
+        let mut folders = vec![ASSETS, self.thumbs(), self.originals()];
         if !folders.contains(&self.pages()) {
             folders.push(self.pages());
         }

@@ -26,12 +26,13 @@ mod staged;
 
 pub use durable::sync;
 pub(crate) use durable::sync_dir;
+pub(crate) use ingest::persist_in;
 pub use ingest::{
     Held, IN_MEMORY, Incoming, IngestError, Ingested, ReadSeek, copy_into, persist_content,
 };
 pub use layout::Layout;
 pub use paths::{
-    Refusal, folder_of_manifest, inside, parent_or_dot, prune, relative_path,
+    Refusal, folder_inside, folder_of_manifest, inside, parent_or_dot, prune, relative_path,
     remove_empty_folder_inside, remove_inside,
 };
 pub use slug::sanitise_slug;

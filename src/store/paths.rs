@@ -93,6 +93,31 @@ pub fn inside(dir: &Path, rel: &str) -> Result<PathBuf, Refusal> {
     Ok(at)
 }
 
+/// The folder `rel` of the post folder `dir`, made if missing, unless it
+/// (or a folder on the way) is a symlink: what is written there stays in
+/// the post folder.
+pub fn folder_inside(dir: &Path, rel: &str) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let refused = || std::io::Error::other(format!("{rel}: {}", Refusal::Symlink));
+    let mut at = dir.to_path_buf();
+    for part in Path::new(rel).components() {
+        let Component::Normal(part) = part else {
+            return Err(std::io::Error::other(format!(
+                "{rel}: {}",
+                Refusal::Outside
+            )));
+        };
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return Err(refused()),
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(std::io::Error::other(format!("{rel}: not a folder"))),
+            Err(_) => std::fs::create_dir(&at)?,
+        }
+    }
+    Ok(at)
+}
+
 /// Removes the file a manifest names in the post folder `dir`, through
 /// the same check as every read ([`inside`]): a path that leaves the
 /// folder or passes through a symlink (a hostile folder's `thumbs/` linked

