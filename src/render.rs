@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-use pulldown_cmark::{CowStr, Event, LinkType, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
 
 use crate::manifest::{Kind, Manifest, Status};
-use crate::post::{Post, markdown_options, shortcodes};
+use crate::post::{Post, pieces, shortcodes};
 use crate::urls::{self, Target};
 
 /// Where a link with an archived copy leads.
@@ -79,8 +79,62 @@ pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
     // never printed as text.
     let raw_body = &post.text()[post.body()];
     let body = &shortcodes::render(raw_body, &shortcodes::code_ranges(raw_body));
-    let mut html = String::with_capacity(body.len() * 2);
-    let mut events = Parser::new_ext(body, markdown_options());
+    let mut page = String::with_capacity(body.len() * 2 + 4096);
+    page.push_str("<!DOCTYPE html>\n<html");
+    if let Some(lang) = post.lang() {
+        let _ = write!(page, " lang=\"{}\"", attr(lang));
+    }
+    let _ = write!(
+        page,
+        ">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<article>\n<header>\n<h1>{}</h1>\n",
+        attr(options.policy),
+        text(&title),
+        text(&title)
+    );
+    let mut meta = Vec::new();
+    if let Some(date) = &date {
+        meta.push(format!("<time>{}</time>", text(date)));
+    }
+    if let Some(source) = source {
+        meta.push(format!(
+            "<a href=\"{}\" rel=\"noopener\">Original</a>",
+            attr(source)
+        ));
+    }
+    if !meta.is_empty() {
+        let _ = writeln!(page, "<p class=\"meta\">{}</p>", meta.join(" · "));
+    }
+    page.push_str("</header>\n");
+    // A long body is rendered and sanitised piece by piece, so that no
+    // step holds a tree of the whole of it.
+    let cut = pieces::pieces(body);
+    let elsewhere = pieces::Definitions::of(body, &cut);
+    for piece in cut {
+        let piece_html = render_piece(
+            elsewhere.parser(&body[piece]),
+            &sizes,
+            &versions,
+            options.links,
+        );
+        page.push_str(&sanitise(&flatten_deep(&piece_html, MAX_DEPTH)));
+    }
+    let _ = write!(
+        page,
+        "</article>\n<footer>Archived with {} on {}.</footer>\n</body>\n</html>\n",
+        text(&manifest.tool),
+        text(&manifest.post.archived_at.to_string())
+    );
+    page
+}
+
+/// One piece of the body as HTML, not yet sanitised: images with their
+/// sizes, links with their archived copies.
+fn render_piece<'a>(
+    mut events: impl Iterator<Item = Event<'a>>,
+    sizes: &HashMap<&str, (u32, u32)>,
+    versions: &HashMap<String, Versions<'_>>,
+    links: Links,
+) -> String {
     let mut out: Vec<Event> = Vec::new();
     while let Some(event) = events.next() {
         match event {
@@ -119,50 +173,16 @@ pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
                 out.push(Event::InlineHtml(CowStr::from(link_tag(
                     &dest_url,
                     &title,
-                    versions_of(&dest_url, &versions),
-                    options.links,
+                    versions_of(&dest_url, versions),
+                    links,
                 ))));
             }
             other => out.push(other),
         }
     }
+    let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
-    let html = sanitise(&flatten_deep(&html, MAX_DEPTH));
-
-    let mut page = String::with_capacity(html.len() + 4096);
-    page.push_str("<!DOCTYPE html>\n<html");
-    if let Some(lang) = post.lang() {
-        let _ = write!(page, " lang=\"{}\"", attr(lang));
-    }
-    let _ = write!(
-        page,
-        ">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<article>\n<header>\n<h1>{}</h1>\n",
-        attr(options.policy),
-        text(&title),
-        text(&title)
-    );
-    let mut meta = Vec::new();
-    if let Some(date) = &date {
-        meta.push(format!("<time>{}</time>", text(date)));
-    }
-    if let Some(source) = source {
-        meta.push(format!(
-            "<a href=\"{}\" rel=\"noopener\">Original</a>",
-            attr(source)
-        ));
-    }
-    if !meta.is_empty() {
-        let _ = writeln!(page, "<p class=\"meta\">{}</p>", meta.join(" · "));
-    }
-    page.push_str("</header>\n");
-    page.push_str(&html);
-    let _ = write!(
-        page,
-        "</article>\n<footer>Archived with {} on {}.</footer>\n</body>\n</html>\n",
-        text(&manifest.tool),
-        text(&manifest.post.archived_at.to_string())
-    );
-    page
+    html
 }
 
 /// The post's HTML with its active content and remote embeds removed: a

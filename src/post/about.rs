@@ -5,6 +5,11 @@ use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 use super::Post;
 use super::dialect::options;
+use super::pieces;
+
+/// Marks a reference link of the closing paragraph that the last piece of
+/// a long body could not resolve (its label follows).
+const UNRESOLVED: &str = "\u{0}unresolved:";
 
 /// Front matter keys that name the post's source, in order of preference.
 pub const SOURCE_KEYS: &[&str] = &[
@@ -23,7 +28,11 @@ impl Post {
             return Some(title.to_string());
         }
         let mut heading: Option<String> = None;
-        for event in Parser::new_ext(&self.text()[self.body()], options()) {
+        let body = &self.text()[self.body()];
+        let events = pieces::pieces(body)
+            .into_iter()
+            .flat_map(|piece| Parser::new_ext(&body[piece], options()));
+        for event in events {
             match event {
                 Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
                 Event::End(TagEnd::Heading(_)) => {
@@ -75,7 +84,21 @@ impl Post {
         let mut depth = 0usize;
         let mut paragraph: Option<Paragraph> = None;
         let mut last: Option<String> = None;
-        for event in Parser::new_ext(&self.text()[self.body()], options()) {
+        // The last block is in the last piece of a long body. A reference
+        // link there whose definition stands before it is resolved after.
+        let body = &self.text()[self.body()];
+        let cut = pieces::pieces(body);
+        let tail = cut.last().cloned().unwrap_or_default();
+        let unresolved = |link: pulldown_cmark::BrokenLink<'_>| {
+            let mark = format!("{UNRESOLVED}{}", link.reference);
+            Some((
+                pulldown_cmark::CowStr::from(mark),
+                pulldown_cmark::CowStr::from(""),
+            ))
+        };
+        let parser =
+            Parser::new_with_broken_link_callback(&body[tail], options(), Some(unresolved));
+        for event in parser {
             match event {
                 Event::Start(tag) => {
                     let top = depth == 0;
@@ -131,7 +154,11 @@ impl Post {
                 }
             }
         }
-        last
+        let last = last?;
+        if let Some(label) = last.strip_prefix(UNRESOLVED) {
+            return pieces::Definitions::of(body, &cut).get(label);
+        }
+        Some(last)
     }
 }
 
@@ -203,5 +230,27 @@ mod tests {
         assert_eq!(p.source_url(), None, "the last block is not the link");
         let p = post("[one](https://a.example/) [two](https://b.example/)\n");
         assert_eq!(p.source_url(), None, "two links");
+    }
+
+    #[test]
+    fn a_long_posts_title_and_closing_link_are_found_in_its_pieces() {
+        let filler = "- [x](https://a.example/f)\n".repeat(super::pieces::SPLIT_OVER / 20);
+        let p = post(&format!(
+            "{filler}\n# Late title\n\n[原文](https://new.qq.com/rain/a/1)\n"
+        ));
+        assert_eq!(p.title().as_deref(), Some("Late title"));
+        assert_eq!(
+            p.source_url().as_deref(),
+            Some("https://new.qq.com/rain/a/1")
+        );
+        let p = post(&format!(
+            "[src]: https://new.qq.com/rain/a/2\n\n{filler}\n[原文][src]\n"
+        ));
+        assert_eq!(
+            p.source_url().as_deref(),
+            Some("https://new.qq.com/rain/a/2")
+        );
+        let p = post(&format!("{filler}\n[原文][nowhere]\n"));
+        assert_eq!(p.source_url(), None, "an undefined reference is text");
     }
 }

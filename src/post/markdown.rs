@@ -1,15 +1,15 @@
 //! The Markdown body: images, links, reference definitions, raw HTML and
 //! URLs shown as text, found with pulldown-cmark's offset iterator.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ops::Range;
 
 use linkify::{LinkFinder, LinkKind};
-use pulldown_cmark::{CowStr, Event, LinkType, Parser, Tag, TagEnd};
+use pulldown_cmark::{BrokenLinkCallback, CowStr, Event, LinkType, OffsetIter, Tag, TagEnd};
 
 use super::destination;
-use super::dialect::options;
 use super::html::HtmlChunk;
+use super::pieces;
 use super::shortcodes;
 use crate::lines::LineIndex;
 use crate::reference::{Kind, Place, Reference, Syntax};
@@ -28,7 +28,8 @@ struct Frame<'a> {
 struct Definition {
     span: Range<usize>,
     dest: String,
-    used_as_image: bool,
+    /// Its label as links match it.
+    label: String,
 }
 
 struct Collector<'t> {
@@ -44,27 +45,12 @@ struct Collector<'t> {
 }
 
 /// Appends every body reference to `out`. `body` is the body's byte range
-/// in `text`.
+/// in `text`. A long body is read piece by piece ([`pieces`]).
 pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &mut Vec<Reference>) {
     let base = body.start;
     let src = &text[body];
-    let mut iter = Parser::new_ext(src, options()).into_offset_iter();
-
-    let mut definitions: Vec<Definition> = iter
-        .reference_definitions()
-        .iter()
-        .map(|(_, def)| Definition {
-            span: def.span.clone(),
-            dest: def.dest.to_string(),
-            used_as_image: false,
-        })
-        .collect();
-    definitions.sort_by_key(|d| d.span.start);
-    let by_start: HashMap<usize, usize> = definitions
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.span.start, i))
-        .collect();
+    let cut = pieces::pieces(src);
+    let elsewhere = pieces::Definitions::of(src, &cut);
 
     let mut finder = LinkFinder::new();
     finder.kinds(&[LinkKind::Url]);
@@ -81,8 +67,83 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
         finder,
     };
     let first = c.out.len();
+    // Every definition of the body, the first of a label only.
+    let mut definitions: Vec<Definition> = Vec::new();
+    let mut labels: HashSet<String> = HashSet::new();
+    let mut images = ImageDefinitions::default();
     // Code and comments, where no shortcode counts.
     let mut skip: Vec<Range<usize>> = Vec::new();
+    for piece in cut {
+        let at = piece.start;
+        let piece_src = &src[piece];
+        c.base = base + at;
+        let mut iter = elsewhere.parser(piece_src).into_offset_iter();
+        for (label, def) in iter.reference_definitions().iter() {
+            let label = pieces::label_key(label);
+            if labels.insert(label.clone()) {
+                definitions.push(Definition {
+                    span: at + def.span.start..at + def.span.end,
+                    dest: def.dest.to_string(),
+                    label,
+                });
+            }
+        }
+        read_piece(&mut c, &mut iter, piece_src, at, &mut skip, &mut images);
+    }
+    c.base = base;
+    definitions.sort_by_key(|d| d.span.start);
+
+    // Site generators' shortcodes and embeds. What the parser saw inside
+    // one (a URL shown as text, an `<img>` of `{{<img …>}}`) is the
+    // shortcode's, found once, as the shortcode's.
+    let found = shortcodes::find(src, &skip);
+    if !found.is_empty() {
+        let inside = |span: &Range<usize>| {
+            found
+                .iter()
+                .any(|f| base + f.whole.start <= span.start && span.end <= base + f.whole.end)
+        };
+        let mut i = 0;
+        c.out.retain(|r| {
+            let keep = i < first || !inside(&r.span);
+            i += 1;
+            keep
+        });
+        for f in found {
+            c.push(f.kind, f.syntax, f.span, f.url);
+        }
+    }
+
+    for def in definitions {
+        let used_as_image =
+            images.at.contains(&def.span.start) || images.labels.contains(&def.label);
+        let kind = if used_as_image {
+            Kind::Image
+        } else {
+            Kind::Link
+        };
+        let found = destination::definition(src, def.span.clone());
+        c.destination(kind, found, def.span.start, def.dest);
+    }
+}
+
+/// The definitions images use: by where they start (used in their own
+/// piece) or by label (used from another piece of a long body).
+#[derive(Default)]
+struct ImageDefinitions {
+    at: HashSet<usize>,
+    labels: HashSet<String>,
+}
+
+/// Reads one piece's events (`at`: where the piece starts in the body).
+fn read_piece<'a, F: BrokenLinkCallback<'a>>(
+    c: &mut Collector<'_>,
+    iter: &mut OffsetIter<'a, F>,
+    src: &'a str,
+    at: usize,
+    skip: &mut Vec<Range<usize>>,
+    images: &mut ImageDefinitions,
+) {
     let mut frames: Vec<Frame> = Vec::new();
     let mut code_depth = 0usize;
     let mut html_block: Option<HtmlChunk> = None;
@@ -98,8 +159,12 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
             top.content_end = top.content_end.max(range.end);
         }
         match &event {
-            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => skip.push(range.clone()),
-            Event::Html(h) | Event::InlineHtml(h) if h.contains("<!--") => skip.push(range.clone()),
+            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => {
+                skip.push(at + range.start..at + range.end)
+            }
+            Event::Html(h) | Event::InlineHtml(h) if h.contains("<!--") => {
+                skip.push(at + range.start..at + range.end)
+            }
             _ => {}
         }
         match event {
@@ -153,13 +218,19 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
                     _ if in_description => {}
                     LinkType::Inline => c.inline(&frame, range.end),
                     LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
-                        let def = iter
-                            .reference_definitions()
-                            .get(&frame.id)
-                            .and_then(|d| by_start.get(&d.span.start).copied());
-                        if let (Some(i), Kind::Image) = (def, frame.kind) {
-                            definitions[i].used_as_image = true;
+                        if frame.kind == Kind::Image
+                            && let Some(d) = iter.reference_definitions().get(&frame.id)
+                        {
+                            images.at.insert(at + d.span.start);
                         }
+                    }
+                    // Defined in another piece of a long body.
+                    LinkType::ReferenceUnknown
+                    | LinkType::CollapsedUnknown
+                    | LinkType::ShortcutUnknown
+                        if frame.kind == Kind::Image =>
+                    {
+                        images.labels.insert(pieces::label_key(&frame.id));
                     }
                     LinkType::Autolink | LinkType::Email => {
                         autolink_depth = autolink_depth.saturating_sub(1)
@@ -191,37 +262,6 @@ pub(super) fn collect(text: &str, body: Range<usize>, lines: &LineIndex, out: &m
         }
     }
     c.flush_shown();
-
-    // Site generators' shortcodes and embeds. What the parser saw inside
-    // one (a URL shown as text, an `<img>` of `{{<img …>}}`) is the
-    // shortcode's, found once, as the shortcode's.
-    let found = shortcodes::find(src, &skip);
-    if !found.is_empty() {
-        let inside = |span: &Range<usize>| {
-            found
-                .iter()
-                .any(|f| base + f.whole.start <= span.start && span.end <= base + f.whole.end)
-        };
-        let mut i = 0;
-        c.out.retain(|r| {
-            let keep = i < first || !inside(&r.span);
-            i += 1;
-            keep
-        });
-        for f in found {
-            c.push(f.kind, f.syntax, f.span, f.url);
-        }
-    }
-
-    for def in definitions {
-        let kind = if def.used_as_image {
-            Kind::Image
-        } else {
-            Kind::Link
-        };
-        let found = destination::definition(src, def.span.clone());
-        c.destination(kind, found, def.span.start, def.dest);
-    }
 }
 
 impl Collector<'_> {
@@ -388,6 +428,39 @@ mod tests {
 
     fn raws(src: &str) -> Vec<String> {
         refs(src).into_iter().map(|r| r.1).collect()
+    }
+
+    #[test]
+    fn a_long_body_read_in_pieces_finds_what_each_part_finds_alone() {
+        let part = "Intro [a](https://x.example/a) and https://x.example/bare\n\n\
+                    ```\nhttps://x.example/code\n```\n\n\
+                    - ![i](https://x.example/i.png)\n\
+                    - <img src=\"https://x.example/h.png\">\n\
+                    <!-- https://x.example/comment -->\n\n\
+                    > [q](https://x.example/q)\n\n";
+        let one = refs(part);
+        assert_eq!(one.len(), 5, "{one:?}");
+        let n = super::pieces::SPLIT_OVER / part.len() + 10;
+        let long = part.repeat(n);
+        let all = refs(&long);
+        assert_eq!(all.len(), n * one.len());
+        for (i, got) in all.iter().enumerate() {
+            assert_eq!(got, &one[i % one.len()], "reference {i}");
+        }
+    }
+
+    #[test]
+    fn a_definition_used_as_an_image_from_another_piece_is_an_image() {
+        let filler = "- [x](https://x.example/f)\n".repeat(super::pieces::SPLIT_OVER / 20);
+        let src = format!("![far][logo]\n\n{filler}\n[logo]: https://x.example/logo.png\n");
+        let got = refs(&src);
+        let logo = got
+            .iter()
+            .find(|r| r.2 == "https://x.example/logo.png")
+            .expect("found");
+        assert_eq!(logo.0, Kind::Image);
+        assert_eq!(logo.1, "https://x.example/logo.png");
+        assert_eq!(got.iter().filter(|r| r.2.ends_with("logo.png")).count(), 1);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod dialect;
 mod front_matter;
 mod html;
 pub(crate) mod markdown;
+pub(crate) mod pieces;
 mod scalar;
 pub mod shortcodes;
 mod toml_table;

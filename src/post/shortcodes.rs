@@ -122,15 +122,20 @@ pub(super) fn find(body: &str, skip: &[Range<usize>]) -> Vec<Found> {
 /// there is one.
 pub fn code_ranges(body: &str) -> Vec<Range<usize>> {
     use pulldown_cmark::{Event, Parser, Tag};
-    Parser::new_ext(body, super::dialect::options())
-        .into_offset_iter()
-        .filter(|(event, _)| match event {
-            Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => true,
-            Event::Html(h) | Event::InlineHtml(h) => h.contains("<!--"),
-            _ => false,
-        })
-        .map(|(_, range)| range)
-        .collect()
+    let mut ranges = Vec::new();
+    for piece in super::pieces::pieces(body) {
+        let at = piece.start;
+        let found = Parser::new_ext(&body[piece], super::dialect::options())
+            .into_offset_iter()
+            .filter(|(event, _)| match event {
+                Event::Start(Tag::CodeBlock(_)) | Event::Code(_) => true,
+                Event::Html(h) | Event::InlineHtml(h) => h.contains("<!--"),
+                _ => false,
+            })
+            .map(|(_, range)| at + range.start..at + range.end);
+        ranges.extend(found);
+    }
+    ranges
 }
 
 /// The body as index.html shows it: a `figure` shortcode becomes a
