@@ -46,11 +46,13 @@ pub struct Resolve<'a> {
     pub post_dir: Option<&'a Path>,
 }
 
-/// Groups a post's references into resources.
-pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
+/// Groups a post's references into resources. The references move into
+/// them (the post keeps none): a post of a million references holds each
+/// once.
+pub fn resources(post: &mut Post, resolve: &Resolve<'_>) -> Vec<Resource> {
     let mut out: Vec<Resource> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for reference in post.references() {
+    for reference in post.take_references() {
         let Some(target) = urls::classify(&reference.url, resolve.base_url) else {
             continue;
         };
@@ -79,7 +81,7 @@ pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
             Some(&i) => {
                 let resource = &mut out[i];
                 resource.kind = resource.kind.merge(reference.kind);
-                resource.occurrences.push(reference.clone());
+                resource.occurrences.push(reference);
             }
             None => {
                 index.insert(key.clone(), out.len());
@@ -87,7 +89,7 @@ pub fn resources(post: &Post, resolve: &Resolve<'_>) -> Vec<Resource> {
                     key,
                     origin,
                     kind: reference.kind,
-                    occurrences: vec![reference.clone()],
+                    occurrences: vec![reference],
                 });
             }
         }
@@ -141,10 +143,10 @@ mod tests {
 
     #[test]
     fn one_resource_per_normalised_url_in_first_seen_order() {
-        let p = post(
+        let mut p = post(
             "[a](https://x.example/b#one)\n![](HTTPS://X.example/b)\n![](https://x.example/c)\n",
         );
-        let got = resources(&p, &Resolve::default());
+        let got = resources(&mut p, &Resolve::default());
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].key, "https://x.example/b");
         assert_eq!(got[0].occurrences.len(), 2);
@@ -157,12 +159,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("img")).unwrap();
         std::fs::write(dir.path().join("img/a b.png"), b"x").unwrap();
-        let p = post("![](img/a%20b.png) ![](../secret.png) ![](missing.png)\n");
+        let mut p = post("![](img/a%20b.png) ![](../secret.png) ![](missing.png)\n");
         let resolve = Resolve {
             base_url: None,
             post_dir: Some(dir.path()),
         };
-        let got = resources(&p, &resolve);
+        let got = resources(&mut p, &resolve);
         assert!(
             matches!(got[0].origin, Origin::Local { .. }),
             "{:?}",
@@ -185,12 +187,12 @@ mod tests {
             dir.path().join("link.png"),
         )
         .unwrap();
-        let p = post("![](link.png)\n");
+        let mut p = post("![](link.png)\n");
         let resolve = Resolve {
             base_url: None,
             post_dir: Some(dir.path()),
         };
-        let got = resources(&p, &resolve);
+        let got = resources(&mut p, &resolve);
         assert!(matches!(&got[0].origin, Origin::Skipped { reason } if reason.contains("symlink")));
     }
 }

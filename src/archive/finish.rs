@@ -3,7 +3,7 @@
 //! source.md, and last manifest.json, so a folder whose manifest is there
 //! has everything it names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::ArchiveError;
@@ -178,15 +178,18 @@ impl Outcomes {
     }
 }
 
-/// A post folder with its shared files placed; index.md, source.md and
-/// the manifest still to write.
+/// A post folder with its shared files placed and its manifest written
+/// under a temporary name; index.md and source.md still to write.
 struct Ready {
-    manifest: Manifest,
+    manifest: store::Staged,
     index: String,
     source: String,
-    /// The post as named on the command line.
-    shown: String,
-    slug: String,
+    report: PostReport,
+    /// The post's distinct files, with their sizes.
+    distinct: Vec<(Sha256, u64)>,
+    /// Every stored file the new manifest names: the others go once it
+    /// is in place.
+    named: BTreeSet<String>,
 }
 
 /// A post folder whose new files are all staged, waiting for the sync.
@@ -196,36 +199,62 @@ struct StagedPost {
     /// The post's distinct files, with their sizes.
     distinct: Vec<(Sha256, u64)>,
     v1_leftovers: Vec<migrate::Leftover>,
-    /// Every stored file the new manifest names: the others go once it
-    /// is in place.
-    named: std::collections::BTreeSet<String>,
+    named: BTreeSet<String>,
 }
 
 impl Ready {
-    /// Stages the manifest after the files it describes; the report. The
-    /// manifest itself is not kept: 500 posts' manifests are not held
-    /// until the sync.
+    /// Stages source.md and index.md, then the manifest after the files it
+    /// describes.
     fn stage(self, lock: &PostDir) -> Result<StagedPost, ArchiveError> {
         let Ready {
             manifest,
             index,
             source,
-            shown,
-            slug,
+            report,
+            distinct,
+            named,
         } = self;
         let dir = lock.path();
         let mut files = store::Staged::default();
         files.write(&dir.join(lock.layout().source()), source.as_bytes())?;
         files.write(&dir.join(store::INDEX), index.as_bytes())?;
-        manifest.stage(&mut files, &lock.manifest_path())?;
-        let (report, distinct) = report(&manifest, shown, &slug, lock);
+        files.append(manifest);
         Ok(StagedPost {
             files,
             report,
             distinct,
-            v1_leftovers: migrate::v1_leftovers(dir, &manifest),
-            named: manifest.named_files(),
+            v1_leftovers: migrate::v1_leftovers(dir, &named),
+            named,
         })
+    }
+}
+
+/// What a post's entries add up to, gathered as they stream into the
+/// manifest.
+#[derive(Default)]
+struct Tally {
+    counts: StatusCounts,
+    failures: Vec<FailureReport>,
+    files: HashMap<Sha256, u64>,
+    named: BTreeSet<String>,
+}
+
+impl Tally {
+    fn add(&mut self, e: &Entry) {
+        self.counts.count(e);
+        e.name_files(&mut self.named);
+        match e.status {
+            Status::Archived => {
+                if let (Some(sha), Some(bytes)) = (&e.sha256, e.bytes) {
+                    self.files.insert(sha.clone(), bytes);
+                }
+            }
+            Status::Failed => self.failures.push(FailureReport {
+                url: e.url.clone(),
+                error: e.error.clone().unwrap_or_default(),
+            }),
+            Status::Skipped => {}
+        }
     }
 }
 
@@ -239,29 +268,9 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
     let dir = lock.path().to_path_buf();
     let links = draft.options.links;
     let repair_links = draft.options.repair_links.or(previous.repair_links);
-    let mut entries = Vec::with_capacity(draft.resources.len());
-    let mut replacements = vec![None; draft.resources.len()];
-    for (i, (resource, decision)) in draft.resources.iter().zip(&decisions).enumerate() {
-        let occurrences = occurrences(resource, draft.post.text());
-        let prev = previous.get(&resource.key);
-        if matches!(decision, Decision::Omit) {
-            continue;
-        }
-        let mut entry = outcomes.read(decision, resource, |outcome| {
-            entry_for(decision, outcome, prev, resource, occurrences, &dir)
-        })?;
-        merge::carry_history(&mut entry, prev);
-        if !matches!(decision, Decision::Fetch(_)) {
-            migrate::make_svgs_safe(&mut entry, &dir)?;
-        }
-        replacements[i] = rewritten(&entry, repair_links.unwrap_or(RepairLinks::Keep));
-        entries.push(entry);
-    }
-
-    let index = rewrite::rewrite_each(&draft.post, &draft.resources, &replacements);
     let layout = lock.layout();
     let out = store::parent_or_dot(&dir);
-    let manifest = Manifest {
+    let head = Manifest {
         format: manifest::FORMAT.to_string(),
         version: layout.version(),
         tool: manifest::tool(),
@@ -277,14 +286,84 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
             date: draft.about.date.map(Timestamp::from),
             repair_links,
         },
-        resources: entries,
+        resources: Vec::new(),
+    };
+    // Each entry is made, written into the manifest and dropped before
+    // the next: a post of a million resources never holds its entries.
+    let mut replacements = vec![None; draft.resources.len()];
+    let mut tally = Tally::default();
+    let mut pending = draft.resources.iter().zip(&decisions).enumerate();
+    let text = draft.post.text();
+    let mut next = || -> Option<Result<Entry, ArchiveError>> {
+        loop {
+            let (i, (resource, decision)) = pending.next()?;
+            if matches!(decision, Decision::Omit) {
+                continue;
+            }
+            let prev = previous.get(&resource.key).map(|e| &**e);
+            let made = outcomes
+                .read(decision, resource, |outcome| {
+                    entry_for(
+                        decision,
+                        outcome,
+                        prev,
+                        resource,
+                        occurrences(resource, text),
+                        &dir,
+                    )
+                })
+                .and_then(|mut entry| {
+                    merge::carry_history(&mut entry, prev);
+                    if !matches!(decision, Decision::Fetch(_)) {
+                        migrate::make_svgs_safe(&mut entry, &dir)?;
+                    }
+                    Ok(entry)
+                });
+            if let Ok(entry) = &made {
+                replacements[i] = rewritten(entry, repair_links.unwrap_or(RepairLinks::Keep));
+                tally.add(entry);
+            }
+            return Some(made);
+        }
+    };
+    let mut failed = None;
+    let mut manifest = store::Staged::default();
+    let written = manifest.write_with(&lock.manifest_path(), |out| {
+        manifest::write_streamed(out, &head, &mut next).map_err(|err| match err {
+            Ok(made) => {
+                failed = Some(made);
+                std::io::Error::other("stopped")
+            }
+            Err(io) => io,
+        })
+    });
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    written?;
+
+    let index = rewrite::rewrite_each(&draft.post, &draft.resources, &replacements);
+    let Tally {
+        counts,
+        failures,
+        files,
+        named,
+    } = tally;
+    let report = PostReport {
+        source: draft.path.display().to_string(),
+        slug: draft.slug.clone(),
+        dir: lock.path().display().to_string(),
+        counts,
+        failures,
+        files: files.len(),
     };
     Ok(Ready {
         manifest,
         index,
-        shown: draft.path.display().to_string(),
-        slug: draft.slug,
         source: draft.post.into_text(),
+        report,
+        distinct: files.into_iter().collect(),
+        named,
     })
 }
 
@@ -340,39 +419,6 @@ fn entry_for(
             }
         },
     })
-}
-
-fn report(
-    manifest: &Manifest,
-    source: String,
-    slug: &str,
-    lock: &PostDir,
-) -> (PostReport, Vec<(Sha256, u64)>) {
-    let mut files: HashMap<Sha256, u64> = HashMap::new();
-    let mut failures = Vec::new();
-    for e in &manifest.resources {
-        match e.status {
-            Status::Archived => {
-                if let (Some(sha), Some(bytes)) = (&e.sha256, e.bytes) {
-                    files.insert(sha.clone(), bytes);
-                }
-            }
-            Status::Failed => failures.push(FailureReport {
-                url: e.url.clone(),
-                error: e.error.clone().unwrap_or_default(),
-            }),
-            Status::Skipped => {}
-        }
-    }
-    let report = PostReport {
-        source,
-        slug: slug.to_string(),
-        dir: lock.path().display().to_string(),
-        counts: StatusCounts::of(manifest),
-        failures,
-        files: files.len(),
-    };
-    (report, files.into_iter().collect())
 }
 
 /// What index.md says instead of an entry's URL, if anything: images and

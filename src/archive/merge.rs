@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::digest::hash_reader;
 use crate::manifest::{Entry, Manifest, Occurrence, RepairLinks, Status};
@@ -15,7 +16,8 @@ use crate::store::{self, Layout};
 /// What the previous run recorded for a post folder.
 #[derive(Debug, Default)]
 pub(super) struct Previous {
-    entries: HashMap<String, Entry>,
+    /// Shared with the decisions that keep them (no copy per decision).
+    entries: HashMap<String, Arc<Entry>>,
     /// The previous manifest's `post.source`, kept when the post is
     /// re-archived from the folder's own source.md (`check --repair`).
     own_source: Option<String>,
@@ -45,15 +47,20 @@ impl Previous {
             repair_links: manifest.post.repair_links,
             owner: Some(manifest.post.source.clone()),
             own_source: from_own_source.then_some(manifest.post.source),
+            // An entry that was never archived and has no history carries
+            // nothing over (its resource is fetched as a new one): not
+            // held, which keeps a re-run of a post of a million dead links
+            // as small as its first run.
             entries: manifest
                 .resources
                 .into_iter()
-                .map(|e| (e.url.clone(), e))
+                .filter(carries_something)
+                .map(|e| (e.url.clone(), Arc::new(e)))
                 .collect(),
         })
     }
 
-    pub(super) fn get(&self, key: &str) -> Option<&Entry> {
+    pub(super) fn get(&self, key: &str) -> Option<&Arc<Entry>> {
         self.entries.get(key)
     }
 
@@ -92,10 +99,19 @@ impl Previous {
 
     /// The previous entry for `key` when it was archived and its file (and
     /// thumbnail) is still there with the bytes it names.
-    pub(super) fn intact(&self, key: &str, dir: &Path) -> Option<&Entry> {
+    pub(super) fn intact(&self, key: &str, dir: &Path) -> Option<&Arc<Entry>> {
         self.get(key)
             .filter(|e| e.status == Status::Archived && is_intact(dir, e))
     }
+}
+
+/// Whether a previous entry matters to the next run: archived, or with a
+/// history (checks, versions, a memento) to carry over.
+fn carries_something(entry: &Entry) -> bool {
+    entry.status == Status::Archived
+        || !entry.checks.is_empty()
+        || !entry.versions.is_empty()
+        || entry.memento.is_some()
 }
 
 /// Whether an archived entry's file is there with the bytes it names.

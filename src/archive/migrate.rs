@@ -156,13 +156,12 @@ pub(super) enum Leftover {
 
 /// What [`remove_v1`] removes, in its order: nothing when there is no
 /// version-1 manifest.
-pub(super) fn v1_leftovers(dir: &Path, current: &Manifest) -> Vec<Leftover> {
+pub(super) fn v1_leftovers(dir: &Path, kept: &BTreeSet<String>) -> Vec<Leftover> {
     let old = Layout::V1;
     let old_manifest = dir.join(old.manifest());
     if !old_manifest.is_file() {
         return Vec::new();
     }
-    let kept: BTreeSet<&str> = named(current).collect();
     let mut leftovers = Vec::new();
     if let Ok(Some(previous)) = Manifest::read(&old_manifest) {
         for path in named(&previous) {
@@ -259,12 +258,12 @@ mod tests {
     fn a_kill_at_any_point_of_the_clean_up_leaves_version_two_complete() {
         let probe = version_one();
         let m = write_version_two(probe.path());
-        let steps = v1_leftovers(probe.path(), &m).len();
+        let steps = v1_leftovers(probe.path(), &m.named_files()).len();
         assert!(steps >= 6, "{steps} steps");
         for killed_after in 0..=steps {
             let dir = version_one();
             let m = write_version_two(dir.path());
-            let leftovers = v1_leftovers(dir.path(), &m);
+            let leftovers = v1_leftovers(dir.path(), &m.named_files());
             remove_v1(
                 dir.path(),
                 leftovers.into_iter().take(killed_after).collect(),
@@ -281,7 +280,7 @@ mod tests {
                 "after {killed_after} removals: {broken:?}"
             );
             // The next run removes the rest.
-            remove_v1(dir.path(), v1_leftovers(dir.path(), &m));
+            remove_v1(dir.path(), v1_leftovers(dir.path(), &m.named_files()));
             assert!(!dir.path().join("manifest.json").exists());
             assert!(!dir.path().join("thumbs").exists());
             let report = crate::verify::verify_post(dir.path()).unwrap();

@@ -65,9 +65,10 @@ pub(super) struct Acquisition {
 /// What came of one job.
 #[derive(Debug)]
 pub(super) enum Outcome {
-    /// Stored; `fetch` is `None` for a local file.
+    /// Stored; `fetch` is `None` for a local file. (Boxed: a run holds
+    /// one outcome per resource, most of them small.)
     Stored {
-        stored: Stored,
+        stored: Box<Stored>,
         fetch: Option<Box<Acquisition>>,
     },
     /// 304 on `--refresh`: the archived file stays.
@@ -256,5 +257,11 @@ pub(super) async fn store_stored(
         ),
         thumbnail::Plan::NotAnImage => (stored, None),
     };
-    Ok((Outcome::Stored { stored, fetch }, thumb))
+    Ok((
+        Outcome::Stored {
+            stored: Box::new(stored),
+            fetch,
+        },
+        thumb,
+    ))
 }

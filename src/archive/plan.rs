@@ -55,19 +55,19 @@ pub(super) enum Decision {
     /// Left out of the manifest (`--links ignore`).
     Omit,
     /// The archived file is intact: keep the previous entry.
-    Reuse(Box<Entry>),
+    Reuse(Arc<Entry>),
     /// Archived and intact, but its thumbnail is missing, or could not be
     /// made last time for a reason that may have passed (a write failed):
     /// made again from the archived file, nothing fetched.
-    Rethumb(Box<Entry>),
+    Rethumb(Arc<Entry>),
     /// Archived, but its file here is damaged or gone while another post
     /// of the run holds the same content intact: copied from there,
     /// nothing fetched.
-    Restore(Box<Entry>, Box<GoodCopy>),
+    Restore(Arc<Entry>, Box<GoodCopy>),
     /// `--refresh` of an intact archived entry: asked again (conditionally
     /// when it has validators); new bytes become a version beside the
     /// archived copy, never its replacement, and a failure changes nothing.
-    Revalidate(Box<Entry>),
+    Revalidate(Arc<Entry>),
     /// Fetch (or copy, for a local file); the key of the run-wide job.
     Fetch(String),
 }
@@ -163,7 +163,7 @@ pub(super) fn read(inputs: &[Input], refused: &mut Vec<PostError>) -> Vec<Draft>
 fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft, String> {
     let path = &input.path;
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let post = Post::parse(bytes).map_err(|e| e.to_string())?;
+    let mut post = Post::parse(bytes).map_err(|e| e.to_string())?;
     let slug = slug_for(path, &post, input.slug.as_deref())
         .ok_or_else(|| "no usable slug: give --slug".to_string())?;
     let dir = input.out.join(&slug);
@@ -176,7 +176,7 @@ fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft
     }
     folders.insert(dir.clone(), path.clone());
     let resources = resource::resources(
-        &post,
+        &mut post,
         &Resolve {
             base_url: input.options.base_url.as_ref(),
             post_dir: Some(parent_or_dot(path)),
@@ -314,23 +314,23 @@ fn decision(
         // A local file that is no longer beside the post (moved, deleted)
         // keeps what was archived of it: nothing archived is lost.
         return match previous.intact(&resource.key, dir) {
-            Some(entry) => Decision::Reuse(Box::new(entry.clone())),
+            Some(entry) => Decision::Reuse(Arc::clone(entry)),
             None => Decision::Skip(reason.clone()),
         };
     }
     if resource.kind == Kind::Link && links == LinksMode::Ignore {
         // Left out of this run, but a copy an earlier run made is kept.
         return match previous.intact(&resource.key, dir) {
-            Some(entry) => Decision::Reuse(Box::new(entry.clone())),
+            Some(entry) => Decision::Reuse(Arc::clone(entry)),
             None => Decision::Omit,
         };
     }
     match previous.intact(&resource.key, dir) {
-        Some(entry) if refresh => Decision::Revalidate(Box::new(entry.clone())),
+        Some(entry) if refresh => Decision::Revalidate(Arc::clone(entry)),
         Some(entry) if super::merge::thumbnail_missing(dir, entry) => {
-            Decision::Rethumb(Box::new(entry.clone()))
+            Decision::Rethumb(Arc::clone(entry))
         }
-        Some(entry) => Decision::Reuse(Box::new(entry.clone())),
+        Some(entry) => Decision::Reuse(Arc::clone(entry)),
         None => Decision::Fetch(resource.key.clone()),
     }
 }
@@ -389,7 +389,7 @@ pub(super) fn restore_from_good_copies(planned: &mut [(Planned, PostDir)]) {
             };
             let archived = prev.status == crate::manifest::Status::Archived && prev.path.is_some();
             if let (true, Some(copy)) = (archived, prev.sha256.as_ref().and_then(|s| good.get(s))) {
-                *decision = Decision::Restore(Box::new(prev.clone()), Box::new(copy.clone()));
+                *decision = Decision::Restore(Arc::clone(prev), Box::new(copy.clone()));
             }
         }
     }

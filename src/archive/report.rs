@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::acquire::archives::WebArchive;
 use crate::errors::PostError;
-use crate::manifest::{Kind, Manifest, Status};
+use crate::manifest::{Kind, Status};
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
@@ -72,10 +72,10 @@ impl ArchiveReport {
 }
 
 impl StatusCounts {
-    /// A manifest's entries, counted.
-    pub(crate) fn of(manifest: &Manifest) -> StatusCounts {
-        let mut counts = StatusCounts::default();
-        for e in &manifest.resources {
+    /// Counts one entry.
+    pub(crate) fn count(&mut self, e: &crate::manifest::Entry) {
+        let counts = self;
+        {
             counts.total += 1;
             match e.kind {
                 Kind::Image => counts.images += 1,
@@ -93,7 +93,6 @@ impl StatusCounts {
                 Status::Skipped => counts.skipped += 1,
             }
         }
-        counts
     }
 
     pub(crate) fn add(&mut self, other: &StatusCounts) {

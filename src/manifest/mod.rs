@@ -201,26 +201,32 @@ impl Manifest {
         }
         files
     }
+
     /// Every stored file the manifest names (relative to its post folder):
     /// archived entries' files, thumbnails and later versions.
+    #[cfg(test)]
     pub(crate) fn named_files(&self) -> std::collections::BTreeSet<String> {
         let mut named = std::collections::BTreeSet::new();
         for e in &self.resources {
-            named.extend(e.path.iter().cloned());
-            named.extend(e.thumbnail.iter().map(|t| t.path.clone()));
-            named.extend(e.versions.iter().map(|v| v.path.clone()));
-            named.extend(e.original.iter().map(|o| o.path.clone()));
-            named.extend(
-                e.versions
-                    .iter()
-                    .filter_map(|v| v.original.as_ref().map(|o| o.path.clone())),
-            );
+            e.name_files(&mut named);
         }
         named
     }
 }
 
 impl Entry {
+    /// Adds every stored file the entry names (relative to its post
+    /// folder): its file, thumbnail, later versions and originals.
+    pub(crate) fn name_files(&self, named: &mut std::collections::BTreeSet<String>) {
+        named.extend(self.path.iter().cloned());
+        named.extend(self.thumbnail.iter().map(|t| t.path.clone()));
+        named.extend(self.original.iter().map(|o| o.path.clone()));
+        for v in &self.versions {
+            named.insert(v.path.clone());
+            named.extend(v.original.iter().map(|o| o.path.clone()));
+        }
+    }
+
     /// Records a later content of the entry's URL as a version (once per
     /// content), its file placed into the entry's post folder `dir` from
     /// where it was stored (`home`). The entry itself, and index.md, keep
@@ -349,14 +355,29 @@ impl Manifest {
     /// Reads a manifest; `Ok(None)` when the file does not exist.
     pub(crate) fn read(path: &Path) -> Result<Option<Manifest>, ManifestError> {
         let shown = path.display().to_string();
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(ManifestError::Read(IoError::new(path, source))),
+        let open = || match std::fs::File::open(path) {
+            Ok(file) => Ok(Some(std::io::BufReader::with_capacity(1 << 16, file))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ManifestError::Read(IoError::new(path, source))),
         };
+        // Streamed: memory holds the entries, never the file's bytes too.
+        let Some(reader) = open()? else {
+            return Ok(None);
+        };
+        let parsed: Result<Manifest, ManifestError> = parse(reader, &shown);
         // The format first: another tool's JSON is named as such, not
-        // picked apart field by field.
-        let header: Header = parse(&bytes, &shown)?;
+        // picked apart field by field (the file is read again for its
+        // header only when it did not parse).
+        let header = match &parsed {
+            Ok(m) => Header {
+                format: m.format.clone(),
+                version: m.version,
+            },
+            Err(_) => match open()? {
+                Some(reader) => parse::<Header>(reader, &shown)?,
+                None => return Ok(None),
+            },
+        };
         if header.format != FORMAT || !(1..=VERSION).contains(&header.version) {
             return Err(ManifestError::Format {
                 path: shown,
@@ -364,8 +385,7 @@ impl Manifest {
                 version: header.version,
             });
         }
-        let manifest: Manifest = parse(&bytes, &shown)?;
-        Ok(Some(manifest))
+        parsed.map(Some)
     }
 
     /// Writes the manifest atomically.
@@ -375,16 +395,77 @@ impl Manifest {
         store::write_atomic_with(path, |out| self.serialise(out))
     }
 
-    /// Writes the manifest for `path` into `staged` (see [`store::Staged`]):
-    /// it takes the name when the staged files are committed.
-    pub(crate) fn stage(&self, staged: &mut store::Staged, path: &Path) -> Result<(), IoError> {
-        staged.write_with(path, |out| self.serialise(out))
-    }
-
     fn serialise(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
         out.write_all(b"\n")
     }
+}
+
+/// Writes a manifest whose entries are made one at a time by `next`,
+/// each serialised and dropped before the next is made: a post of a
+/// million resources never holds its entries. The bytes are those
+/// [`Manifest::write`] writes for the same manifest. `next` may fail: the
+/// first error stops the writing and is returned as `Err(Ok(err))`; a
+/// write error is `Err(Err(io))`.
+pub(crate) fn write_streamed<E>(
+    out: &mut dyn std::io::Write,
+    head: &Manifest,
+    next: impl FnMut() -> Option<Result<Entry, E>>,
+) -> Result<(), Result<E, std::io::Error>> {
+    use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
+    use std::cell::RefCell;
+
+    struct Entries<'a, F, E> {
+        next: &'a RefCell<F>,
+        failed: &'a RefCell<Option<E>>,
+    }
+    impl<F: FnMut() -> Option<Result<Entry, E>>, E> Serialize for Entries<'_, F, E> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(None)?;
+            let mut next = self.next.borrow_mut();
+            while let Some(made) = next() {
+                match made {
+                    Ok(entry) => seq.serialize_element(&entry)?,
+                    Err(err) => {
+                        *self.failed.borrow_mut() = Some(err);
+                        return Err(S::Error::custom("an entry could not be made"));
+                    }
+                }
+            }
+            seq.end()
+        }
+    }
+    struct Streamed<'a, F, E> {
+        head: &'a Manifest,
+        entries: Entries<'a, F, E>,
+    }
+    impl<F: FnMut() -> Option<Result<Entry, E>>, E> Serialize for Streamed<'_, F, E> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            // The fields of `Manifest`, in its order.
+            let mut st = s.serialize_struct("Manifest", 5)?;
+            st.serialize_field("format", &self.head.format)?;
+            st.serialize_field("version", &self.head.version)?;
+            st.serialize_field("tool", &self.head.tool)?;
+            st.serialize_field("post", &self.head.post)?;
+            st.serialize_field("resources", &self.entries)?;
+            st.end()
+        }
+    }
+
+    let (next, failed) = (RefCell::new(next), RefCell::new(None));
+    let streamed = Streamed {
+        head,
+        entries: Entries {
+            next: &next,
+            failed: &failed,
+        },
+    };
+    let written = serde_json::to_writer_pretty(&mut *out, &streamed);
+    if let Some(err) = failed.into_inner() {
+        return Err(Ok(err));
+    }
+    written.map_err(|e| Err(std::io::Error::other(e)))?;
+    out.write_all(b"\n").map_err(Err)
 }
 
 /// What says which format a JSON file is.
@@ -396,8 +477,11 @@ struct Header {
 
 /// Parses JSON into `T`; the error names the field: `resources[3].status:
 /// unknown variant`.
-fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], shown: &str) -> Result<T, ManifestError> {
-    let mut json = serde_json::Deserializer::from_slice(bytes);
+fn parse<T: serde::de::DeserializeOwned>(
+    reader: impl std::io::Read,
+    shown: &str,
+) -> Result<T, ManifestError> {
+    let mut json = serde_json::Deserializer::from_reader(reader);
     serde_path_to_error::deserialize(&mut json).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
@@ -495,6 +579,38 @@ mod tests {
             written == original,
             "--- written\n{written}\n--- fixture\n{original}"
         );
+    }
+
+    #[test]
+    fn a_streamed_manifest_is_byte_for_byte_the_written_one() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/manifest-v2.json"
+        );
+        let original = std::fs::read(fixture).unwrap();
+        let m = Manifest::read(Path::new(fixture)).unwrap().unwrap();
+        let head = Manifest {
+            resources: Vec::new(),
+            ..m.clone()
+        };
+        let mut entries = m.resources.clone().into_iter();
+        let mut out = Vec::new();
+        write_streamed::<()>(&mut out, &head, || entries.next().map(Ok)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(original).unwrap()
+        );
+        // The first entry that cannot be made stops the writing.
+        let mut n = 0;
+        let stopped = write_streamed(&mut Vec::new(), &head, || {
+            n += 1;
+            Some(if n < 2 {
+                Ok(m.resources[0].clone())
+            } else {
+                Err("no")
+            })
+        });
+        assert!(matches!(stopped, Err(Ok("no"))));
     }
 
     /// Every key of `want`, at any depth, is in `got` with the same value

@@ -110,6 +110,11 @@ impl Post {
         &self.references
     }
 
+    /// Takes the references out of the post (see [`crate::resource::resources`]).
+    pub fn take_references(&mut self) -> Vec<Reference> {
+        std::mem::take(&mut self.references)
+    }
+
     pub fn front_matter(&self) -> Option<&FrontMatter> {
         self.front_matter.as_ref()
     }

@@ -44,6 +44,11 @@ impl Staged {
         self.write_with(path, |out| out.write_all(bytes))
     }
 
+    /// Adds `other`'s files after these: they are renamed after them.
+    pub fn append(&mut self, mut other: Staged) {
+        self.files.append(&mut other.files);
+    }
+
     /// Renames every staged file into place, in the order staged (a
     /// manifest last, after the files it describes). Call after [`super::sync`].
     pub fn commit(self) -> Result<(), IoError> {
