@@ -15,6 +15,7 @@ use base64::Engine;
 use crate::digest::{Sha256, hash_reader};
 use crate::manifest::{Kind, Manifest, ManifestError, Status};
 use crate::post::Post;
+use crate::reference::{Quote, Syntax};
 use crate::render;
 use crate::rewrite;
 use crate::store::{self, IoError, Layout, PostDir};
@@ -82,7 +83,9 @@ pub(crate) fn bundle(
 ) -> Result<(), BundleError> {
     let lock = PostDir::read_only(dir)?;
     let layout = lock.layout();
-    let manifest = Manifest::read(&lock.manifest_path())?
+    // What a bundle shows of an entry that was never archived is its URL,
+    // which the page has: only the others are read into memory.
+    let manifest = Manifest::read_worth_keeping(&lock.manifest_path())?
         .ok_or_else(|| BundleError::NotArchived(dir.to_path_buf()))?;
     let named = named_files(&manifest);
     let own = [store::INDEX, layout.source()].map(str::to_string);
@@ -107,7 +110,7 @@ pub(crate) fn bundle(
     let files: BTreeSet<String> = named.into_keys().collect();
     let index_path = dir.join(store::INDEX);
     let index = std::fs::read(&index_path).map_err(io_at(&index_path))?;
-    let post = Post::parse(index).map_err(|e| BundleError::Index {
+    let post = Post::parse_to_show(index).map_err(|e| BundleError::Index {
         dir: dir.to_path_buf(),
         reason: e.to_string(),
     })?;
@@ -122,15 +125,12 @@ pub(crate) fn bundle(
         Form::Html => (render::Links::ToOriginals, render::POLICY_SELF_CONTAINED),
         Form::Zip | Form::TarGz => (render::Links::ToCopies, render::POLICY_FILES),
     };
-    let page = render::page(
-        &post,
-        &render::Page {
-            manifest: &manifest,
-            source_url: source_url.as_deref(),
-            links,
-            policy,
-        },
-    );
+    let page_options = render::Page {
+        manifest: &manifest,
+        source_url: source_url.as_deref(),
+        links,
+        policy,
+    };
     let slug = store::sanitise_slug(&manifest.post.slug).unwrap_or_else(|| "post".to_string());
 
     let out_dir = store::parent_or_dot(out);
@@ -141,10 +141,17 @@ pub(crate) fn bundle(
     on_temp(temp.path());
     match form {
         Form::Html => {
-            let html = embed(&page, dir, &manifest)?;
-            temp.write_all(html.as_bytes()).map_err(io_at(out))?;
+            // Streamed: each part of the page, its images embedded, goes
+            // to the file as it is made.
+            let embedded = Embedded::new(dir, &manifest);
+            let mut file = io::BufWriter::with_capacity(1 << 16, temp.as_file_mut());
+            render::write_page(&post, &page_options, &mut |part| {
+                embedded.write(part, &mut file, out)
+            })?;
+            file.flush().map_err(io_at(out))?;
         }
         Form::Zip | Form::TarGz => {
+            let page = render::page(&post, &page_options);
             let write = if form == Form::Zip {
                 write_zip
             } else {
@@ -403,49 +410,105 @@ fn write_tar_gz(out: &mut Output<'_>, dir: &Path, layout: &Tree<'_>) -> Result<(
 }
 
 /// The single-file form: every archived image and media file as a `data:`
-/// URI (each content encoded once), so the page shows everything with the
-/// network off. An image or media file that was never archived gets an
-/// offline placeholder naming its original URL, never a live request. A
-/// copy of a linked page is not embedded: browsers refuse to open
-/// `data:text/html` links, so links keep their original URL.
-fn embed(page: &str, dir: &Path, manifest: &Manifest) -> Result<String, BundleError> {
-    let by_path: HashMap<&str, &str> = manifest
-        .resources
-        .iter()
-        .filter(|e| e.status == Status::Archived && e.kind.is_embedded())
-        .filter_map(|e| Some((e.path.as_deref()?, e.media_type.as_deref()?)))
-        .collect();
-    let mut edits = Vec::new();
-    let mut cache: HashMap<String, String> = HashMap::new();
-    for found in crate::post::url_attributes(page) {
-        let Some(span) = found.span.clone() else {
-            continue;
-        };
-        if found.kind == Kind::Link || found.url.starts_with("data:") {
-            continue;
-        }
-        let value = match by_path.get(found.url.as_str()) {
-            Some(media_type) => match cache.get(&found.url) {
-                Some(uri) => uri.clone(),
-                None => {
-                    let path = dir.join(&found.url);
+/// URI, so the page shows everything with the network off. An image or
+/// media file that was never archived gets an offline placeholder naming
+/// its original URL, never a live request. A copy of a linked page is not
+/// embedded: browsers refuse to open `data:text/html` links, so links keep
+/// their original URL.
+struct Embedded<'a> {
+    dir: &'a Path,
+    /// Archived images and media by path, with their media type.
+    by_path: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Embedded<'a> {
+    fn new(dir: &'a Path, manifest: &'a Manifest) -> Embedded<'a> {
+        let by_path = manifest
+            .resources
+            .iter()
+            .filter(|e| e.status == Status::Archived && e.kind.is_embedded())
+            .filter_map(|e| Some((e.path.as_deref()?, e.media_type.as_deref()?)))
+            .collect();
+        Embedded { dir, by_path }
+    }
+
+    /// Writes one part of the page (whole HTML: no tag spans two parts)
+    /// with its images embedded. Each file is encoded straight from disk
+    /// into the output, as often as the page shows it: memory holds no
+    /// image, however many and large.
+    fn write(&self, part: &str, to: &mut impl Write, out: &Path) -> Result<(), BundleError> {
+        let mut found: Vec<_> = crate::post::url_attributes(part)
+            .into_iter()
+            .filter(|f| f.kind != Kind::Link && !f.url.starts_with("data:"))
+            .filter_map(|f| Some((f.span.clone()?, f)))
+            .collect();
+        found.sort_by_key(|(span, _)| span.start);
+        let mut at = 0;
+        for (span, found) in found {
+            if span.start < at || span.end > part.len() {
+                continue;
+            }
+            to.write_all(&part.as_bytes()[at..span.start])
+                .map_err(io_at(out))?;
+            at = span.end;
+            let quoted = matches!(
+                found.syntax,
+                Syntax::HtmlAttribute(Quote::Double | Quote::Single)
+            );
+            let text = match self.by_path.get(found.url.as_str()) {
+                // base64 needs no escaping inside quotes: streamed.
+                Some(media_type) if quoted => {
+                    self.stream(&found.url, media_type, to, out)?;
+                    continue;
+                }
+                Some(media_type) => {
+                    let path = self.dir.join(&found.url);
                     let bytes = std::fs::read(&path).map_err(io_at(&path))?;
                     let uri = format!(
                         "data:{media_type};base64,{}",
                         base64::engine::general_purpose::STANDARD.encode(bytes)
                     );
-                    cache.insert(found.url.clone(), uri.clone());
-                    uri
+                    rewrite::encode(&found.syntax, span.clone(), &uri)
                 }
-            },
-            None if found.kind == Kind::Image => offline_placeholder(&found.url),
-            // An empty media source: the player shows nothing, and asks
-            // nothing of the network.
-            None => "data:,".to_string(),
-        };
-        edits.extend(rewrite::encode(&found.syntax, span, &value));
+                None if found.kind == Kind::Image => rewrite::encode(
+                    &found.syntax,
+                    span.clone(),
+                    &offline_placeholder(&found.url),
+                ),
+                // An empty media source: the player shows nothing, and asks
+                // nothing of the network.
+                None => rewrite::encode(&found.syntax, span.clone(), "data:,"),
+            };
+            let text = text.map_or_else(|| part[span].to_string(), |edit| edit.text);
+            to.write_all(text.as_bytes()).map_err(io_at(out))?;
+        }
+        to.write_all(&part.as_bytes()[at..]).map_err(io_at(out))
     }
-    Ok(rewrite::splice(page, edits))
+
+    /// `data:<type>;base64,` and the file's bytes, encoded as they are read.
+    fn stream(
+        &self,
+        rel: &str,
+        media_type: &str,
+        to: &mut impl Write,
+        out: &Path,
+    ) -> Result<(), BundleError> {
+        let path = self.dir.join(rel);
+        let mut file = std::fs::File::open(&path).map_err(io_at(&path))?;
+        write!(to, "data:{media_type};base64,").map_err(io_at(out))?;
+        let mut encoder =
+            base64::write::EncoderWriter::new(to, &base64::engine::general_purpose::STANDARD);
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf).map_err(io_at(&path))?;
+            if n == 0 {
+                break;
+            }
+            encoder.write_all(&buf[..n]).map_err(io_at(out))?;
+        }
+        encoder.finish().map_err(io_at(out))?;
+        Ok(())
+    }
 }
 
 /// A grey box saying the image was not archived, with its URL, as an SVG

@@ -59,6 +59,24 @@ footer { color: #999; font-size: 0.8rem; margin-top: 3rem; }
 
 /// Renders a rewritten post (index.md) into a standalone HTML page.
 pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
+    let mut page = String::new();
+    let written: Result<(), std::convert::Infallible> = write_page(post, options, &mut |part| {
+        page.push_str(part);
+        Ok(())
+    });
+    match written {
+        Ok(()) => page,
+    }
+}
+
+/// Renders the page part by part into `emit`: its head, each piece of its
+/// body (each whole HTML: no tag spans two parts), its foot. A long post's
+/// page is never whole in memory.
+pub(crate) fn write_page<E>(
+    post: &Post,
+    options: &Page<'_>,
+    emit: &mut dyn FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
     let manifest = options.manifest;
     let sizes: HashMap<&str, (u32, u32)> = manifest
         .resources
@@ -79,7 +97,7 @@ pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
     // never printed as text.
     let raw_body = &post.text()[post.body()];
     let body = &shortcodes::render(raw_body, &shortcodes::code_ranges(raw_body));
-    let mut page = String::with_capacity(body.len() * 2 + 4096);
+    let mut page = String::with_capacity(4096);
     page.push_str("<!DOCTYPE html>\n<html");
     if let Some(lang) = post.lang() {
         let _ = write!(page, " lang=\"{}\"", attr(lang));
@@ -105,6 +123,7 @@ pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
         let _ = writeln!(page, "<p class=\"meta\">{}</p>", meta.join(" · "));
     }
     page.push_str("</header>\n");
+    emit(&page)?;
     // A long body is rendered and sanitised piece by piece, so that no
     // step holds a tree of the whole of it.
     let cut = pieces::pieces(body);
@@ -116,15 +135,16 @@ pub(crate) fn page(post: &Post, options: &Page<'_>) -> String {
             &versions,
             options.links,
         );
-        page.push_str(&sanitise(&flatten_deep(&piece_html, MAX_DEPTH)));
+        emit(&sanitise(&flatten_deep(&piece_html, MAX_DEPTH)))?;
     }
+    page.clear();
     let _ = write!(
         page,
         "</article>\n<footer>Archived with {} on {}.</footer>\n</body>\n</html>\n",
         text(&manifest.tool),
         text(&manifest.post.archived_at.to_string())
     );
-    page
+    emit(&page)
 }
 
 /// One piece of the body as HTML, not yet sanitised: images with their
@@ -365,6 +385,11 @@ fn link_versions(manifest: &Manifest) -> HashMap<String, Versions<'_>> {
             .as_ref()
             .or(e.memento.as_ref())
             .map(|m| (m.memento_url.as_str(), day(&m.memento_datetime)));
+        if copy.is_none() && memento.is_none() {
+            // Nothing to say beyond the URL itself (a post of a million
+            // dead links does not build a table of them).
+            continue;
+        }
         let mut keys = vec![e.url.clone()];
         keys.extend(memento.as_ref().map(|(url, _)| url.to_string()));
         keys.extend(copy.as_ref().map(|(path, _)| path.to_string()));

@@ -69,7 +69,8 @@ fn expected(manifest: &Manifest) -> BTreeMap<String, (Sha256, String)> {
 pub(crate) fn verify_post(dir: &Path) -> Result<VerifiedPost, VerifyError> {
     let lock = PostDir::read_only(dir)?;
     let layout = lock.layout();
-    let manifest = Manifest::read(&lock.manifest_path())?
+    // Only archived entries name files: the others are not held.
+    let manifest = Manifest::read_worth_keeping(&lock.manifest_path())?
         .ok_or_else(|| VerifyError::NotArchived(dir.to_path_buf()))?;
     let expected = expected(&manifest);
 

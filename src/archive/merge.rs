@@ -38,7 +38,7 @@ impl Previous {
         let Some(layout) = Layout::detect(dir) else {
             return Ok(Previous::default());
         };
-        let Some(manifest) = Manifest::read(&dir.join(layout.manifest()))? else {
+        let Some(manifest) = Manifest::read_worth_keeping(&dir.join(layout.manifest()))? else {
             return Ok(Previous::default());
         };
         let own = dir.join(layout.source()).canonicalize().ok();
@@ -49,12 +49,10 @@ impl Previous {
             own_source: from_own_source.then_some(manifest.post.source),
             // An entry that was never archived and has no history carries
             // nothing over (its resource is fetched as a new one): not
-            // held, which keeps a re-run of a post of a million dead links
-            // as small as its first run.
+            // even read into memory.
             entries: manifest
                 .resources
                 .into_iter()
-                .filter(carries_something)
                 .map(|e| (e.url.clone(), Arc::new(e)))
                 .collect(),
         })
@@ -103,15 +101,6 @@ impl Previous {
         self.get(key)
             .filter(|e| e.status == Status::Archived && is_intact(dir, e))
     }
-}
-
-/// Whether a previous entry matters to the next run: archived, or with a
-/// history (checks, versions, a memento) to carry over.
-fn carries_something(entry: &Entry) -> bool {
-    entry.status == Status::Archived
-        || !entry.checks.is_empty()
-        || !entry.versions.is_empty()
-        || entry.memento.is_some()
 }
 
 /// Whether an archived entry's file is there with the bytes it names.

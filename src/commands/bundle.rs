@@ -24,11 +24,11 @@ pub(super) fn run(args: &BundleArgs) -> anyhow::Result<Exit> {
         )
     };
     let layout = Layout::detect(&dir).with_context(not_archived)?;
-    let manifest = Manifest::read(&dir.join(layout.manifest()))?.with_context(not_archived)?;
+    let post = Manifest::read_post(&dir.join(layout.manifest()))?.with_context(not_archived)?;
     // The slug comes from a file that may have been edited: only ever a
     // name in the current folder.
     let out = args.output.clone().unwrap_or_else(|| {
-        let slug = store::sanitise_slug(&manifest.post.slug).unwrap_or_else(|| "post".into());
+        let slug = store::sanitise_slug(&post.slug).unwrap_or_else(|| "post".into());
         PathBuf::from(format!("{slug}.zip"))
     });
     let form = Form::of(&out).with_context(|| format!("{}: unknown bundle form", out.display()))?;

@@ -215,6 +215,16 @@ impl Manifest {
 }
 
 impl Entry {
+    /// Whether the entry matters to a later run: archived, or with a
+    /// history (checks, versions, a memento) to carry over. Any other is
+    /// fetched again as a new resource.
+    pub(crate) fn carries_something(&self) -> bool {
+        self.status == Status::Archived
+            || !self.checks.is_empty()
+            || !self.versions.is_empty()
+            || self.memento.is_some()
+    }
+
     /// Adds every stored file the entry names (relative to its post
     /// folder): its file, thumbnail, later versions and originals.
     pub(crate) fn name_files(&self, named: &mut std::collections::BTreeSet<String>) {
@@ -354,38 +364,27 @@ pub(crate) enum ManifestError {
 impl Manifest {
     /// Reads a manifest; `Ok(None)` when the file does not exist.
     pub(crate) fn read(path: &Path) -> Result<Option<Manifest>, ManifestError> {
-        let shown = path.display().to_string();
-        let open = || match std::fs::File::open(path) {
-            Ok(file) => Ok(Some(std::io::BufReader::with_capacity(1 << 16, file))),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ManifestError::Read(IoError::new(path, source))),
-        };
-        // Streamed: memory holds the entries, never the file's bytes too.
-        let Some(reader) = open()? else {
-            return Ok(None);
-        };
-        let parsed: Result<Manifest, ManifestError> = parse(reader, &shown);
-        // The format first: another tool's JSON is named as such, not
-        // picked apart field by field (the file is read again for its
-        // header only when it did not parse).
-        let header = match &parsed {
-            Ok(m) => Header {
-                format: m.format.clone(),
-                version: m.version,
-            },
-            Err(_) => match open()? {
-                Some(reader) => parse::<Header>(reader, &shown)?,
-                None => return Ok(None),
-            },
-        };
-        if header.format != FORMAT || !(1..=VERSION).contains(&header.version) {
-            return Err(ManifestError::Format {
-                path: shown,
-                format: header.format,
-                version: header.version,
-            });
-        }
-        parsed.map(Some)
+        read_as::<Manifest>(path)
+    }
+
+    /// Reads only what a manifest says of its post (its entries are read
+    /// past, never held).
+    pub(crate) fn read_post(path: &Path) -> Result<Option<PostInfo>, ManifestError> {
+        Ok(read_as::<PostOnly>(path)?.map(|m| m.post))
+    }
+
+    /// Reads a manifest keeping only the entries that matter to a later
+    /// run ([`Entry::carries_something`]): each other entry is dropped as
+    /// soon as it is read, so a re-run of a post of a million dead links
+    /// never holds them.
+    pub(crate) fn read_worth_keeping(path: &Path) -> Result<Option<Manifest>, ManifestError> {
+        Ok(read_as::<WorthKeeping>(path)?.map(|m| Manifest {
+            format: m.format,
+            version: m.version,
+            tool: m.tool,
+            post: m.post,
+            resources: m.resources.0,
+        }))
     }
 
     /// Writes the manifest atomically.
@@ -466,6 +465,117 @@ pub(crate) fn write_streamed<E>(
     }
     written.map_err(|e| Err(std::io::Error::other(e)))?;
     out.write_all(b"\n").map_err(Err)
+}
+
+/// A manifest's fields that say which format it is.
+trait Headed {
+    fn header(&self) -> Header;
+}
+
+impl Headed for Manifest {
+    fn header(&self) -> Header {
+        Header {
+            format: self.format.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// A manifest's post, its entries skipped as they are read.
+#[derive(Deserialize)]
+struct PostOnly {
+    format: String,
+    version: u32,
+    post: PostInfo,
+}
+
+impl Headed for PostOnly {
+    fn header(&self) -> Header {
+        Header {
+            format: self.format.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// A manifest as [`Manifest::read_worth_keeping`] reads it.
+#[derive(Deserialize)]
+struct WorthKeeping {
+    format: String,
+    version: u32,
+    tool: String,
+    post: PostInfo,
+    resources: Kept,
+}
+
+impl Headed for WorthKeeping {
+    fn header(&self) -> Header {
+        Header {
+            format: self.format.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// The entries that carry something, the others dropped as they are read.
+struct Kept(Vec<Entry>);
+
+impl<'de> Deserialize<'de> for Kept {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kept, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Kept;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of entries")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Kept, A::Error> {
+                let mut kept = Vec::new();
+                while let Some(entry) = seq.next_element::<Entry>()? {
+                    if entry.carries_something() {
+                        kept.push(entry);
+                    }
+                }
+                kept.shrink_to_fit();
+                Ok(Kept(kept))
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
+
+/// Reads a manifest file as `T`, streamed (memory holds what `T` keeps,
+/// never the file's bytes); `Ok(None)` when the file does not exist.
+fn read_as<T: serde::de::DeserializeOwned + Headed>(
+    path: &Path,
+) -> Result<Option<T>, ManifestError> {
+    let shown = path.display().to_string();
+    let open = || match std::fs::File::open(path) {
+        Ok(file) => Ok(Some(std::io::BufReader::with_capacity(1 << 16, file))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ManifestError::Read(IoError::new(path, source))),
+    };
+    let Some(reader) = open()? else {
+        return Ok(None);
+    };
+    let parsed: Result<T, ManifestError> = parse(reader, &shown);
+    // The format first: another tool's JSON is named as such, not picked
+    // apart field by field (the file is read again for its header only
+    // when it did not parse).
+    let header = match &parsed {
+        Ok(m) => m.header(),
+        Err(_) => match open()? {
+            Some(reader) => parse::<Header>(reader, &shown)?,
+            None => return Ok(None),
+        },
+    };
+    if header.format != FORMAT || !(1..=VERSION).contains(&header.version) {
+        return Err(ManifestError::Format {
+            path: shown,
+            format: header.format,
+            version: header.version,
+        });
+    }
+    parsed.map(Some)
 }
 
 /// What says which format a JSON file is.

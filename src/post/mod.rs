@@ -60,6 +60,17 @@ const BOM: &str = "\u{feff}";
 impl Post {
     /// Parses a post from its bytes.
     pub fn parse(bytes: Vec<u8>) -> Result<Post, ParseError> {
+        Post::parse_finding(bytes, true)
+    }
+
+    /// Parses a post to show it, not to archive it: its front matter and
+    /// body, without looking for its references (a bundle renders the
+    /// page, whose URLs it then finds itself).
+    pub fn parse_to_show(bytes: Vec<u8>) -> Result<Post, ParseError> {
+        Post::parse_finding(bytes, false)
+    }
+
+    fn parse_finding(bytes: Vec<u8>, find_references: bool) -> Result<Post, ParseError> {
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(err) => {
@@ -78,10 +89,12 @@ impl Post {
         let body = body_start..text.len();
 
         let mut references = Vec::new();
-        if let Some(fm) = &front_matter {
-            front_matter::collect_references(fm, &lines, &mut references);
+        if find_references {
+            if let Some(fm) = &front_matter {
+                front_matter::collect_references(fm, &lines, &mut references);
+            }
+            markdown::collect(&text, body.clone(), &lines, &mut references);
         }
-        markdown::collect(&text, body.clone(), &lines, &mut references);
         references.sort_by_key(|r| (r.span.start, r.span.end));
         // Kept for the post's life: not the doubled capacity it grew to.
         references.shrink_to_fit();

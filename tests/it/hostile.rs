@@ -263,3 +263,58 @@ fn peak_rss_kb(out: &Run) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .expect("peak RSS reported")
 }
+
+/// A post of 100,000 links (a tenth of the million-line post): its bundle
+/// held the manifest twice, every link in a table, the page whole and
+/// again with its images embedded; `verify` held every entry although
+/// only archived ones name files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_of_100000_links_takes_gigabytes_to_bundle() {
+    if !std::path::Path::new("/usr/bin/time").exists() {
+        eprintln!("/usr/bin/time not installed: memory not measured");
+        return;
+    }
+    const N: usize = 100_000;
+    let site = Site::new();
+    let mut index = String::from("---\ntitle: many\n---\n\n");
+    let mut entries = Vec::with_capacity(N);
+    for i in 0..N {
+        let url = format!("https://l{}.example/p/{i:07}", i % 500);
+        index.push_str(&format!("- [l{i}]({url})\n"));
+        entries.push(format!(
+            r#"{{"url":"{url}","kind":"link","occurrences":[{{"in":"body","line":{},"raw":"{url}"}}],"status":"failed","error":"private address refused","attempts":1,"checks":[]}}"#,
+            i + 5
+        ));
+    }
+    site.write("archive/many/index.md", &index);
+    site.write("archive/many/.rotproof/source.md", &index);
+    site.write(
+        "archive/many/.rotproof/manifest.json",
+        &format!(
+            r#"{{"format":"rotproof-manifest","version":2,"tool":"rotproof 0.2.0","post":{{"source":"../many.md","slug":"many","title":"many","archived_at":"2026-01-01T00:00:00Z","source_url":null}},"resources":[{}]}}"#,
+            entries.join(",")
+        ),
+    );
+    drop((index, entries));
+    let bin = env!("CARGO_BIN_EXE_rotproof");
+    let out = shell(
+        &format!("/usr/bin/time -v {bin} bundle archive/many -o many.html"),
+        site.path(),
+    );
+    out.code(0);
+    let bundled = peak_rss_kb(&out);
+    let html = site.read("many.html");
+    assert!(
+        html.contains("https://l7.example/p/0099507"),
+        "every link is on the page"
+    );
+    let out = shell(
+        &format!("/usr/bin/time -v {bin} verify archive/many"),
+        site.path(),
+    );
+    out.code(0);
+    let verified = peak_rss_kb(&out);
+    // Before: 420 MB to bundle and 117 MB to verify (debug build).
+    assert!(bundled < 120_000, "bundle peak RSS {bundled} kB");
+    assert!(verified < 40_000, "verify peak RSS {verified} kB");
+}
