@@ -63,8 +63,15 @@ pub(crate) struct PostOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct Input {
     pub path: PathBuf,
-    /// The archive root: the post goes to `out/<slug>/`.
+    /// The archive root: the post goes to `out/<under>/<slug>/`.
     pub out: PathBuf,
+    /// The post's folders below the folder it was found in (a run over a
+    /// folder keeps its tree, so two posts with one stem in different
+    /// folders never collide); empty for a file named on the command line.
+    pub under: PathBuf,
+    /// For a page bundle found in a folder: the bundle's folder name, which
+    /// its folder in the archive keeps (its translations share it).
+    pub bundle: Option<String>,
     /// `--slug`, else the post's own.
     pub slug: Option<String>,
     pub options: PostOptions,
@@ -74,7 +81,7 @@ impl Input {
     /// Every post of a command line, archived alike into `out`. `--slug`
     /// names one post only.
     pub(crate) fn all(
-        posts: &[PathBuf],
+        posts: &[(PathBuf, PathBuf, Option<String>)],
         out: &std::path::Path,
         slug: Option<&str>,
         options: &PostOptions,
@@ -87,9 +94,11 @@ impl Input {
         }
         Ok(posts
             .iter()
-            .map(|path| Input {
+            .map(|(path, under, bundle)| Input {
                 path: path.clone(),
                 out: out.to_path_buf(),
+                under: under.clone(),
+                bundle: bundle.clone(),
                 slug: slug.map(str::to_string),
                 options: options.clone(),
             })

@@ -151,8 +151,9 @@ pub(super) struct JobPost {
 pub(super) fn read(inputs: &[Input], refused: &mut Vec<PostError>) -> Vec<Draft> {
     let mut drafts: Vec<Draft> = Vec::new();
     let mut folders: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut known = KnownFolders::default();
     for input in inputs {
-        match draft(input, &mut folders) {
+        match draft(input, &mut folders, &mut known) {
             Ok(d) => drafts.push(d),
             Err(message) => refused.push(PostError::new(&input.path, message)),
         }
@@ -160,13 +161,20 @@ pub(super) fn read(inputs: &[Input], refused: &mut Vec<PostError>) -> Vec<Draft>
     drafts
 }
 
-fn draft(input: &Input, folders: &mut HashMap<PathBuf, PathBuf>) -> Result<Draft, String> {
+fn draft(
+    input: &Input,
+    folders: &mut HashMap<PathBuf, PathBuf>,
+    known: &mut KnownFolders,
+) -> Result<Draft, String> {
     let path = &input.path;
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let mut post = Post::parse(bytes).map_err(|e| e.to_string())?;
-    let slug = slug_for(path, &post, input.slug.as_deref())
+    let dir = folder_for(input, &post, known)?;
+    let slug = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
         .ok_or_else(|| "no usable slug: give --slug".to_string())?;
-    let dir = input.out.join(&slug);
     if let Some(other) = folders.get(&dir) {
         return Err(format!(
             "{} is {}'s folder in this run: give this post another slug (--slug, or `slug:` in its front matter)",
@@ -226,6 +234,76 @@ pub(super) fn lock(drafts: Vec<Draft>, refused: &mut Vec<PostError>) -> Vec<(Dra
 
 /// `--slug`, else the front matter's `slug`, else the file stem (for a Hugo
 /// leaf bundle's `index.md`, its folder's name).
+/// The post's folder: `--slug` under the root, else the folder an earlier
+/// run made for this post (wherever the rules then put it), else its place
+/// in the tree: `out/<under>/<slug>/`, or a page bundle's own folder name.
+fn folder_for(input: &Input, post: &Post, known: &mut KnownFolders) -> Result<PathBuf, String> {
+    let under = input.out.join(&input.under);
+    if let Some(flag) = input.slug.as_deref() {
+        let slug = slug_for(&input.path, post, Some(flag))
+            .ok_or_else(|| "no usable slug: give --slug".to_string())?;
+        return Ok(under.join(slug));
+    }
+    if let Some(dir) = known.folder_of(&input.path, &input.out) {
+        return Ok(dir);
+    }
+    let name = match &input.bundle {
+        Some(bundle) => store::sanitise_slug(bundle),
+        None => slug_for(&input.path, post, None),
+    };
+    let name = name.ok_or_else(|| "no usable slug: give --slug".to_string())?;
+    Ok(under.join(name))
+}
+
+/// The post folders already under each archive root, by the post each was
+/// made from (`post.source`): a post keeps its folder, whatever rule made
+/// it.
+#[derive(Default)]
+struct KnownFolders {
+    roots: HashMap<PathBuf, HashMap<PathBuf, PathBuf>>,
+}
+
+impl KnownFolders {
+    fn folder_of(&mut self, post: &Path, out: &Path) -> Option<PathBuf> {
+        let post = post.canonicalize().ok()?;
+        self.roots
+            .entry(out.to_path_buf())
+            .or_insert_with(|| archived_posts(out))
+            .get(&post)
+            .cloned()
+    }
+}
+
+/// Every post folder under `out` (not inside dot-folders), by its post's
+/// canonical path: `post.source` is relative to the folder's parent (`out`
+/// for a folder at its top; version 1 recorded it as given: relative to
+/// where it ran, or absolute).
+fn archived_posts(out: &Path) -> HashMap<PathBuf, PathBuf> {
+    let mut found = HashMap::new();
+    let walk = walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk.flatten().filter(|e| e.file_type().is_dir()) {
+        let dir = entry.path();
+        let Some(layout) = store::Layout::detect(dir) else {
+            continue;
+        };
+        let Ok(Some(info)) = crate::manifest::Manifest::read_post(&dir.join(layout.manifest()))
+        else {
+            continue;
+        };
+        let source = Path::new(&info.source);
+        let post = parent_or_dot(dir)
+            .join(source)
+            .canonicalize()
+            .or_else(|_| source.canonicalize());
+        if let Ok(post) = post {
+            found.entry(post).or_insert_with(|| dir.to_path_buf());
+        }
+    }
+    found
+}
+
 fn slug_for(path: &Path, post: &Post, flag: Option<&str>) -> Option<String> {
     let stem = || {
         let stem = path.file_stem()?.to_str()?;

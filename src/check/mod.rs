@@ -141,10 +141,17 @@ pub(crate) fn post_dirs(args: &[PathBuf]) -> Result<Vec<PathBuf>, CheckError> {
         } else if Layout::detect(arg).is_some() {
             out.push(arg.clone());
         } else {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
-                .map_err(store::at(arg))?
+            // An archive root: every post folder under it, at any depth (a
+            // run over a folder keeps its tree), never inside a dot-folder.
+            std::fs::read_dir(arg).map_err(store::at(arg))?;
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(arg)
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                })
                 .flatten()
-                .map(|e| e.path())
+                .filter(|e| e.depth() > 0 && e.file_type().is_dir())
+                .map(walkdir::DirEntry::into_path)
                 .filter(|p| Layout::detect(p).is_some())
                 .collect();
             if found.is_empty() {

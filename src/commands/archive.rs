@@ -31,6 +31,10 @@ pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
         },
         repair_links: None,
     };
+    let posts: Vec<_> = posts
+        .into_iter()
+        .map(|found| (found.path, found.under, found.bundle))
+        .collect();
     let inputs = Input::all(&posts, &args.out, args.slug.as_deref(), &options)?;
     let settings = ArchiveSettings {
         refresh: args.refresh,

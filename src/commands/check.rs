@@ -116,6 +116,8 @@ fn repair(posts: &[Checked], checked: &CheckSettings, runner: &Runner) -> anyhow
         inputs.push(Input {
             path: p.source.clone(),
             out: store::parent_or_dot(&p.dir).to_path_buf(),
+            under: std::path::PathBuf::new(),
+            bundle: None,
             slug: Some(slug.to_string()),
             options: PostOptions {
                 base_url: p.post.base_url.clone(),

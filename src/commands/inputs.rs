@@ -8,13 +8,27 @@ use anyhow::{Context, bail};
 /// command line is a post whatever its extension.
 const POST_EXTENSIONS: &[&str] = &["md", "markdown"];
 
+/// A post to archive, and where its folder goes under the archive root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Found {
+    pub path: PathBuf,
+    /// Its place in the tree (see [`crate::archive::Input::under`]).
+    pub under: PathBuf,
+    /// A page bundle's own folder name (see [`crate::archive::Input::bundle`]).
+    pub bundle: Option<String>,
+}
+
 /// Expands files and folders into post paths, sorted within each folder so
-/// runs are reproducible. Symlinks inside folders are not followed. A
+/// runs are reproducible. A folder's posts keep its tree: a post at
+/// `DIR/a/b.md` goes under `a/`, a page bundle `DIR/a/b/index.md` (or
+/// `_index.md`, or a translation `index.<lang>.md`) is the folder `a/b/`;
+/// a file named on the command line, or at the top of DIR, goes to the root
+/// as before. Symlinks inside folders are not followed. A
 /// folder's walk never enters what rotproof wrote, so nothing it wrote is
 /// ever taken as a post: the output root `archive_root`, any folder
 /// holding an archived post (its `.rotproof/`, or a version-1 manifest),
 /// and dot-folders (`.rotproof/`, `.git/`, `.obsidian/`).
-pub(super) fn posts(inputs: &[PathBuf], archive_root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(super) fn posts(inputs: &[PathBuf], archive_root: &Path) -> anyhow::Result<Vec<Found>> {
     let archive_root = archive_root.canonicalize().ok();
     let skipped = |entry: &walkdir::DirEntry| {
         if entry.depth() == 0 || !entry.file_type().is_dir() {
@@ -34,7 +48,7 @@ pub(super) fn posts(inputs: &[PathBuf], archive_root: &Path) -> anyhow::Result<V
             for entry in walk.into_iter().filter_entry(|e| !skipped(e)) {
                 let entry = entry.with_context(|| format!("reading {}", input.display()))?;
                 if entry.file_type().is_file() && is_post(entry.path()) {
-                    out.push(entry.into_path());
+                    out.push(placed(input, entry.into_path()));
                 }
             }
             if out.len() == before {
@@ -44,10 +58,49 @@ pub(super) fn posts(inputs: &[PathBuf], archive_root: &Path) -> anyhow::Result<V
                 );
             }
         } else {
-            out.push(input.clone());
+            out.push(Found {
+                path: input.clone(),
+                under: PathBuf::new(),
+                bundle: None,
+            });
         }
     }
     Ok(out)
+}
+
+/// Where a post found under `root` goes in the archive: its folders below
+/// `root` kept.
+fn placed(root: &Path, path: PathBuf) -> Found {
+    let rel = path
+        .strip_prefix(root)
+        .ok()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    // A translation (`index.zh.md`) gets the folder `a/b.zh/` beside its
+    // bundle's for now: one folder holds one post's manifest.
+    let bundle = match stem.split_once('.') {
+        None if stem == "index" || stem == "_index" => Some(None),
+        Some(("index", lang)) if !lang.is_empty() => Some(Some(lang)),
+        _ => None,
+    };
+    match (bundle, rel.file_name().and_then(|n| n.to_str())) {
+        // The bundle is its folder: `a/b/index.md` is `a/b/`.
+        (Some(lang), Some(name)) => Found {
+            bundle: Some(match lang {
+                Some(lang) => format!("{name}.{lang}"),
+                None => name.to_string(),
+            }),
+            under: rel.parent().map(Path::to_path_buf).unwrap_or_default(),
+            path,
+        },
+        _ => Found {
+            path,
+            under: rel,
+            bundle: None,
+        },
+    }
 }
 
 /// Whether `dir` is an archived post folder: it holds `.rotproof/`, or a

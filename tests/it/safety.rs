@@ -81,7 +81,16 @@ async fn two_posts_with_one_slug_in_a_run_archive_the_first_and_refuse_the_secon
             &format!("![]({})\n", server.url(&format!("/{year}.jpg"))),
         );
     }
-    let out = rotproof(args(&["archive", "content"]), site.path()).await;
+    // Named on the command line, both go to the root, as `hello/`.
+    let out = rotproof(
+        args(&[
+            "archive",
+            "content/2023/hello/index.md",
+            "content/2024/hello/index.md",
+        ]),
+        site.path(),
+    )
+    .await;
     out.code(1);
     assert!(
         out.stderr().contains("content/2024/hello/index.md"),
@@ -92,6 +101,59 @@ async fn two_posts_with_one_slug_in_a_run_archive_the_first_and_refuse_the_secon
         site.manifest("hello")["post"]["source"],
         "../content/2023/hello/index.md"
     );
+}
+
+/// A run over `content/` put every post at the root by its slug: sections
+/// flattened (`page/about` became `about`, `_index.md` became `_index`),
+/// and one stem in two folders (`README.md`, `2023/hello`, `2024/hello`)
+/// refused all but the first. The tree is kept now; a post archived
+/// before keeps its folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_run_flattens_sections_and_refuses_colliding_stems() {
+    let server = RawServer::start(|_, _| Reply::ok(jpeg(200, 100, 1))).await;
+    let site = Site::new();
+    let image = |n: &str| format!("![]({})\n", server.url(&format!("/{n}.jpg")));
+    site.write("content/2023/hello/index.md", &image("a"));
+    site.write("content/2024/hello/index.md", &image("b"));
+    site.write("content/docs/README.md", &image("c"));
+    site.write("content/notes/README.md", &image("d"));
+    site.write("content/page/about/index.md", &image("e"));
+    site.write("content/page/_index.md", &image("f"));
+    site.write("content/top.md", &image("g"));
+    // Archived before, on its own: it keeps its folder.
+    rotproof(
+        args(&["archive", "content/2023/hello/index.md"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    rotproof(args(&["archive", "content"]), site.path())
+        .await
+        .code(0);
+    for (folder, post) in [
+        ("hello", "2023/hello/index.md"),
+        ("2024/hello", "2024/hello/index.md"),
+        ("docs/README", "docs/README.md"),
+        ("notes/README", "notes/README.md"),
+        ("page/about", "page/about/index.md"),
+        ("page", "page/_index.md"),
+        ("top", "top.md"),
+    ] {
+        let m = site.manifest(folder);
+        // Relative to the folder's parent: the root for a folder at its top.
+        let up = "../".repeat(folder.matches('/').count() + 1);
+        assert_eq!(
+            m["post"]["source"],
+            format!("{up}content/{post}"),
+            "{folder}"
+        );
+        assert_eq!(m["resources"][0]["status"], "archived", "{folder}");
+    }
+    assert!(!site.path().join("archive/2023").exists());
+    // check and verify find post folders at any depth.
+    let out = rotproof(args(&["verify", "archive", "--json"]), site.path()).await;
+    out.code(0);
+    assert_eq!(out.json()["posts"].as_array().map(Vec::len), Some(7));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
