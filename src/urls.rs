@@ -34,6 +34,12 @@ pub(crate) fn classify(text: &str, base: Option<&Url>) -> Option<Target> {
     if text.is_empty() || text.starts_with('#') {
         return None;
     }
+    if holds_a_template(text) {
+        return Some(Target::Skipped(
+            "holds a template expression ({{ … }} or {% … %}): not a URL until the site is built"
+                .to_string(),
+        ));
+    }
     if let Some(scheme) = scheme_of(text) {
         let scheme = scheme.to_ascii_lowercase();
         if IGNORED_SCHEMES.contains(&scheme.as_str()) {
@@ -64,6 +70,15 @@ pub(crate) fn classify(text: &str, base: Option<&Url>) -> Option<Target> {
     Some(Target::Local(decoded.into_owned()))
 }
 
+/// Whether `text` holds a site generator's template expression (`{{ … }}`,
+/// `{% … %}`, also percent-encoded): fetching it would fetch a part.
+fn holds_a_template(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["{{", "{%", "%7b%7b", "%7b%25"]
+        .iter()
+        .any(|open| lower.contains(open))
+}
+
 /// The scheme of an absolute URL (`https` of `https://...`), if any.
 fn scheme_of(text: &str) -> Option<&str> {
     let colon = text.find(':')?;
@@ -87,6 +102,23 @@ fn remote(parsed: Result<Url, url::ParseError>) -> Target {
         Ok(url) => Target::Skipped(format!("unsupported scheme `{}:`", url.scheme())),
         Err(err) => Target::Skipped(format!("invalid URL: {err}")),
     }
+}
+
+/// Audio, video and caption file extensions.
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "webm", "mov", "ogv", "mp3", "m4a", "ogg", "oga", "opus", "wav", "flac", "vtt",
+];
+
+/// Whether a URL's path ends in an audio, video or caption extension.
+pub(crate) fn has_media_extension(url: &str) -> bool {
+    extension_in(url, MEDIA_EXTENSIONS)
+}
+
+fn extension_in(url: &str, list: &[&str]) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.rsplit_once('.')
+        .is_some_and(|(_, ext)| list.iter().any(|known| known.eq_ignore_ascii_case(ext)))
 }
 
 /// Image file extensions, for classifying links by their path.
@@ -114,6 +146,21 @@ mod tests {
         match classify(text, None) {
             Some(Target::Remote(url)) => url.to_string(),
             other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_url_holding_a_template_expression_is_skipped_never_fetched_in_part() {
+        for text in [
+            "https://cdn.example/{{ .Site.Params.x }}/a.png",
+            "{{ site.baseurl }}/img/a.png",
+            "https://cdn.example/{% asset_path a.png %}",
+            "https://cdn.example/%7B%7B.Params.x%7D%7D/a.png",
+        ] {
+            match classify(text, None) {
+                Some(Target::Skipped(reason)) => assert!(reason.contains("template"), "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
         }
     }
 

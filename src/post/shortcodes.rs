@@ -1,5 +1,6 @@
-//! Site generators' own image syntax in a post's body: Hugo's `figure`
-//! and `img` shortcodes (`{{< figure src="…" link="…" >}}`, also with
+//! Site generators' own image syntax in a post's body: Hugo's shortcodes
+//! with a `src`, `image` or `poster` parameter (`{{< figure src="…"
+//! link="…" >}}`, `{{< video src="…" >}}`, a theme's own; also with
 //! `{{% %}}`), Hexo's `{% img [class] url [w h] ['title' 'alt'] %}` tag,
 //! and Obsidian's `![[image.png|300]]` embeds. To CommonMark they are
 //! text; they are found in the source, outside code and comments, and
@@ -23,7 +24,7 @@ pub(super) struct Found {
 }
 
 static HUGO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{[<%]-?\s*(?P<name>figure|img)\b(?P<params>[^}]*?)-?\s*[>%]\}\}")
+    Regex::new(r"\{\{[<%]-?\s*(?P<name>[A-Za-z_][\w./-]*)(?P<params>[^}]*?)-?\s*[>%]\}\}")
         .expect("a valid regex")
 });
 static PARAM: LazyLock<Regex> = LazyLock::new(|| {
@@ -36,6 +37,39 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^\s]+").expect("a
 static WIKI: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"!\[\[(?P<file>[^\]|#\n]+?)\s*(?:[|#][^\]\n]*)?\]\]").expect("a valid regex")
 });
+
+/// What a shortcode's `src`, `image` or `poster` parameter shows (any
+/// shortcode: `figure`, `img`, `video`, `audio`, a theme's own): media by
+/// its extension or a `video`/`audio` shortcode, a page or document by its
+/// extension (a theme's `include`), else an image.
+fn kind_of_file(shortcode: &str, key: &str, url: &str) -> Kind {
+    let name = shortcode
+        .rsplit('/')
+        .next()
+        .unwrap_or(shortcode)
+        .to_ascii_lowercase();
+    let document = [".md", ".markdown", ".html", ".htm", ".pdf", ".txt"]
+        .iter()
+        .any(|ext| {
+            url.split(['?', '#'])
+                .next()
+                .unwrap_or(url)
+                .to_ascii_lowercase()
+                .ends_with(ext)
+        });
+    if key == "src"
+        && (crate::urls::has_media_extension(url)
+            || name.contains("video")
+            || name.contains("audio"))
+        && !crate::urls::has_image_extension(url)
+    {
+        Kind::Media
+    } else if document {
+        Kind::Link
+    } else {
+        Kind::Image
+    }
+}
 
 /// Every shortcode URL in `body`, except in the ranges of `skip` (code,
 /// comments).
@@ -53,8 +87,8 @@ pub(super) fn find(body: &str, skip: &[Range<usize>]) -> Vec<Found> {
         for p in PARAM.captures_iter(params.as_str()) {
             let Some(key) = p.name("key") else { continue };
             let kind = match (name.as_str(), key.as_str()) {
-                (_, "src") => Kind::Image,
                 ("figure", "link") => Kind::Link,
+                (_, "src" | "image" | "poster") => Kind::Image,
                 _ => continue,
             };
             let (value, quote) = match (p.name("dq"), p.name("sq"), p.name("bare")) {
@@ -65,10 +99,10 @@ pub(super) fn find(body: &str, skip: &[Range<usize>]) -> Vec<Found> {
             };
             let at = params.start() + value.start();
             let url = value.as_str().trim().to_string();
-            let kind = if kind == Kind::Link && crate::urls::has_image_extension(&url) {
-                Kind::Image
-            } else {
-                kind
+            let kind = match kind {
+                Kind::Link if crate::urls::has_image_extension(&url) => Kind::Image,
+                Kind::Link => Kind::Link,
+                _ => kind_of_file(name.as_str(), key.as_str(), &url),
             };
             out.push(Found {
                 kind,
@@ -172,6 +206,8 @@ pub fn render(body: &str, skip: &[Range<usize>]) -> String {
         // other shortcode has none, and is dropped.
         let src = if text.starts_with("{{") {
             value("src")
+                .or_else(|| value("image"))
+                .or_else(|| value("poster"))
         } else {
             found.first().map(|f| f.url.clone())
         };
@@ -179,6 +215,13 @@ pub fn render(body: &str, skip: &[Range<usize>]) -> String {
             continue;
         };
         let alt = value("alt").or_else(|| value("title")).unwrap_or_default();
+        if found.first().is_some_and(|f| f.kind == Kind::Media) {
+            out.push_str(&format!("<video controls src=\"{}\"></video>", attr(&src)));
+            continue;
+        }
+        if found.first().is_some_and(|f| f.kind == Kind::Link) {
+            continue;
+        }
         let img = format!("<img src=\"{}\" alt=\"{}\">", attr(&src), attr(&alt));
         if text.contains("figure") {
             let caption = value("caption")
@@ -214,6 +257,38 @@ mod tests {
             .into_iter()
             .map(|f| (f.kind, f.url, body[f.span].to_string()))
             .collect()
+    }
+
+    #[test]
+    fn any_shortcode_with_a_file_parameter_is_collected_by_the_files_kind() {
+        let got = urls(
+            "{{< video src=\"https://v.example/a.mp4\" >}}\n\
+             {{< bilibili-video src=\"https://v.example/b\" >}}\n\
+             {{< audio src='https://v.example/c.mp3' >}}\n\
+             {{< theme/cover image=\"https://i.example/d\" >}}\n\
+             {{< player poster=\"https://i.example/e.jpg\" src=\"https://v.example/e.webm\" >}}\n\
+             {{< include src=\"snippets/f.md\" >}}\n\
+             {{< youtube id=\"xyz\" >}} {{< gist user 123 >}}\n",
+        );
+        let kinds: Vec<(Kind, &str)> = got.iter().map(|(k, u, _)| (*k, u.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (Kind::Media, "https://v.example/a.mp4"),
+                (Kind::Media, "https://v.example/b"),
+                (Kind::Media, "https://v.example/c.mp3"),
+                (Kind::Image, "https://i.example/d"),
+                (Kind::Image, "https://i.example/e.jpg"),
+                (Kind::Media, "https://v.example/e.webm"),
+                (Kind::Link, "snippets/f.md"),
+            ]
+        );
+        // A page shows a video shortcode as a player.
+        let page = render("{{< video src=\"https://v.example/a.mp4\" >}}", &[]);
+        assert_eq!(
+            page,
+            "<video controls src=\"https://v.example/a.mp4\"></video>"
+        );
     }
 
     #[test]

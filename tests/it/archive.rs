@@ -641,3 +641,51 @@ async fn pruning_deletes_archived_copies_a_later_run_leaves_out() {
     assert_eq!(entry(&site.manifest("k"), &img)["status"], "archived");
     rotproof(args(&["verify"]), site.path()).await.code(0);
 }
+
+/// A Hugo blog's own `{{< video src=… >}}` shortcode (and `<source>` in
+/// its theme's shortcodes) left its remote media behind: only `figure` and
+/// `img` were read. A URL built by a template is never fetched in part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_video_shortcodes_leave_remote_media() {
+    let mut mp4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
+    mp4.resize(4096, 0);
+    let server = RawServer::start(move |path, _| match path {
+        "/clip.mp4" => Reply::ok(mp4.clone()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let site = Site::new();
+    let clip = server.url("/clip.mp4");
+    let templated = format!("{}/{{{{.Params.cover}}}}.jpg", server.base);
+    site.write(
+        "v.md",
+        &format!("{{{{< video src=\"{clip}\" >}}}}\n\n![cover]({templated})\n"),
+    );
+    rotproof(
+        args(&["archive", "v.md", "--archives", "none"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let m = site.manifest("v");
+    let video = entry(&m, &clip);
+    assert_eq!(video["kind"], "media", "{video:#}");
+    assert_eq!(video["status"], "archived", "{video:#}");
+    let path = video["path"].as_str().unwrap_or_default();
+    assert!(path.ends_with(".mp4"), "{path}");
+    let index = site.read("archive/v/index.md");
+    assert!(
+        index.contains(&format!("{{{{< video src=\"{path}\" >}}}}")),
+        "{index}"
+    );
+    let skipped = m["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|e| e["status"] == "skipped"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        skipped["error"].as_str().unwrap_or("").contains("template"),
+        "{m:#}"
+    );
+    assert_eq!(server.all_hits().len(), 1, "only the clip was asked for");
+}
