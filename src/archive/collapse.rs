@@ -86,7 +86,7 @@ pub(super) async fn apply(
             fetcher.admitted(),
             |(_, _, original, _)| fetcher.lane(Some(original)),
             |(key, job, original, tried)| async move {
-                let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
+                let into = job.post.home.join(job.folder());
                 let refuse = Refuse {
                     sha256: sha_ref,
                     policy: &tried,
@@ -135,7 +135,7 @@ async fn proven(
         let (Some(job), Some((url, tried))) = (jobs.get(key.as_str()), asked(outcomes, key)) else {
             continue;
         };
-        let into = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
+        let into = job.post.home.join(job.folder());
         match acquirer
             .answers_otherwise(&job.want(&url), sha, &tried, &into)
             .await?

@@ -17,7 +17,7 @@ use crate::net::hosts::HostKey;
 use crate::net::{self, Failure, FailureKind, Fetcher, RequestOptions};
 use crate::progress::Progress;
 use crate::sniff::{self};
-use crate::store::{self, Incoming, IngestError, Ingested, IoError, Layout};
+use crate::store::{self, Incoming, IngestError, Ingested, IoError};
 use crate::thumbnail::{self};
 
 /// Runs every job, then the collapse rule over what they got; returns
@@ -88,7 +88,7 @@ pub(super) async fn fetch_all(
 async fn run_job(job: &Job, acquirer: &Acquirer) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
-    let assets = job.post.home.join(Layout::CURRENT.folder_for(job.kind));
+    let assets = job.post.home.join(job.folder());
     let fetcher = acquirer.fetcher();
     let max = fetcher.options().max_bytes;
     match &job.source {

@@ -421,13 +421,14 @@ fn entry_for(
     })
 }
 
-/// What index.md says instead of an entry's URL, if anything: images and
-/// media point at assets/; links keep their URL while they are alive
+/// What index.md says instead of an entry's URL, if anything: images,
+/// media and files beside the post point at assets/; links keep their URL while they are alive
 /// (their copies serve bundles and repairs), and a link the last check
 /// found dead is pointed where the last `check --repair` said: its memento
 /// or its copy.
 pub(crate) fn rewritten(entry: &Entry, repair: RepairLinks) -> Option<String> {
-    if entry.kind.is_embedded() {
+    // A file beside the post, linked or shown, is published in assets/.
+    if entry.kind.is_embedded() || entry.is_local_file() {
         return (entry.status == Status::Archived)
             .then(|| entry.path.clone())
             .flatten();

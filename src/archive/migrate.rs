@@ -21,7 +21,11 @@ use crate::store::{self, ASSETS, IoError, Layout};
 /// each from where it is; the old file stays until [`remove_v1`].
 pub(super) fn relocate(entry: &mut Entry, dir: &Path) -> Result<(), IoError> {
     let layout = Layout::CURRENT;
-    let stored_in = layout.folder_for(entry.kind);
+    let stored_in = if entry.is_local_file() {
+        ASSETS
+    } else {
+        layout.folder_for(entry.kind)
+    };
     if let (Some(path), Some(sha)) = (&entry.path, &entry.sha256) {
         entry.path = Some(moved(dir, path, stored_in, sha)?);
     }

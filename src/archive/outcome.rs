@@ -28,6 +28,8 @@ pub(super) struct Stored {
     pub bytes: u64,
     pub media_type: &'static str,
     pub kind: Kind,
+    /// The folder of the post folder it is in (`assets/`, `.rotproof/pages/`).
+    pub folder: &'static str,
     pub home: Arc<Path>,
     /// The bytes as fetched, when the file the post shows is not them (an
     /// SVG published without its scripts).
@@ -39,11 +41,10 @@ pub(super) struct Stored {
 }
 
 impl Stored {
-    /// `assets/<sha256>.<ext>` for images and media, `.rotproof/pages/...`
-    /// for links: relative to a post folder.
+    /// `assets/<sha256>.<ext>` for images, media and local files,
+    /// `.rotproof/pages/...` for remote links: relative to a post folder.
     pub(super) fn path(&self) -> String {
-        let folder = Layout::CURRENT.folder_for(self.kind);
-        format!("{folder}/{}.{}", self.sha256, self.ext)
+        format!("{}/{}.{}", self.folder, self.sha256, self.ext)
     }
 
     /// The sha256 of the bytes as fetched.
@@ -196,7 +197,7 @@ pub(super) async fn store_stored(
     fetch: Option<Box<Acquisition>>,
 ) -> JobResult {
     let kind = job.kind;
-    let folder = Layout::CURRENT.folder_for(kind);
+    let folder = job.folder();
     let home = job.post.home.clone();
     let sanitise = format.ext == "svg" && kind.is_embedded();
     // Re-hashing an existing file, sanitising, syncing and renaming
@@ -223,6 +224,7 @@ pub(super) async fn store_stored(
         bytes,
         media_type: format.media_type,
         kind,
+        folder,
         home: job.post.home.clone(),
         original: persisted.original.map(|(sha256, bytes)| Original {
             path: format!("{}/{sha256}.{}", Layout::CURRENT.originals(), format.ext),

@@ -111,6 +111,17 @@ pub(super) struct Job {
 }
 
 impl Job {
+    /// The folder of the post folder its file goes to: the kind's, but a
+    /// local file beside the post is always published (`assets/`), even
+    /// a linked one (a PDF, a download): its link must resolve where the
+    /// post is published.
+    pub(super) fn folder(&self) -> &'static str {
+        match self.source {
+            Source::Local(_) => store::ASSETS,
+            Source::Remote(_) => store::Layout::CURRENT.folder_for(self.kind),
+        }
+    }
+
     /// The URL a remote job asks for; `None` for a local file.
     pub(super) fn remote_url(&self) -> Option<&Url> {
         match &self.source {

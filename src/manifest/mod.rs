@@ -215,6 +215,12 @@ impl Manifest {
 }
 
 impl Entry {
+    /// Whether the entry is a file beside the post (its `url` a relative
+    /// path), which is published with the post whatever its kind.
+    pub(crate) fn is_local_file(&self) -> bool {
+        !self.url.contains("://")
+    }
+
     /// Whether the entry matters to a later run: archived, or with a
     /// history (checks, versions, a memento) to carry over. Any other is
     /// fetched again as a new resource.

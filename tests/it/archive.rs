@@ -689,3 +689,44 @@ async fn custom_video_shortcodes_leave_remote_media() {
     );
     assert_eq!(server.all_hits().len(), 1, "only the clip was asked for");
 }
+
+/// A link to a file beside the post (a PDF, a download) was copied into
+/// `.rotproof/pages/`, which is never published, while index.md kept its
+/// relative path, which does not exist in the post's folder: a broken link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_links_are_copied_to_rotproof_pages_and_break() {
+    let site = Site::new();
+    site.write(
+        "posts/report/index.md",
+        "See [the report](files/report.pdf) and [notes](notes.txt).\n",
+    );
+    site.write("posts/report/files/report.pdf", "%PDF-1.4\n% a report\n");
+    site.write("posts/report/notes.txt", "plain notes\n");
+    rotproof(args(&["archive", "posts/report/index.md"]), site.path())
+        .await
+        .code(0);
+    let m = site.manifest("report");
+    let index = site.read("archive/report/index.md");
+    for (url, body) in [
+        ("files/report.pdf", "%PDF-1.4\n% a report\n"),
+        ("notes.txt", "plain notes\n"),
+    ] {
+        let e = entry(&m, url);
+        assert_eq!(e["status"], "archived", "{e:#}");
+        let path = e["path"].as_str().unwrap_or_default();
+        assert!(
+            path.starts_with("assets/"),
+            "published with the post: {path}"
+        );
+        assert_eq!(site.read(&format!("archive/report/{path}")), body);
+        assert!(index.contains(&format!("]({path})")), "{index}");
+    }
+    rotproof(args(&["verify", "archive/report"]), site.path())
+        .await
+        .code(0);
+    // A re-run keeps them where they are.
+    rotproof(args(&["archive", "posts/report/index.md"]), site.path())
+        .await
+        .code(0);
+    assert_eq!(site.manifest("report")["resources"], m["resources"]);
+}
