@@ -114,6 +114,10 @@ pub enum Syntax {
     /// A parameter of a site generator's shortcode (`src="…"`), quoted or
     /// not.
     Shortcode(Quote),
+    /// A file of the post's asset folder named by a Hexo tag
+    /// (`{% asset_img pic.jpg %}`, `{% asset_path pic.jpg %}`): relative to
+    /// the folder named after the post's file (`source/_posts/<stem>/`).
+    HexoAsset(Quote),
     /// The file of an Obsidian embed (`![[file.png|300]]`).
     WikiEmbed,
     /// A URL the reader sees as text (`<https://autolink>`, bare URL): it

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use url::Url;
 
 use crate::post::Post;
-use crate::reference::{Kind, Place, Reference};
+use crate::reference::{Kind, Place, Reference, Syntax};
 use crate::urls::{self, Target};
 
 /// What a resource is, once resolved.
@@ -44,6 +44,9 @@ pub struct Resolve<'a> {
     /// The post's folder, where relative paths may name local files. `None`
     /// skips them.
     pub post_dir: Option<&'a Path>,
+    /// The post's file stem: Hexo's asset tags name files in the folder of
+    /// that name beside it (`post_asset_folder`).
+    pub post_stem: Option<&'a str>,
 }
 
 /// Groups a post's references into resources. The references move into
@@ -53,7 +56,15 @@ pub fn resources(post: &mut Post, resolve: &Resolve<'_>) -> Vec<Resource> {
     let mut out: Vec<Resource> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for reference in post.take_references() {
-        let Some(target) = urls::classify(&reference.url, resolve.base_url) else {
+        let target = match (&reference.syntax, resolve.post_stem) {
+            // A file of the post's asset folder, whatever `--base-url` says.
+            (Syntax::HexoAsset(_), Some(stem)) if !reference.url.contains("://") => {
+                let file = percent_encoding::percent_decode_str(&reference.url).decode_utf8_lossy();
+                Some(Target::Local(format!("{stem}/{file}")))
+            }
+            _ => urls::classify(&reference.url, resolve.base_url),
+        };
+        let Some(target) = target else {
             continue;
         };
         let (key, origin) = match target {
@@ -161,8 +172,8 @@ mod tests {
         std::fs::write(dir.path().join("img/a b.png"), b"x").unwrap();
         let mut p = post("![](img/a%20b.png) ![](../secret.png) ![](missing.png)\n");
         let resolve = Resolve {
-            base_url: None,
             post_dir: Some(dir.path()),
+            ..Resolve::default()
         };
         let got = resources(&mut p, &resolve);
         assert!(
@@ -189,8 +200,8 @@ mod tests {
         .unwrap();
         let mut p = post("![](link.png)\n");
         let resolve = Resolve {
-            base_url: None,
             post_dir: Some(dir.path()),
+            ..Resolve::default()
         };
         let got = resources(&mut p, &resolve);
         assert!(matches!(&got[0].origin, Origin::Skipped { reason } if reason.contains("symlink")));

@@ -115,12 +115,18 @@ pub fn encode(syntax: &Syntax, span: Range<usize>, value: &str) -> Option<Edit> 
         Syntax::Srcset(quote) => html_escape(&srcset_safe(value, *quote), *quote),
         // A shortcode parameter: its quote cannot stand inside it, and an
         // unquoted one ends at a blank.
-        Syntax::Shortcode(Quote::Double) => value.replace('"', "%22"),
-        Syntax::Shortcode(Quote::Single) => value.replace('\'', "%27"),
-        Syntax::Shortcode(Quote::None) if value.contains(char::is_whitespace) => {
+        Syntax::Shortcode(Quote::Double) | Syntax::HexoAsset(Quote::Double) => {
+            value.replace('"', "%22")
+        }
+        Syntax::Shortcode(Quote::Single) | Syntax::HexoAsset(Quote::Single) => {
+            value.replace('\'', "%27")
+        }
+        Syntax::Shortcode(Quote::None) | Syntax::HexoAsset(Quote::None)
+            if value.contains(char::is_whitespace) =>
+        {
             format!("\"{}\"", value.replace('"', "%22"))
         }
-        Syntax::Shortcode(Quote::None) => value.to_string(),
+        Syntax::Shortcode(Quote::None) | Syntax::HexoAsset(Quote::None) => value.to_string(),
         // `]`, `|` and `#` end an embed's file name.
         Syntax::WikiEmbed => value
             .replace(']', "%5D")

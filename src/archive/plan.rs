@@ -199,6 +199,7 @@ fn draft(
         &Resolve {
             base_url: input.options.base_url.as_ref(),
             post_dir: Some(parent_or_dot(path)),
+            post_stem: path.file_stem().and_then(|s| s.to_str()),
         },
     );
     let about = About {

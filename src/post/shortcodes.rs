@@ -33,6 +33,14 @@ static PARAM: LazyLock<Regex> = LazyLock::new(|| {
 });
 static HEXO: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{%\s*img\s+(?P<args>[^%]*?)\s*%\}").expect("a valid regex"));
+static HEXO_ASSET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{%\s*asset_(?P<tag>img|path|link)\s+(?P<args>[^%]*?)\s*%\}")
+        .expect("a valid regex")
+});
+/// A tag argument: quoted, or a word.
+static ARG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"']+)"#).expect("a valid regex")
+});
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^\s]+").expect("a valid regex"));
 static WIKI: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"!\[\[(?P<file>[^\]|#\n]+?)\s*(?:[|#][^\]\n]*)?\]\]").expect("a valid regex")
@@ -135,6 +143,44 @@ pub(super) fn find(body: &str, skip: &[Range<usize>]) -> Vec<Found> {
             whole,
         });
     }
+    // Hexo's asset tags: `{% asset_img [class] file [w h] [title] %}`, the
+    // file the first argument with an extension; `{% asset_path file %}`,
+    // `{% asset_link file [title] %}`, the file the first argument.
+    for m in HEXO_ASSET.captures_iter(body) {
+        let whole = m.get(0).map_or(0..0, |w| w.range());
+        let (Some(tag), Some(args)) = (m.name("tag"), m.name("args")) else {
+            continue;
+        };
+        if skipped(&whole) {
+            continue;
+        }
+        let file = ARG.captures_iter(args.as_str()).find_map(|a| {
+            let (value, quote) = match (a.name("dq"), a.name("sq"), a.name("bare")) {
+                (Some(v), _, _) => (v, Quote::Double),
+                (_, Some(v), _) => (v, Quote::Single),
+                (_, _, Some(v)) => (v, Quote::None),
+                _ => return None,
+            };
+            let named = tag.as_str() != "img" || value.as_str().contains('.');
+            named.then_some((value, quote))
+        });
+        let Some((file, quote)) = file else { continue };
+        let url = file.as_str().to_string();
+        let kind = match tag.as_str() {
+            "img" => Kind::Image,
+            _ if crate::urls::has_image_extension(&url) => Kind::Image,
+            _ if crate::urls::has_media_extension(&url) => Kind::Media,
+            _ => Kind::Link,
+        };
+        let at = args.start() + file.start();
+        out.push(Found {
+            kind,
+            span: at..at + file.len(),
+            url,
+            syntax: Syntax::HexoAsset(quote),
+            whole,
+        });
+    }
     for m in WIKI.captures_iter(body) {
         let whole = m.get(0).map_or(0..0, |w| w.range());
         let Some(file) = m.name("file") else { continue };
@@ -181,7 +227,9 @@ pub fn render(body: &str, skip: &[Range<usize>]) -> String {
     let attr = |v: &str| html_escape::encode_double_quoted_attribute(v).into_owned();
     static ANY: LazyLock<Regex> = LazyLock::new(|| {
         // `(?s)`: a shortcode's parameters may stand on lines of their own.
-        Regex::new(r"(?s)\{\{[<%].*?[>%]\}\}|\{%\s*img\s+[^%]*?%\}|!\[\[[^\]\n]+\]\]")
+        Regex::new(
+            r"(?s)\{\{[<%].*?[>%]\}\}|\{%\s*(?:img|asset_img|asset_path|asset_link)\s+[^%]*?%\}|!\[\[[^\]\n]+\]\]",
+        )
             .expect("a valid regex")
     });
     let mut out = String::with_capacity(body.len());
@@ -215,6 +263,16 @@ pub fn render(body: &str, skip: &[Range<usize>]) -> String {
             continue;
         };
         let alt = value("alt").or_else(|| value("title")).unwrap_or_default();
+        // `{% asset_path %}` stands for the path itself (in a Markdown
+        // destination, most often); `{% asset_link %}` for a link to it.
+        if text.contains("asset_path") {
+            out.push_str(&src);
+            continue;
+        }
+        if text.contains("asset_link") {
+            out.push_str(&format!("<a href=\"{0}\">{0}</a>", attr(&src)));
+            continue;
+        }
         if found.first().is_some_and(|f| f.kind == Kind::Media) {
             out.push_str(&format!("<video controls src=\"{}\"></video>", attr(&src)));
             continue;
@@ -257,6 +315,42 @@ mod tests {
             .into_iter()
             .map(|f| (f.kind, f.url, body[f.span].to_string()))
             .collect()
+    }
+
+    #[test]
+    fn hexo_asset_tags_name_files_of_the_posts_asset_folder() {
+        let body = "{% asset_img banner pic.jpg 300 200 'A title' %}\n\
+                    ![x]({% asset_path \"my chart.png\" %}) {% asset_link report.pdf Report %}\n\
+                    {% asset_img %}\n";
+        let got: Vec<_> = find(body, &[])
+            .into_iter()
+            .map(|f| (f.kind, f.url, f.syntax, body[f.span].to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Kind::Image,
+                    "pic.jpg".into(),
+                    Syntax::HexoAsset(Quote::None),
+                    "pic.jpg".into()
+                ),
+                (
+                    Kind::Image,
+                    "my chart.png".into(),
+                    Syntax::HexoAsset(Quote::Double),
+                    "my chart.png".into()
+                ),
+                (
+                    Kind::Link,
+                    "report.pdf".into(),
+                    Syntax::HexoAsset(Quote::None),
+                    "report.pdf".into()
+                ),
+            ]
+        );
+        let page = render("![x]({% asset_path assets/a.png %})", &[]);
+        assert_eq!(page, "![x](assets/a.png)");
     }
 
     #[test]

@@ -730,3 +730,50 @@ async fn local_links_are_copied_to_rotproof_pages_and_break() {
         .code(0);
     assert_eq!(site.manifest("report")["resources"], m["resources"]);
 }
+
+/// Hexo's `{% asset_img %}` and `{% asset_path %}` tags (244 of them in 79
+/// posts of one corpus) were never archived: their files, in the folder
+/// named after the post (`post_asset_folder`), are now stored and the tags
+/// point at the copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hexo_asset_img_tags_are_never_archived() {
+    let site = Site::new();
+    site.write(
+        "source/_posts/hello-world.md",
+        "---\ntitle: Hello\n---\n{% asset_img wide pic.png 300 'A pic' %}\n\n![chart]({% asset_path chart.png %})\n",
+    );
+    let png = crate::images::png(8, 8, 1);
+    std::fs::create_dir_all(site.path().join("source/_posts/hello-world")).expect("mkdir");
+    std::fs::write(site.path().join("source/_posts/hello-world/pic.png"), &png).expect("write");
+    std::fs::write(
+        site.path().join("source/_posts/hello-world/chart.png"),
+        crate::images::png(8, 8, 2),
+    )
+    .expect("write");
+    rotproof(
+        args(&["archive", "source/_posts/hello-world.md"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let m = site.manifest("hello-world");
+    let index = site.read("archive/hello-world/index.md");
+    for (key, tag) in [
+        ("hello-world/pic.png", "asset_img wide "),
+        ("hello-world/chart.png", "asset_path "),
+    ] {
+        let e = entry(&m, key);
+        assert_eq!(e["status"], "archived", "{e:#}");
+        let path = e["path"].as_str().unwrap_or_default();
+        assert!(index.contains(&format!("{{% {tag}{path}")), "{index}");
+    }
+    // A bundle shows them.
+    rotproof(
+        args(&["bundle", "archive/hello-world", "-o", "h.html"]),
+        site.path(),
+    )
+    .await
+    .code(0);
+    let html = site.read("h.html");
+    assert_eq!(html.matches("<img").count(), 2, "{html}");
+}

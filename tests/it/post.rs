@@ -640,7 +640,7 @@ fn relative_front_matter_values_are_site_paths_not_references() {
         &mut post.clone(),
         &Resolve {
             base_url: Some(&base),
-            post_dir: None,
+            ..Resolve::default()
         },
     );
     assert_eq!(
@@ -659,8 +659,8 @@ fn a_relative_image_path_in_front_matter_is_a_local_asset_only_when_the_file_is_
     let got = resource::resources(
         &mut post.clone(),
         &Resolve {
-            base_url: None,
             post_dir: Some(dir.path()),
+            ..Resolve::default()
         },
     );
     assert_eq!(got.len(), 1, "{got:?}");
