@@ -45,9 +45,98 @@ pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON on its way to a terminal: serde_json leaves C1 control characters
+/// (U+0080 to U+009F, which terminals obey like escapes) and DEL raw
+/// inside strings; this writes them as `\u00XX`, which is the same JSON.
+/// (They can only stand inside strings: JSON's own syntax is ASCII.)
+#[derive(Debug)]
+pub(crate) struct JsonForTerminal<W> {
+    inner: W,
+    /// The lead byte of a two-byte character cut between two writes.
+    lead: Option<u8>,
+}
+
+impl<W: std::io::Write> JsonForTerminal<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        JsonForTerminal { inner, lead: None }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for JsonForTerminal<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut start = 0;
+        let mut i = 0;
+        if let Some(lead) = self.lead.take() {
+            match buf.first() {
+                Some(&b) if lead == 0xC2 && (0x80..=0x9F).contains(&b) => {
+                    write!(self.inner, "\\u00{b:02x}")?;
+                    start = 1;
+                    i = 1;
+                }
+                _ => self.inner.write_all(&[lead])?,
+            }
+        }
+        while i < buf.len() {
+            let b = buf[i];
+            if b == 0x7F {
+                self.inner.write_all(&buf[start..i])?;
+                self.inner.write_all(b"\\u007f")?;
+                start = i + 1;
+            } else if b == 0xC2 {
+                match buf.get(i + 1) {
+                    Some(&next) if (0x80..=0x9F).contains(&next) => {
+                        self.inner.write_all(&buf[start..i])?;
+                        write!(self.inner, "\\u00{next:02x}")?;
+                        i += 1;
+                        start = i + 1;
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.inner.write_all(&buf[start..i])?;
+                        self.lead = Some(b);
+                        return Ok(buf.len());
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.inner.write_all(&buf[start..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(lead) = self.lead.take() {
+            self.inner.write_all(&[lead])?;
+        }
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_for_a_terminal_escapes_c1_controls_even_across_writes() {
+        use std::io::Write;
+        let json = serde_json::to_string("a\u{9b}31mb\u{7f}c é\u{85}").unwrap();
+        let bytes = json.as_bytes();
+        for cut in 0..bytes.len() {
+            let mut out = JsonForTerminal::new(Vec::new());
+            out.write_all(&bytes[..cut]).unwrap();
+            out.write_all(&bytes[cut..]).unwrap();
+            out.flush().unwrap();
+            let text = String::from_utf8(out.into_inner()).unwrap();
+            assert_eq!(text, "\"a\\u009b31mb\\u007fc é\\u0085\"", "cut at {cut}");
+            let back: String = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, "a\u{9b}31mb\u{7f}c é\u{85}");
+        }
+    }
 
     #[test]
     fn escapes_are_shown_not_obeyed() {

@@ -168,15 +168,16 @@ pub(crate) fn run(
 pub(crate) fn dry_run(
     inputs: &[Input],
     settings: &ArchiveSettings,
-) -> (Vec<PlannedPost>, Vec<PostError>) {
+    each: &mut dyn FnMut(&PlannedPost<'_>) -> std::io::Result<()>,
+) -> Result<Vec<PostError>, std::io::Error> {
     let mut refused = Vec::new();
-    let mut listings = Vec::new();
     for draft in plan::read(inputs, &mut refused) {
         let path = draft.path.clone();
         match plan::decide(draft, settings) {
-            Ok(p) => listings.push(p.listing()),
+            // Listed as soon as it is planned, and dropped.
+            Ok(p) => each(&p.listing())?,
             Err(err) => refused.push(PostError::new(&path, errors::one_line(&err))),
         }
     }
-    (listings, refused)
+    Ok(refused)
 }

@@ -577,32 +577,65 @@ pub(crate) enum Action {
     Omit,
 }
 
-/// A planned post, as `--dry-run` lists it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct PlannedPost {
+/// A planned post, as `--dry-run` lists it: its references are made one
+/// at a time as they are listed, from the plan (a post of a million
+/// references is not listed twice over in memory).
+#[derive(Debug, Serialize)]
+pub(crate) struct PlannedPost<'a> {
     pub source: String,
     pub resources: usize,
-    pub references: Vec<PlannedResource>,
+    pub references: Listed<'a>,
+}
+
+/// The references of a planned post, in line order.
+pub(crate) struct Listed<'a> {
+    planned: &'a Planned,
+    /// (line, resource, occurrence) of each reference, sorted by line.
+    order: Vec<(usize, u32, u32)>,
+}
+
+impl<'a> Listed<'a> {
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = PlannedResource<'a>> + '_ {
+        self.order
+            .iter()
+            .filter_map(|&(_, r, o)| self.planned.row(r as usize, o as usize))
+    }
+}
+
+impl std::fmt::Debug for Listed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Listed({} references)", self.order.len())
+    }
+}
+
+impl Serialize for Listed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// One reference of a planned post.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct PlannedResource {
+pub(crate) struct PlannedResource<'a> {
     pub line: usize,
     pub kind: Kind,
-    pub url: String,
+    pub url: &'a str,
     #[serde(rename = "in")]
     pub place: Section,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    pub raw: String,
+    pub key: Option<&'a str>,
+    pub raw: &'a str,
     pub rewritable: bool,
     /// Where the bytes would come from: `remote`, `local` or `skipped`.
     pub action: Provenance,
     /// What the run would do with it.
     pub plan: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
 }
 
 /// Where a resource's bytes come from.
@@ -616,46 +649,56 @@ pub(crate) enum Provenance {
 
 impl Planned {
     /// The plan as `--dry-run` lists it: every reference, by line.
-    pub(super) fn listing(&self) -> PlannedPost {
-        let text = self.draft.post.text();
-        let mut rows = Vec::new();
-        for (resource, decision) in self.draft.resources.iter().zip(&self.decisions) {
-            let (origin, reason) = match &resource.origin {
-                Origin::Remote(_) => (Provenance::Remote, None),
-                Origin::Local { .. } => (Provenance::Local, None),
-                Origin::Skipped { reason } => (Provenance::Skipped, Some(reason.clone())),
-            };
-            let plan = match decision {
-                Decision::Skip(_) => Action::Skip,
-                Decision::Omit => Action::Omit,
-                Decision::Reuse(_) => Action::Reuse,
-                Decision::Revalidate(_) => Action::Revalidate,
-                Decision::Rethumb(_) | Decision::Restore(..) => Action::Reuse,
-                Decision::Fetch(_) => Action::Fetch,
-            };
-            for r in &resource.occurrences {
-                rows.push(PlannedResource {
-                    line: r.line,
-                    kind: resource.kind,
-                    url: resource.key.clone(),
-                    place: r.place.section(),
-                    key: match &r.place {
-                        Place::FrontMatter { key_path } => Some(key_path.clone()),
-                        Place::Body => None,
-                    },
-                    raw: r.raw(text).to_string(),
-                    rewritable: r.is_rewritable(),
-                    action: origin,
-                    plan,
-                    reason: reason.clone(),
-                });
+    pub(super) fn listing(&self) -> PlannedPost<'_> {
+        let mut order = Vec::new();
+        for (r, resource) in self.draft.resources.iter().enumerate() {
+            for (o, occurrence) in resource.occurrences.iter().enumerate() {
+                order.push((occurrence.line, r as u32, o as u32));
             }
         }
-        rows.sort_by_key(|r| r.line);
+        order.sort_by_key(|&(line, ..)| line);
         PlannedPost {
             source: self.draft.path.display().to_string(),
             resources: self.draft.resources.len(),
-            references: rows,
+            references: Listed {
+                planned: self,
+                order,
+            },
         }
+    }
+
+    /// Occurrence `o` of resource `r`, as listed.
+    fn row(&self, r: usize, o: usize) -> Option<PlannedResource<'_>> {
+        let resource = self.draft.resources.get(r)?;
+        let decision = self.decisions.get(r)?;
+        let occurrence = resource.occurrences.get(o)?;
+        let (action, reason) = match &resource.origin {
+            Origin::Remote(_) => (Provenance::Remote, None),
+            Origin::Local { .. } => (Provenance::Local, None),
+            Origin::Skipped { reason } => (Provenance::Skipped, Some(reason.as_str())),
+        };
+        let plan = match decision {
+            Decision::Skip(_) => Action::Skip,
+            Decision::Omit => Action::Omit,
+            Decision::Reuse(_) => Action::Reuse,
+            Decision::Revalidate(_) => Action::Revalidate,
+            Decision::Rethumb(_) | Decision::Restore(..) => Action::Reuse,
+            Decision::Fetch(_) => Action::Fetch,
+        };
+        Some(PlannedResource {
+            line: occurrence.line,
+            kind: resource.kind,
+            url: &resource.key,
+            place: occurrence.place.section(),
+            key: match &occurrence.place {
+                Place::FrontMatter { key_path } => Some(key_path.as_str()),
+                Place::Body => None,
+            },
+            raw: occurrence.raw(self.draft.post.text()),
+            rewritable: occurrence.is_rewritable(),
+            action,
+            plan,
+            reason,
+        })
     }
 }

@@ -140,15 +140,30 @@ fn dry_run(
     inputs: &[Input],
     settings: &ArchiveSettings,
 ) -> anyhow::Result<Exit> {
-    let (listings, errors) = archive::dry_run(inputs, settings);
-    if args.output.json {
-        let json = serde_json::to_string_pretty(&listings).context("writing JSON")?;
-        say!("{json}");
+    let errors = if args.output.json {
+        // One JSON array, each post written as it is planned.
+        use serde::ser::{SerializeSeq, Serializer as _};
+        use std::io::Write as _;
+        let stdout = std::io::stdout().lock();
+        let mut json = serde_json::Serializer::pretty(crate::errors::JsonForTerminal::new(
+            std::io::BufWriter::new(stdout),
+        ));
+        let mut posts = json.serialize_seq(None).context("writing JSON")?;
+        let errors = archive::dry_run(inputs, settings, &mut |post| {
+            posts.serialize_element(post).map_err(std::io::Error::other)
+        })
+        .context("writing JSON")?;
+        posts.end().context("writing JSON")?;
+        let mut out = json.into_inner();
+        out.write_all(b"\n").context("writing JSON")?;
+        out.flush().context("writing JSON")?;
+        errors
     } else {
-        for l in &listings {
-            print_listing(l);
-        }
-    }
+        archive::dry_run(inputs, settings, &mut |post| {
+            print_listing(post);
+            Ok(())
+        })?
+    };
     Ok(if errors.is_empty() {
         Exit::Ok
     } else {
@@ -156,14 +171,14 @@ fn dry_run(
     })
 }
 
-fn print_listing(l: &PlannedPost) {
+fn print_listing(l: &PlannedPost<'_>) {
     say!(
         "{}: {} references, {} resources",
         l.source,
         l.references.len(),
         l.resources
     );
-    for r in &l.references {
+    for r in l.references.iter() {
         let mut notes = Vec::new();
         if let Some(key) = &r.key {
             notes.push(format!("front matter `{key}`"));
