@@ -185,10 +185,9 @@ fn print_listing(l: &PlannedPost<'_>) {
         }
         match r.action {
             Provenance::Local => notes.push("local file".to_string()),
-            Provenance::Skipped => notes.push(format!(
-                "skipped: {}",
-                r.reason.as_deref().unwrap_or("not fetchable")
-            )),
+            Provenance::Skipped => {
+                notes.push(format!("skipped: {}", r.reason.unwrap_or("not fetchable")))
+            }
             Provenance::Remote => {}
         }
         match r.plan {
