@@ -53,7 +53,7 @@ pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
         let mut json = serde_json::to_value(&report).context("writing JSON")?;
         json["config_files"] = super::config_files_json(&files);
         json["archives_given_up"] = serde_json::json!(settings.archives.given_up());
-        say!("{}", serde_json::to_string_pretty(&json)?);
+        super::print_json(&json)?;
     } else {
         print_summary(&report);
         super::say_archives_given_up(&settings.archives.given_up());

@@ -50,7 +50,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
         );
         json["config_files"] = super::config_files_json(&files);
         json["archives_given_up"] = serde_json::json!(settings.archives.given_up());
-        say!("{}", serde_json::to_string_pretty(&json)?);
+        super::print_json(&json)?;
     } else {
         print_report(&report);
         for r in &repaired {

@@ -17,6 +17,19 @@ macro_rules! say {
     }};
 }
 
+/// Prints JSON on stdout, pretty: control characters are escaped as JSON
+/// escapes them (`\u001b`, and C1 ones as `\u009b`), so a URL from a
+/// post can neither command the terminal nor make the JSON invalid.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let stdout = std::io::stdout().lock();
+    let mut out = crate::errors::JsonForTerminal::new(std::io::BufWriter::new(stdout));
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
 mod archive;
 mod bar;
 mod bundle;

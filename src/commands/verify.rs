@@ -9,7 +9,7 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
     let dirs = check::post_dirs(&args.archived)?;
     let report = verify::run(&dirs)?;
     if args.json {
-        say!("{}", serde_json::to_string_pretty(&report)?);
+        super::print_json(&report)?;
     } else {
         for post in &report.posts {
             let status = if post.findings.is_empty() {

@@ -209,6 +209,31 @@ async fn terminal_escapes_in_a_post_are_printed_escaped() {
         );
     }
     assert!(dry.stdout().contains("\\u{1b}"), "{}", dry.stdout());
+    // JSON escapes them its own way, C1 controls (CSI) included, and stays
+    // JSON (a Rust escape `\u{9b}` inside a JSON string is not).
+    site.write("c1.md", "![x](https://x.example/a\u{9b}31mb.png)\n");
+    let mut printed = Vec::new();
+    for cmd in [
+        &["archive", "--dry-run", "--json", "c1.md"][..],
+        &[
+            "archive",
+            "--json",
+            "c1.md",
+            "--retries",
+            "0",
+            "--timeout",
+            "1",
+        ][..],
+    ] {
+        let text = rotproof(args(cmd), site.path()).await.stdout();
+        assert!(
+            !text.contains('\u{9b}') && !text.contains('\u{1b}'),
+            "{text:?}"
+        );
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        printed.push(text);
+    }
+    assert!(printed[0].contains("a\\u009b31mb.png"), "{}", printed[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
