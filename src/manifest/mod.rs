@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub(crate) use vocab::{
-    Capture, Kind, LinksMode, Referer, RepairLinks, Section, Status, Timestamp, Verdict,
+    Capture, Kind, LinksMode, Referer, RepairLinks, Section, Status, Timestamp, Verdict, WebArchive,
 };
 
 use crate::digest::Sha256;

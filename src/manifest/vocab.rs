@@ -83,7 +83,7 @@ pub enum RepairLinks {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capture {
     /// `wayback` or `memento`.
-    pub archive: crate::acquire::archives::WebArchive,
+    pub archive: WebArchive,
     /// The capture's replay address, the one to send a reader to.
     pub memento_url: String,
     pub memento_datetime: Timestamp,
@@ -189,6 +189,25 @@ mod tests {
             fn json(&self) -> String {
                 serde_json::to_string(self).expect("serialises")
             }
+        }
+    }
+}
+
+/// A web archive lost resources are looked up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebArchive {
+    /// The Wayback Machine's `id_` replay.
+    Wayback,
+    /// A Memento TimeGate (RFC 7089).
+    Memento,
+}
+
+impl WebArchive {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebArchive::Wayback => "wayback",
+            WebArchive::Memento => "memento",
         }
     }
 }

@@ -17,7 +17,6 @@ pub(crate) mod wayback;
 use std::path::Path;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
@@ -40,24 +39,8 @@ pub(crate) fn default_endpoints() -> (Url, Url) {
     (parse(DEFAULT_WAYBACK), parse(DEFAULT_TIMEGATE))
 }
 
-/// A web archive lost resources are looked up in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WebArchive {
-    /// The Wayback Machine's `id_` replay.
-    Wayback,
-    /// A Memento TimeGate (RFC 7089).
-    Memento,
-}
-
-impl WebArchive {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebArchive::Wayback => "wayback",
-            WebArchive::Memento => "memento",
-        }
-    }
-}
+/// A web archive: a word of the manifest (`recovered_from.archive`).
+pub(crate) use crate::manifest::WebArchive;
 
 /// `--archives`: `none`, or archives in the order they are asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
