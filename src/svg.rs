@@ -5,7 +5,8 @@
 //! its scripts and event handlers with the site's origin, and it can fetch
 //! from anywhere (`<image href>`, `url()` in styles, `<?xml-stylesheet?>`).
 //! What rotproof publishes in `assets/` therefore keeps only drawing: an
-//! allowlist of SVG elements, no attribute named `on…`, no reference that
+//! allowlist of SVG elements (and editors' inert markup in their own
+//! vocabularies, never XHTML or MathML), no attribute named `on…`, no reference that
 //! leaves the document (`href` only to `#fragment` or an inline raster
 //! image; `url()` only to `#fragment`), no processing instructions, no
 //! DOCTYPE with an internal subset (its entities could expand to markup;
@@ -200,9 +201,8 @@ struct Run<R, W: Write> {
 impl<R: BufRead, W: Write> Run<R, W> {
     fn copy(&mut self) -> Result<(), Stop> {
         let mut buf = Vec::new();
-        // Depth inside a removed element, or inside `<metadata>`.
+        // Depth inside a removed element.
         let mut skipping = 0usize;
-        let mut metadata = 0usize;
         let mut open = 0usize;
         let mut seen_root = false;
         loop {
@@ -219,7 +219,7 @@ impl<R: BufRead, W: Write> Run<R, W> {
                 Event::End(_) if skipping > 0 => skipping -= 1,
                 _ if skipping > 0 => {}
                 Event::Start(ref start) | Event::Empty(ref start)
-                    if !element_allowed(ns, start, metadata > 0) =>
+                    if !element_allowed(ns, start) =>
                 {
                     self.removed += 1;
                     if matches!(event, Event::Start(_)) {
@@ -233,9 +233,6 @@ impl<R: BufRead, W: Write> Run<R, W> {
                 Event::Start(start) => {
                     seen_root = true;
                     open += 1;
-                    if ns == Some(SVG_NS) && is(&start, "metadata") || metadata > 0 {
-                        metadata += 1;
-                    }
                     let start = self.clean_start(start.into_owned())?;
                     self.writer.write_event(Event::Start(start))?;
                 }
@@ -246,7 +243,6 @@ impl<R: BufRead, W: Write> Run<R, W> {
                 }
                 Event::End(end) => {
                     open = open.saturating_sub(1);
-                    metadata = metadata.saturating_sub(1);
                     self.writer.write_event(Event::End(end))?;
                 }
                 Event::DocType(doctype) => {
@@ -357,13 +353,16 @@ fn is(start: &BytesStart<'_>, name: &str) -> bool {
     start.local_name().as_ref().eq_ignore_ascii_case(name)
 }
 
-/// SVG elements from [`ELEMENTS`]; inside `<metadata>`, inert markup of
-/// other vocabularies too (RDF, Dublin Core, Inkscape's).
-fn element_allowed(ns: Option<&str>, start: &BytesStart<'_>, in_metadata: bool) -> bool {
+/// SVG elements from [`ELEMENTS`], and the markup of other vocabularies
+/// that a browser neither runs nor draws (Inkscape's `sodipodi:namedview`,
+/// RDF and Dublin Core in `<metadata>`): never XHTML or MathML, whose
+/// elements run wherever they stand. What such an element holds is judged
+/// element by element all the same.
+fn element_allowed(ns: Option<&str>, start: &BytesStart<'_>) -> bool {
     let local = start.local_name().as_ref().to_ascii_lowercase();
     match ns {
         Some(SVG_NS) => ELEMENTS.contains(&local.as_str()),
-        Some(other) => in_metadata && !ACTIVE_NAMESPACES.contains(&other),
+        Some(other) => !ACTIVE_NAMESPACES.contains(&other),
         None => false,
     }
 }
@@ -521,6 +520,25 @@ mod tests {
     }
 
     const OPEN: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 10 10">"#;
+
+    #[test]
+    fn an_inkscape_drawing_is_served_as_it_was_fetched() {
+        let svg = r##"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!-- Created with Inkscape (http://www.inkscape.org/) -->
+<svg xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:svg="http://www.w3.org/2000/svg" xmlns="http://www.w3.org/2000/svg" xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" width="10mm" height="10mm" viewBox="0 0 10 10" version="1.1" inkscape:version="1.2" sodipodi:docname="logo.svg">
+  <sodipodi:namedview id="base" pagecolor="#ffffff" inkscape:zoom="1.4" />
+  <metadata><rdf:RDF><dc:title>Logo</dc:title></rdf:RDF></metadata>
+  <g inkscape:label="Layer 1" inkscape:groupmode="layer"><path style="fill:#008080;stroke:none" d="M 0,0 H 10 V 10 Z" /></g>
+</svg>
+"##;
+        assert_eq!(run(svg).0, Sanitised::Clean);
+        // An XHTML script hidden in an editor's element still goes.
+        let hidden = svg.replace(
+            "<sodipodi:namedview",
+            "<sodipodi:guide><h:script xmlns:h=\"http://www.w3.org/1999/xhtml\">x</h:script></sodipodi:guide><sodipodi:namedview",
+        );
+        assert!(!cleaned(&hidden).contains("script"));
+    }
 
     #[test]
     fn a_drawing_is_served_as_it_was_fetched() {
