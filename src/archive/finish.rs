@@ -314,7 +314,7 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
                 })
                 .and_then(|mut entry| {
                     merge::carry_history(&mut entry, prev);
-                    if !matches!(decision, Decision::Fetch(_)) {
+                    if !matches!(decision, Decision::Fetch) {
                         migrate::make_svgs_safe(&mut entry, &dir)?;
                     }
                     Ok(entry)
@@ -410,7 +410,7 @@ fn entry_for(
             revalidated(&mut e, outcome, dir)?;
             e
         }
-        Decision::Fetch(_) => match outcome {
+        Decision::Fetch => match outcome {
             Some(outcome) => entry_from(outcome, prev, resource, occurrences, dir)?,
             None => {
                 let mut e = fresh(resource, occurrences, Status::Failed);

@@ -68,8 +68,9 @@ pub(super) enum Decision {
     /// when it has validators); new bytes become a version beside the
     /// archived copy, never its replacement, and a failure changes nothing.
     Revalidate(Arc<Entry>),
-    /// Fetch (or copy, for a local file); the key of the run-wide job.
-    Fetch(String),
+    /// Fetch (or copy, for a local file): the run-wide job of the
+    /// resource's key.
+    Fetch,
 }
 
 /// One post, planned: its draft, what the previous run recorded, and a
@@ -372,7 +373,7 @@ impl Decision {
     /// The key of the run's job whose outcome this decision reads, if any.
     pub(super) fn outcome_key<'a>(&'a self, resource: &'a Resource) -> Option<&'a str> {
         match self {
-            Decision::Fetch(key) => Some(key),
+            Decision::Fetch => Some(&resource.key),
             Decision::Rethumb(_) | Decision::Revalidate(_) => Some(&resource.key),
             Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) | Decision::Restore(..) => None,
         }
@@ -386,7 +387,7 @@ impl Decision {
             return self;
         };
         match (self, filter.refusal(url.as_str())) {
-            (Decision::Fetch(_), Some(reason)) => Decision::Skip(reason.to_string()),
+            (Decision::Fetch, Some(reason)) => Decision::Skip(reason.to_string()),
             (Decision::Revalidate(entry), Some(_)) => Decision::Reuse(entry),
             (decision, _) => decision,
         }
@@ -421,7 +422,7 @@ fn decision(
             Decision::Rethumb(Arc::clone(entry))
         }
         Some(entry) => Decision::Reuse(Arc::clone(entry)),
-        None => Decision::Fetch(resource.key.clone()),
+        None => Decision::Fetch,
     }
 }
 
@@ -471,7 +472,7 @@ pub(super) fn restore_from_good_copies(planned: &mut [(Planned, PostDir)]) {
     }
     for (p, _) in planned.iter_mut() {
         for (resource, decision) in p.draft.resources.iter().zip(p.decisions.iter_mut()) {
-            let Decision::Fetch(_) = decision else {
+            let Decision::Fetch = decision else {
                 continue;
             };
             let Some(prev) = p.previous.get(&resource.key) else {
@@ -509,7 +510,7 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
             // whether it gets a thumbnail: a new version does not, since
             // thumbnails show the archived copy).
             let (key, source, validators, thumbnail, referer) = match decision {
-                Decision::Fetch(key) => (key, origin, None, true, None),
+                Decision::Fetch => (&resource.key, origin, None, true, None),
                 Decision::Revalidate(entry) => {
                     let v = Validators {
                         etag: entry.etag.clone(),
@@ -683,7 +684,7 @@ impl Planned {
             Decision::Reuse(_) => Action::Reuse,
             Decision::Revalidate(_) => Action::Revalidate,
             Decision::Rethumb(_) | Decision::Restore(..) => Action::Reuse,
-            Decision::Fetch(_) => Action::Fetch,
+            Decision::Fetch => Action::Fetch,
         };
         Some(PlannedResource {
             line: occurrence.line,
