@@ -129,13 +129,7 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 
 /// Whether a URL's path ends in an image extension.
 pub(crate) fn has_image_extension(url: &str) -> bool {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let last = path.rsplit('/').next().unwrap_or(path);
-    last.rsplit_once('.').is_some_and(|(_, ext)| {
-        IMAGE_EXTENSIONS
-            .iter()
-            .any(|known| known.eq_ignore_ascii_case(ext))
-    })
+    extension_in(url, IMAGE_EXTENSIONS)
 }
 
 #[cfg(test)]
