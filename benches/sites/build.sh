@@ -88,7 +88,7 @@ date: 2024-05-01
 MD
 
 "$bin" archive posts --out archive -q
-echo "== archived"; find archive -maxdepth 2 | sort
+echo "== archived"; find archive -maxdepth 3 -not -path '*/.rotproof/*' | sort
 
 echo "== Hugo $(hugo version 2>/dev/null | grep -o 'v0\.[0-9.]*' | head -1)"
 hugo new site hugo-site >/dev/null
@@ -101,7 +101,9 @@ mkdir -p hugo-site/content/posts
 cp -r archive/* hugo-site/content/posts/
 (cd hugo-site && hugo --quiet)
 echo "published by Hugo:"; (cd hugo-site/public && find posts -type f | sort)
-for page in hugo-site/public/posts/*/index.html; do
+# Every post page, at any depth (a run over a folder keeps its tree:
+# `2024/hello/` stays under `2024/`).
+find hugo-site/public/posts -mindepth 2 -name index.html | sort | while read -r page; do
   dir="$(dirname "$page")"
   grep -o 'src="[^"]*"' "$page" | sed 's/src="//; s/"$//' | while read -r src; do
     case "$src" in http*) echo "remote: $src in $page";; /*) test -f "hugo-site/public$src" || echo "MISSING $src in $page";; *) test -f "$dir/$src" || echo "MISSING $src in $page";; esac
