@@ -44,7 +44,8 @@ pub(super) fn relocate(entry: &mut Entry, dir: &Path) -> Result<(), IoError> {
 /// shows a copy without what could run or fetch. Nothing is fetched; the
 /// old file leaves with the manifest that stops naming it.
 pub(super) fn make_svgs_safe(entry: &mut Entry, dir: &Path) -> Result<(), IoError> {
-    if !entry.kind.is_embedded() {
+    // Only what is published: images, media and files beside the post.
+    if !entry.kind.is_embedded() && !entry.is_local_file() {
         return Ok(());
     }
     if entry.original.is_none()
@@ -88,7 +89,7 @@ fn made_safe(
         // Not the file the manifest names: `verify` says so.
         return Ok(None);
     }
-    let persisted = store::persist_in(body, dir, ASSETS, "svg", true)?;
+    let persisted = store::persist_in(body, dir, ASSETS, "svg")?;
     let Some((fetched, bytes)) = persisted.original else {
         return Ok(None);
     };

@@ -199,14 +199,12 @@ pub(super) async fn store_stored(
     let kind = job.kind;
     let folder = job.folder();
     let home = job.post.home.clone();
-    let sanitise = format.ext == "svg" && kind.is_embedded();
     // Re-hashing an existing file, sanitising, syncing and renaming
     // block: off the async workers.
-    let persisted = tokio::task::spawn_blocking(move || {
-        store::persist_in(body, &home, folder, format.ext, sanitise)
-    })
-    .await
-    .map_err(|e| IoError::new(&job.post.home, std::io::Error::other(e)))?;
+    let persisted =
+        tokio::task::spawn_blocking(move || store::persist_in(body, &home, folder, format.ext))
+            .await
+            .map_err(|e| IoError::new(&job.post.home, std::io::Error::other(e)))?;
     let persisted = match persisted {
         Ok(persisted) => persisted,
         // A small body gets its file only now: out of descriptors is this

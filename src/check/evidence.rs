@@ -182,13 +182,11 @@ pub(super) async fn gather(
             continue;
         }
         let format = obtained.format;
-        let sanitise = format.ext == "svg" && r.kind.is_embedded();
         let (body, home, folder) = (obtained.body, r.home.clone(), r.folder);
-        let persisted = tokio::task::spawn_blocking(move || {
-            store::persist_in(body, &home, folder, format.ext, sanitise)
-        })
-        .await
-        .map_err(|e| IoError::new(&r.home, std::io::Error::other(e)))??;
+        let persisted =
+            tokio::task::spawn_blocking(move || store::persist_in(body, &home, folder, format.ext))
+                .await
+                .map_err(|e| IoError::new(&r.home, std::io::Error::other(e)))??;
         let (sha256, bytes) = persisted.served;
         let path = format!("{}/{sha256}.{}", r.folder, format.ext);
         let original = persisted

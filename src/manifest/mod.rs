@@ -667,14 +667,21 @@ mod tests {
     /// The golden version-2 manifest, with every field a resource or post
     /// can have: read and written back byte for byte. A field renamed,
     /// dropped or added by accident fails here.
+    /// The golden version-2 manifest: its text, and as read.
+    const GOLDEN_V2: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/manifest-v2.json"
+    );
+
+    fn golden_v2() -> (String, Manifest) {
+        let text = std::fs::read_to_string(GOLDEN_V2).unwrap();
+        let m = Manifest::read(Path::new(GOLDEN_V2)).unwrap().unwrap();
+        (text, m)
+    }
+
     #[test]
     fn a_version_two_manifest_with_every_field_reads_and_writes_byte_for_byte() {
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/manifest-v2.json"
-        );
-        let original = std::fs::read_to_string(fixture).unwrap();
-        let m = Manifest::read(Path::new(fixture)).unwrap().unwrap();
+        let (original, m) = golden_v2();
         assert_eq!(m.version, 2);
         assert_eq!(m.post.repair_links, Some(RepairLinks::Archive));
         assert!(m.post.thumbnails.is_some_and(|t| t.size == 320));
@@ -699,12 +706,7 @@ mod tests {
 
     #[test]
     fn a_streamed_manifest_is_byte_for_byte_the_written_one() {
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/manifest-v2.json"
-        );
-        let original = std::fs::read(fixture).unwrap();
-        let m = Manifest::read(Path::new(fixture)).unwrap().unwrap();
+        let (original, m) = golden_v2();
         let head = Manifest {
             resources: Vec::new(),
             ..m.clone()
@@ -712,10 +714,7 @@ mod tests {
         let mut entries = m.resources.clone().into_iter();
         let mut out = Vec::new();
         write_streamed::<()>(&mut out, &head, || entries.next().map(Ok)).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(original).unwrap()
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), original);
         // The first entry that cannot be made stops the writing.
         let mut n = 0;
         let stopped = write_streamed(&mut Vec::new(), &head, || {

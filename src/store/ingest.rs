@@ -265,18 +265,19 @@ pub(crate) struct Persisted {
 }
 
 /// Stores `body` in the post folder `home` as `<folder>/<sha256>.<ext>`.
-/// With `sanitise` (an SVG the post shows), the published file is the
-/// copy without what could run or fetch ([`Ingested::sanitised_svg`]) and
-/// the bytes as fetched go to `.rotproof/originals/` when they differ.
+/// An SVG that goes to the published folder (`assets/`: shown, or a file
+/// beside the post that is linked) is published as the copy without what
+/// could run or fetch ([`Ingested::sanitised_svg`]), and the bytes as
+/// fetched go to `.rotproof/originals/` when they differ: what `assets/`
+/// holds never runs on the site's origin, whoever named it.
 pub(crate) fn persist_in(
     body: Ingested,
     home: &Path,
     folder: &str,
     ext: &str,
-    sanitise: bool,
 ) -> Result<Persisted, IoError> {
     let fetched = (body.digest.sha256.clone(), body.digest.bytes);
-    let served = match sanitise {
+    let served = match ext == "svg" && folder == super::ASSETS {
         true => body.sanitised_svg(&home.join(folder))?,
         false => None,
     };

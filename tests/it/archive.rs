@@ -698,7 +698,11 @@ async fn local_links_are_copied_to_rotproof_pages_and_break() {
     let site = Site::new();
     site.write(
         "posts/report/index.md",
-        "See [the report](files/report.pdf) and [notes](notes.txt).\n",
+        "See [the report](files/report.pdf) and [notes](notes.txt). [Diagram](d.svg)\n",
+    );
+    site.write(
+        "posts/report/d.svg",
+        r#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="4" height="4"/></svg>"#,
     );
     site.write("posts/report/files/report.pdf", "%PDF-1.4\n% a report\n");
     site.write("posts/report/notes.txt", "plain notes\n");
@@ -721,6 +725,16 @@ async fn local_links_are_copied_to_rotproof_pages_and_break() {
         assert_eq!(site.read(&format!("archive/report/{path}")), body);
         assert!(index.contains(&format!("]({path})")), "{index}");
     }
+    // Published, a linked SVG is made safe like a shown one.
+    let svg = entry(&m, "d.svg");
+    let shown = svg["path"].as_str().unwrap_or_default();
+    assert!(shown.starts_with("assets/"), "{svg:#}");
+    assert!(
+        !site
+            .read(&format!("archive/report/{shown}"))
+            .contains("onload")
+    );
+    assert!(index.contains(&format!("]({shown})")), "{index}");
     rotproof(args(&["verify", "archive/report"]), site.path())
         .await
         .code(0);
