@@ -10,15 +10,14 @@
 //! It runs after the concurrent stage, on the few groups that qualify, so
 //! it costs nothing where no host repeats itself.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use url::Url;
 
 use super::ArchiveError;
-use super::outcome::{self, Outcome, Thumbs};
-use super::plan::{Job, Source};
+use super::outcome::{self, Outcome, Outcomes, Thumbs};
+use super::plan::{Job, JobId, Source};
 use crate::acquire::judge::collapse;
 use crate::acquire::{Acquired, Acquirer, Refuse};
 use crate::digest::Sha256;
@@ -35,17 +34,17 @@ const MAX_PROBES: usize = 3;
 /// Applies the rule to a run's outcomes, in place. Placeholder files this
 /// run stored are removed unless another outcome keeps them.
 pub(super) async fn apply(
-    all: &[Arc<Job>],
-    outcomes: &mut HashMap<String, Outcome>,
+    jobs: &[Job<'_>],
+    outcomes: &mut Outcomes,
     acquirer: &Acquirer,
     pool: &Arc<thumbnail::Pool>,
 ) -> Result<(), ArchiveError> {
-    let answered = outcomes.iter().filter_map(|(key, outcome)| match outcome {
+    let answered = outcomes.iter().filter_map(|(id, outcome)| match outcome {
         Outcome::Stored {
             stored,
             fetch: Some(fetch),
         } if fetch.recovered.is_none() && stored.kind == Kind::Image => Some((
-            key.clone(),
+            id,
             HostKey::of(&fetch.answer.requested),
             stored.sha256.clone(),
         )),
@@ -55,28 +54,28 @@ pub(super) async fn apply(
     if groups.is_empty() {
         return Ok(());
     }
-    let jobs: HashMap<&str, &Arc<Job>> = all.iter().map(|j| (j.key.as_str(), j)).collect();
-    for (sha, mut keys) in groups {
-        keys.sort();
-        if !proven(&sha, &keys, &jobs, outcomes, acquirer).await? {
+    for (sha, mut ids) in groups {
+        // By URL: which few are probed does not depend on the posts'
+        // order.
+        ids.sort_by_key(|id| jobs.get(id.index()).map(|job| job.key));
+        if !proven(&sha, &ids, jobs, outcomes, acquirer).await? {
             continue;
         }
         let mut removable = Vec::new();
         let mut again = Vec::new();
-        for key in &keys {
-            let (Some(&job), Some((_, tried))) = (jobs.get(key.as_str()), asked(outcomes, key))
-            else {
+        for &id in &ids {
+            let (Some(job), Some((_, tried))) = (jobs.get(id.index()), asked(outcomes, id)) else {
                 continue;
             };
-            let Source::Remote(original) = &job.source else {
+            let Source::Remote(original) = job.source else {
                 continue;
             };
-            if let Some(Outcome::Stored { stored, .. }) = outcomes.get(key)
+            if let Some(Outcome::Stored { stored, .. }) = outcomes.get(id)
                 && stored.written
             {
                 removable.push((stored.home.clone(), stored.path(), stored.image.clone()));
             }
-            again.push((key.clone(), job.clone(), original.clone(), tried));
+            again.push((id, job, original, tried));
         }
         // Every URL of the group asked again in the one concurrent stage.
         let sha_ref = &sha;
@@ -85,22 +84,22 @@ pub(super) async fn apply(
             again,
             fetcher.admitted(),
             |(_, _, original, _)| fetcher.lane(Some(original)),
-            |(key, job, original, tried)| async move {
+            |(id, job, original, tried)| async move {
                 let into = job.post.home.join(job.folder());
                 let refuse = Refuse {
                     sha256: sha_ref,
                     policy: &tried,
                 };
                 let got = acquirer
-                    .acquire(&job.want(&original), Some(refuse), &into)
+                    .acquire(&job.want(original), Some(refuse), &into)
                     .await;
-                (key, job, got)
+                (id, job, got)
             },
         );
         let mut thumbs = Thumbs::new(pool.clone());
-        while let Some((key, job, got)) = results.next().await {
+        while let Some((id, job, got)) = results.next().await {
             let (outcome, thumb) = match got? {
-                Acquired::Body(got) => outcome::store_body(&job, *got).await?,
+                Acquired::Body(got) => outcome::store_body(job, *got).await?,
                 Acquired::Failed(failure) => (Outcome::Failed(failure), None),
                 Acquired::NotModified(_) => (
                     Outcome::Failed(Failure::without_request(FailureKind::Placeholder)),
@@ -108,9 +107,9 @@ pub(super) async fn apply(
                 ),
             };
             if let Some(request) = thumb {
-                thumbs.request(key.clone(), request);
+                thumbs.request(id, request);
             }
-            outcomes.insert(key, outcome);
+            outcomes.set(id, outcome);
         }
         drop(results);
         thumbs.finish(outcomes).await;
@@ -125,14 +124,14 @@ pub(super) async fn apply(
 /// the shared content (then it is that URL's real image, and the group's).
 async fn proven(
     sha: &Sha256,
-    keys: &[String],
-    jobs: &HashMap<&str, &Arc<Job>>,
-    outcomes: &HashMap<String, Outcome>,
+    ids: &[JobId],
+    jobs: &[Job<'_>],
+    outcomes: &Outcomes,
     acquirer: &Acquirer,
 ) -> Result<bool, IoError> {
     let mut otherwise = Vec::new();
-    for key in keys.iter().take(MAX_PROBES) {
-        let (Some(job), Some((url, tried))) = (jobs.get(key.as_str()), asked(outcomes, key)) else {
+    for &id in ids.iter().take(MAX_PROBES) {
+        let (Some(job), Some((url, tried))) = (jobs.get(id.index()), asked(outcomes, id)) else {
             continue;
         };
         let into = job.post.home.join(job.folder());
@@ -151,8 +150,8 @@ async fn proven(
 }
 
 /// The URL a stored outcome was fetched from, and with which policy.
-fn asked(outcomes: &HashMap<String, Outcome>, key: &str) -> Option<(Url, Referer)> {
-    match outcomes.get(key)? {
+fn asked(outcomes: &Outcomes, id: JobId) -> Option<(Url, Referer)> {
+    match outcomes.get(id)? {
         Outcome::Stored {
             fetch: Some(fetch), ..
         } => Some((fetch.answer.requested.clone(), fetch.referer.clone())),
@@ -167,10 +166,10 @@ fn asked(outcomes: &HashMap<String, Outcome>, key: &str) -> Option<(Url, Referer
 fn remove_unkept(
     sha: &Sha256,
     removable: Vec<(Arc<std::path::Path>, String, Option<ImageInfo>)>,
-    outcomes: &HashMap<String, Outcome>,
+    outcomes: &Outcomes,
 ) {
     for (home, path, image) in removable {
-        let kept = outcomes.values().any(|o| match o {
+        let kept = outcomes.iter().any(|(_, o)| match o {
             Outcome::Stored { stored, .. } => {
                 stored.sha256 == *sha && stored.home == home && stored.path() == path
             }

@@ -4,13 +4,12 @@
 //! ([`super::outcome`]); its thumbnail is made on the CPU pool while
 //! downloads go on, and awaited at the end. Then the collapse rule.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
 
-use super::outcome::{self, JobResult, Outcome, Thumbs};
-use super::plan::{Job, Source};
+use super::outcome::{self, JobResult, Outcome, Outcomes, Thumbs};
+use super::plan::{Job, JobId, Source};
 use super::{ArchiveError, ArchiveSettings, collapse};
 use crate::acquire::{Acquired, Acquirer, judge};
 use crate::net::hosts::HostKey;
@@ -21,18 +20,18 @@ use crate::store::{self, Incoming, IngestError, Ingested, IoError};
 use crate::thumbnail::{self};
 
 /// Runs every job, then the collapse rule over what they got; returns
-/// each job's outcome by key.
+/// each job's outcome, by [`JobId`].
 pub(super) async fn fetch_all(
-    jobs: Vec<Job>,
+    jobs: Vec<Job<'_>>,
     settings: &ArchiveSettings,
     progress: &dyn Progress,
-) -> Result<HashMap<String, Outcome>, ArchiveError> {
+) -> Result<Outcomes, ArchiveError> {
     // A re-run over an intact archive fetches nothing: no HTTP client (its
     // TLS roots are a few percent of such a run) and no thumbnail pool,
     // but the network flags are checked all the same.
     if jobs.is_empty() {
         net::client::check(&settings.net)?;
-        return Ok(HashMap::new());
+        return Ok(Outcomes::default());
     }
     let hosts: std::collections::HashSet<HostKey> = jobs
         .iter()
@@ -49,35 +48,30 @@ pub(super) async fn fetch_all(
         )
     })?);
     let acquirer = Acquirer::new(fetcher, settings.rules.clone(), settings.archives.clone());
-    // Shared with the collapse rule, which looks some of them up after.
-    let mut jobs: Vec<Arc<Job>> = jobs.into_iter().map(Arc::new).collect();
-    // Collected in place, this Vec of pointers would keep the jobs' own
-    // buffer (150 bytes a job) for the whole stage.
-    jobs.shrink_to_fit();
     let acquirer = &acquirer;
     let fetcher = acquirer.fetcher();
+    let mut outcomes = Outcomes::with_jobs(jobs.len());
     let mut stream = net::stage(
-        jobs.clone(),
+        jobs.iter()
+            .enumerate()
+            .map(|(i, job)| (JobId::at(i), job))
+            .collect(),
         fetcher.admitted(),
-        |job| fetcher.lane(job.remote_url()),
-        |job| async move {
-            let key = job.key.clone();
-            (key, run_job(&job, acquirer).await)
-        },
+        |(_, job)| fetcher.lane(job.remote_url()),
+        |(id, job)| async move { (id, job, run_job(job, acquirer).await) },
     );
-    let mut outcomes = HashMap::with_capacity(jobs.len());
     let mut thumbs = Thumbs::new(pool.clone());
-    while let Some((key, result)) = stream.next().await {
+    while let Some((id, job, result)) = stream.next().await {
         let (outcome, thumb) = result?;
         let bytes = match &outcome {
             Outcome::Stored { stored, .. } => stored.bytes,
             _ => 0,
         };
-        progress.done(&key, bytes);
+        progress.done(job.key, bytes);
         if let Some(request) = thumb {
-            thumbs.request(key.clone(), request);
+            thumbs.request(id, request);
         }
-        outcomes.insert(key, outcome);
+        outcomes.set(id, outcome);
     }
     drop(stream);
     thumbs.finish(&mut outcomes).await;
@@ -85,7 +79,7 @@ pub(super) async fn fetch_all(
     Ok(outcomes)
 }
 
-async fn run_job(job: &Job, acquirer: &Acquirer) -> JobResult {
+async fn run_job(job: &Job<'_>, acquirer: &Acquirer) -> JobResult {
     // Where the body lands first: where the kind's files are kept, so the
     // rename that stores it stays in one folder.
     let assets = job.post.home.join(job.folder());
@@ -113,7 +107,7 @@ async fn run_job(job: &Job, acquirer: &Acquirer) -> JobResult {
             Acquired::Failed(failure) => Ok((Outcome::Failed(failure), None)),
         },
         Source::Local(file) => {
-            let (file, dir) = (file.clone(), assets.clone());
+            let (file, dir) = (file.to_path_buf(), assets.clone());
             let copied = tokio::task::spawn_blocking(move || ingest_local(&file, &dir, max))
                 .await
                 .map_err(|e| IoError::new(&job.post.home, std::io::Error::other(e)))?;

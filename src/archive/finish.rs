@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::ArchiveError;
-use super::outcome::{Outcome, Stored};
-use super::plan::{Decision, Planned};
+use super::outcome::{Outcome, Outcomes, Stored};
+use super::plan::{Decision, JobId, Planned};
 use super::report::{ArchiveReport, FailureReport, PostReport, StatusCounts};
 use super::{merge, migrate};
 use crate::digest::Sha256;
@@ -28,11 +28,11 @@ use crate::store::{self, Layout, PostDir};
 /// others are finished.
 pub(super) fn all(
     planned: Vec<(Planned, PostDir)>,
-    outcomes: HashMap<String, Outcome>,
+    outcomes: Outcomes,
     fetched: usize,
     mut refused: Vec<PostError>,
 ) -> ArchiveReport {
-    let mut outcomes = Outcomes::new(outcomes, &planned);
+    let mut outcomes = Readers::new(outcomes, &planned);
     // Every folder's shared files first, and each post's new index.md,
     // source.md and manifest under temporary names; then one sync for
     // them all, the renames, and one more sync (the order is
@@ -121,60 +121,43 @@ pub(super) fn all(
     }
 }
 
-/// The run's outcomes, each dropped once the last post that uses it has
-/// its entry: a post's entries and the outcomes they come from are not
-/// held at once, which halves what a post of 20,000 resources needs.
-struct Outcomes {
-    map: HashMap<String, Outcome>,
-    /// How many resources of the posts still to finish use each outcome.
-    uses: HashMap<String, usize>,
+/// The run's outcomes, each dropped once the last resource that reads it
+/// has its entry: a post's entries and the outcomes they come from are
+/// not held at once, which halves what a post of 20,000 resources needs.
+struct Readers {
+    outcomes: Outcomes,
+    /// How many resources of the posts still to finish read each job's
+    /// outcome.
+    left: Vec<u32>,
 }
 
-impl Outcomes {
-    fn new(map: HashMap<String, Outcome>, planned: &[(Planned, PostDir)]) -> Outcomes {
-        let mut uses: HashMap<String, usize> = HashMap::with_capacity(map.len());
-        for (p, _) in planned {
-            for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
-                if let Some(key) = decision.outcome_key(resource) {
-                    *uses.entry(key.to_string()).or_default() += 1;
-                }
+impl Readers {
+    fn new(outcomes: Outcomes, planned: &[(Planned, PostDir)]) -> Readers {
+        let mut left: Vec<u32> = Vec::new();
+        for id in planned.iter().flat_map(|(p, _)| p.jobs.iter().flatten()) {
+            if left.len() <= id.index() {
+                left.resize(id.index() + 1, 0);
             }
+            left[id.index()] += 1;
         }
-        Outcomes { map, uses }
+        Readers { outcomes, left }
     }
 
-    /// Reads the outcome `decision` reads for `resource` (the same key
-    /// [`Outcomes::new`] counted), and counts the use: the one way in, so
-    /// counting and reading cannot disagree. The last use drops it; the
-    /// maps give their tables back as they empty (removing alone never
-    /// shrinks one): a post of 20,000 resources builds its entries while
-    /// its outcomes go.
-    fn read<T>(
-        &mut self,
-        decision: &Decision,
-        resource: &Resource,
-        read: impl FnOnce(Option<&Outcome>) -> T,
-    ) -> T {
-        let Some(key) = decision.outcome_key(resource) else {
+    /// Reads the outcome of `job` (the resource's, as [`Readers::new`]
+    /// counted it), and counts the read: the one way in, so counting and
+    /// reading cannot disagree. The last read drops it.
+    fn read<T>(&mut self, job: Option<JobId>, read: impl FnOnce(Option<&Outcome>) -> T) -> T {
+        let Some(id) = job else {
             return read(None);
         };
-        let got = read(self.map.get(key));
-        self.used(key);
-        got
-    }
-
-    fn used(&mut self, key: &str) {
-        if let Some(n) = self.uses.get_mut(key) {
-            *n -= 1;
+        let got = read(self.outcomes.get(id));
+        if let Some(n) = self.left.get_mut(id.index()) {
+            *n = n.saturating_sub(1);
             if *n == 0 {
-                self.uses.remove(key);
-                self.map.remove(key);
-                if self.map.len() < self.map.capacity() / 4 {
-                    self.map.shrink_to_fit();
-                    self.uses.shrink_to_fit();
-                }
+                self.outcomes.take(id);
             }
         }
+        got
     }
 }
 
@@ -259,11 +242,12 @@ impl Tally {
 }
 
 /// Writes one post's folder, but for its manifest ([`Ready::stage`]).
-fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, ArchiveError> {
+fn post(p: Planned, lock: &PostDir, outcomes: &mut Readers) -> Result<Ready, ArchiveError> {
     let Planned {
         draft,
         previous,
         decisions,
+        jobs,
     } = p;
     let dir = lock.path().to_path_buf();
     let links = draft.options.links;
@@ -292,17 +276,17 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Outcomes) -> Result<Ready, Ar
     // the next: a post of a million resources never holds its entries.
     let mut replacements = vec![None; draft.resources.len()];
     let mut tally = Tally::default();
-    let mut pending = draft.resources.iter().zip(&decisions).enumerate();
+    let mut pending = draft.resources.iter().zip(&decisions).zip(jobs).enumerate();
     let text = draft.post.text();
     let mut next = || -> Option<Result<Entry, ArchiveError>> {
         loop {
-            let (i, (resource, decision)) = pending.next()?;
+            let (i, ((resource, decision), job)) = pending.next()?;
             if matches!(decision, Decision::Omit) {
                 continue;
             }
             let prev = previous.get(&resource.key).map(|e| &**e);
             let made = outcomes
-                .read(decision, resource, |outcome| {
+                .read(job, |outcome| {
                     entry_for(
                         decision,
                         outcome,

@@ -154,10 +154,9 @@ pub(crate) fn run(
         }
     }
     plan::restore_from_good_copies(&mut planned);
-    let jobs = plan::jobs(planned.iter().map(|(p, _)| p));
-    let fetched = jobs.len();
+    let fetched = plan::number_jobs(&mut planned);
     progress.start(fetched);
-    let outcomes = runner.run(execute::fetch_all(jobs, settings, progress))??;
+    let outcomes = runner.run(execute::fetch_all(plan::jobs(&planned), settings, progress))??;
     progress.finish();
     Ok(finish::all(planned, outcomes, fetched, refused))
 }

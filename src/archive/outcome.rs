@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use super::ArchiveError;
-use super::plan::Job;
+use super::plan::{Job, JobId};
 use crate::acquire::Obtained;
 use crate::digest::Sha256;
 use crate::manifest::{Capture, Kind, Original, Referer};
@@ -80,6 +80,48 @@ pub(super) enum Outcome {
     Failed(Failure),
 }
 
+/// Each job's outcome, by [`JobId`]: an index, where a map by key would
+/// hold a copy of every URL and a table twice the run's size.
+#[derive(Debug, Default)]
+pub(super) struct Outcomes {
+    by_job: Vec<Option<Outcome>>,
+}
+
+impl Outcomes {
+    /// Room for `jobs` outcomes, none there yet.
+    pub(super) fn with_jobs(jobs: usize) -> Outcomes {
+        Outcomes {
+            by_job: std::iter::repeat_with(|| None).take(jobs).collect(),
+        }
+    }
+
+    pub(super) fn set(&mut self, id: JobId, outcome: Outcome) {
+        if let Some(slot) = self.by_job.get_mut(id.index()) {
+            *slot = Some(outcome);
+        }
+    }
+
+    pub(super) fn get(&self, id: JobId) -> Option<&Outcome> {
+        self.by_job.get(id.index())?.as_ref()
+    }
+
+    pub(super) fn get_mut(&mut self, id: JobId) -> Option<&mut Outcome> {
+        self.by_job.get_mut(id.index())?.as_mut()
+    }
+
+    /// Takes the outcome out: its last reader drops it.
+    pub(super) fn take(&mut self, id: JobId) -> Option<Outcome> {
+        self.by_job.get_mut(id.index())?.take()
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (JobId, &Outcome)> {
+        self.by_job
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((JobId::at(i), o.as_ref()?)))
+    }
+}
+
 /// A thumbnail to make: of the stored file `asset`, into `thumbs_dir`.
 #[derive(Debug)]
 pub(super) struct ThumbRequest {
@@ -98,8 +140,8 @@ pub(super) struct Thumbs {
     made: HashMap<(Sha256, thumbnail::Settings), usize>,
     /// Each thumbnail being made, and the folder it is made in.
     running: Vec<(JoinHandle<ImageInfo>, PathBuf)>,
-    /// Each job's key, the thumbnail it waits for, and where it wants it.
-    waiting: Vec<(String, usize, PathBuf)>,
+    /// Each job, the thumbnail it waits for, and where it wants it.
+    waiting: Vec<(JobId, usize, PathBuf)>,
 }
 
 impl Thumbs {
@@ -112,13 +154,13 @@ impl Thumbs {
         }
     }
 
-    /// `key`'s outcome gets this thumbnail, started now unless the same
+    /// `job`'s outcome gets this thumbnail, started now unless the same
     /// one is already on its way.
-    pub(super) fn request(&mut self, key: String, req: ThumbRequest) {
+    pub(super) fn request(&mut self, job: JobId, req: ThumbRequest) {
         let at = (req.sha256.clone(), req.settings);
         let next = self.running.len();
         let index = *self.made.entry(at).or_insert(next);
-        self.waiting.push((key, index, req.thumbs_dir.clone()));
+        self.waiting.push((job, index, req.thumbs_dir.clone()));
         if index == next {
             let pool = self.pool.clone();
             let dir = req.thumbs_dir.clone();
@@ -134,7 +176,7 @@ impl Thumbs {
 
     /// Waits for every thumbnail, copies each into the other folders that
     /// want it, and puts each into its outcomes.
-    pub(super) async fn finish(self, outcomes: &mut HashMap<String, Outcome>) {
+    pub(super) async fn finish(self, outcomes: &mut Outcomes) {
         let mut infos = Vec::with_capacity(self.running.len());
         for (handle, dir) in self.running {
             let info = handle
@@ -142,9 +184,9 @@ impl Thumbs {
                 .unwrap_or_else(|_| ImageInfo::for_now("thumbnail task failed"));
             infos.push((info, dir));
         }
-        for (key, index, wanted) in self.waiting {
+        for (job, index, wanted) in self.waiting {
             let (Some(Outcome::Stored { stored, .. }), Some((info, made_in))) =
-                (outcomes.get_mut(&key), infos.get(index))
+                (outcomes.get_mut(job), infos.get(index))
             else {
                 continue;
             };
@@ -172,7 +214,7 @@ impl Thumbs {
 pub(super) type JobResult = Result<(Outcome, Option<ThumbRequest>), ArchiveError>;
 
 /// Stores what was obtained (see [`store_stored`]).
-pub(super) async fn store_body(job: &Job, got: Obtained) -> JobResult {
+pub(super) async fn store_body(job: &Job<'_>, got: Obtained) -> JobResult {
     let Obtained {
         body,
         format,
@@ -191,7 +233,7 @@ pub(super) async fn store_body(job: &Job, got: Obtained) -> JobResult {
 /// Stores a body under its sha256 in the job's home; the thumbnail it
 /// needs, if any (see [`Thumbs`]).
 pub(super) async fn store_stored(
-    job: &Job,
+    job: &Job<'_>,
     body: Ingested,
     format: Format,
     fetch: Option<Box<Acquisition>>,

@@ -73,27 +73,51 @@ pub(super) enum Decision {
     Fetch,
 }
 
-/// One post, planned: its draft, what the previous run recorded, and a
-/// decision per resource.
+/// One post, planned: its draft, what the previous run recorded, a
+/// decision per resource, and the run's job each resource reads its
+/// outcome from ([`number_jobs`]).
 pub(super) struct Planned {
     pub draft: Draft,
     pub previous: Previous,
     pub decisions: Vec<Decision>,
+    /// Per resource: the job whose outcome its decision reads, if any.
+    pub jobs: Vec<Option<JobId>>,
 }
 
-/// Where a job's bytes come from.
-#[derive(Debug, Clone)]
-pub(super) enum Source {
-    Remote(Url),
-    /// A file inside the post's folder.
-    Local(PathBuf),
+/// A job of the run: its place in the run's job list and in its outcome
+/// list. Stages pass this index between them, not a copy of the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct JobId(u32);
+
+impl JobId {
+    /// The job at `index` of the run's list.
+    pub(super) fn at(index: usize) -> JobId {
+        JobId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    pub(super) fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
-/// One distinct resource to fetch in this run.
+/// Where a job's bytes come from: borrowed from the plan, which outlives
+/// the stage.
 #[derive(Debug, Clone)]
-pub(super) struct Job {
-    pub key: String,
-    pub source: Source,
+pub(super) enum Source<'a> {
+    Remote(&'a Url),
+    /// A file inside the post's folder (the resource's own, or the
+    /// archived copy a thumbnail is made again from).
+    Local(std::borrow::Cow<'a, Path>),
+}
+
+/// One distinct resource to fetch in this run. It borrows what it names
+/// from the plan: a run of a million resources does not copy each URL
+/// again for its jobs.
+#[derive(Debug, Clone)]
+pub(super) struct Job<'a> {
+    /// The resource's key, as progress shows it.
+    pub key: &'a str,
+    pub source: Source<'a>,
     pub kind: Kind,
     /// Only requested (`--links check`), not stored.
     pub check_only: bool,
@@ -111,7 +135,7 @@ pub(super) struct Job {
     pub post: Arc<JobPost>,
 }
 
-impl Job {
+impl Job<'_> {
     /// The folder of the post folder its file goes to: the kind's, but a
     /// local file beside the post is always published (`assets/`), even
     /// a linked one (a PDF, a download): its link must resolve where the
@@ -132,7 +156,7 @@ impl Job {
     }
 
     /// What the job wants of `url` (its source, or a variant of it).
-    pub(super) fn want<'a>(&'a self, url: &'a Url) -> crate::acquire::Want<'a> {
+    pub(super) fn want<'b>(&'b self, url: &'b Url) -> crate::acquire::Want<'b> {
         crate::acquire::Want {
             url,
             kind: self.kind,
@@ -363,6 +387,7 @@ pub(super) fn decide(draft: Draft, settings: &ArchiveSettings) -> Result<Planned
         })
         .collect();
     Ok(Planned {
+        jobs: Vec::new(),
         draft,
         previous,
         decisions,
@@ -370,12 +395,17 @@ pub(super) fn decide(draft: Draft, settings: &ArchiveSettings) -> Result<Planned
 }
 
 impl Decision {
-    /// The key of the run's job whose outcome this decision reads, if any.
-    pub(super) fn outcome_key<'a>(&'a self, resource: &'a Resource) -> Option<&'a str> {
+    /// Whether this decision reads the outcome of a job of the run: a
+    /// fetch or a revalidation of something that can be asked for, or a
+    /// thumbnail made again from an archived file.
+    fn reads_a_job(&self, resource: &Resource) -> bool {
+        let fetchable = !matches!(resource.origin, Origin::Skipped { .. });
         match self {
-            Decision::Fetch => Some(&resource.key),
-            Decision::Rethumb(_) | Decision::Revalidate(_) => Some(&resource.key),
-            Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) | Decision::Restore(..) => None,
+            Decision::Fetch | Decision::Revalidate(_) => fetchable,
+            Decision::Rethumb(entry) => fetchable && entry.path.is_some(),
+            Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) | Decision::Restore(..) => {
+                false
+            }
         }
     }
 
@@ -486,11 +516,38 @@ pub(super) fn restore_from_good_copies(planned: &mut [(Planned, PostDir)]) {
     }
 }
 
-/// The distinct resources this run fetches, in order of first appearance.
-pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Job> {
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for p in planned {
+/// Gives each resource whose decision reads an outcome its job: one per
+/// distinct key across all posts (a URL shared by posts is fetched once),
+/// numbered in order of first appearance. Returns how many there are.
+pub(super) fn number_jobs(planned: &mut [(Planned, PostDir)]) -> usize {
+    let mut seen: HashMap<&str, JobId> = HashMap::new();
+    for (p, _) in planned.iter_mut() {
+        let Planned {
+            draft,
+            decisions,
+            jobs,
+            ..
+        } = p;
+        *jobs = draft
+            .resources
+            .iter()
+            .zip(decisions.iter())
+            .map(|(resource, decision)| {
+                if !decision.reads_a_job(resource) {
+                    return None;
+                }
+                let next = JobId::at(seen.len());
+                Some(*seen.entry(resource.key.as_str()).or_insert(next))
+            })
+            .collect();
+    }
+    seen.len()
+}
+
+/// The run's jobs, in [`number_jobs`]' order, borrowing from the plan.
+pub(super) fn jobs(planned: &[(Planned, PostDir)]) -> Vec<Job<'_>> {
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    for (p, _) in planned {
         let links = p.draft.options.links;
         let about = &p.draft.about;
         let post = Arc::new(JobPost {
@@ -499,56 +556,47 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
             source_url: about.source_url.as_deref().and_then(|u| Url::parse(u).ok()),
             date: about.date,
         });
-        for (resource, decision) in p.draft.resources.iter().zip(&p.decisions) {
-            let origin = match &resource.origin {
-                Origin::Remote(url) => Source::Remote(url.clone()),
-                Origin::Local { file } => Source::Local(file.clone()),
-                // Decided `Skip`, never fetched.
-                Origin::Skipped { .. } => continue,
+        let each = p.draft.resources.iter().zip(&p.decisions).zip(&p.jobs);
+        for ((resource, decision), id) in each {
+            let (Some(id), Some(origin)) = (id, Source::of(&resource.origin)) else {
+                continue;
             };
-            // (what to fetch, from where, conditionally on what, and
-            // whether it gets a thumbnail: a new version does not, since
-            // thumbnails show the archived copy).
-            let (key, source, validators, thumbnail, referer) = match decision {
-                Decision::Fetch => (&resource.key, origin, None, true, None),
-                Decision::Revalidate(entry) => {
-                    let v = Validators {
-                        etag: entry.etag.clone(),
-                        last_modified: entry.last_modified.clone(),
-                    };
-                    let referer = entry.referer.clone();
-                    (
-                        &resource.key,
-                        origin,
-                        (!v.is_empty()).then(|| Box::new(v)),
-                        false,
-                        referer,
-                    )
-                }
+            // (from where, conditionally on what, and whether it gets a
+            // thumbnail: a new version does not, since thumbnails show the
+            // archived copy).
+            let (source, validators, thumbnail, referer) = match decision {
                 Decision::Rethumb(entry) => match &entry.path {
                     Some(path) => (
-                        &resource.key,
-                        Source::Local(p.draft.dir.join(path)),
+                        Source::Local(p.draft.dir.join(path).into()),
                         None,
                         true,
                         None,
                     ),
                     None => continue,
                 },
-                Decision::Skip(_) | Decision::Omit | Decision::Reuse(_) | Decision::Restore(..) => {
-                    continue;
+                Decision::Revalidate(entry) => {
+                    let v = Validators {
+                        etag: entry.etag.clone(),
+                        last_modified: entry.last_modified.clone(),
+                    };
+                    (
+                        origin,
+                        (!v.is_empty()).then(|| Box::new(v)),
+                        false,
+                        entry.referer.clone(),
+                    )
                 }
+                _ => (origin, None, true, None),
             };
-            if let Some(&i) = seen.get(key.as_str()) {
-                let job: &mut Job = &mut jobs[i];
+            if let Some(job) = jobs.get_mut(id.index()) {
                 job.kind = job.kind.merge(resource.kind);
                 job.check_only &= !resource.kind.is_embedded();
                 job.thumbnail |= thumbnail;
                 continue;
             }
-            seen.insert(key, jobs.len());
+            debug_assert_eq!(id.index(), jobs.len(), "jobs come in their numbers' order");
             jobs.push(Job {
-                key: key.clone(),
+                key: &resource.key,
                 source,
                 kind: resource.kind,
                 check_only: resource.kind == Kind::Link && links == LinksMode::Check,
@@ -560,6 +608,17 @@ pub(super) fn jobs<'a>(planned: impl IntoIterator<Item = &'a Planned>) -> Vec<Jo
         }
     }
     jobs
+}
+
+impl<'a> Source<'a> {
+    /// Where a resource is fetched from; a skipped one is never asked for.
+    fn of(origin: &'a Origin) -> Option<Source<'a>> {
+        match origin {
+            Origin::Remote(url) => Some(Source::Remote(url)),
+            Origin::Local { file } => Some(Source::Local(file.as_path().into())),
+            Origin::Skipped { .. } => None,
+        }
+    }
 }
 
 /// What the plan says of one resource, as `--dry-run` lists it.
