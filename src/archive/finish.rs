@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::ArchiveError;
 use super::outcome::{Outcome, Outcomes, Stored};
 use super::plan::{Decision, JobId, Planned};
-use super::report::{ArchiveReport, FailureReport, PostReport, StatusCounts};
+use super::report::{ArchiveReport, FAILURES_LISTED, FailureReport, PostReport, StatusCounts};
 use super::{merge, migrate};
 use crate::digest::Sha256;
 use crate::errors;
@@ -218,6 +218,7 @@ impl Ready {
 struct Tally {
     counts: StatusCounts,
     failures: Vec<FailureReport>,
+    failures_not_listed: usize,
     files: HashMap<Sha256, u64>,
     named: BTreeSet<String>,
 }
@@ -232,10 +233,13 @@ impl Tally {
                     self.files.insert(sha.clone(), bytes);
                 }
             }
-            Status::Failed => self.failures.push(FailureReport {
-                url: e.url.clone(),
-                error: e.error.clone().unwrap_or_default(),
-            }),
+            Status::Failed if self.failures.len() < FAILURES_LISTED => {
+                self.failures.push(FailureReport {
+                    url: e.url.clone(),
+                    error: e.error.clone().unwrap_or_default(),
+                });
+            }
+            Status::Failed => self.failures_not_listed += 1,
             Status::Skipped => {}
         }
     }
@@ -330,6 +334,7 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Readers) -> Result<Ready, Arc
     let Tally {
         counts,
         failures,
+        failures_not_listed,
         files,
         named,
     } = tally;
@@ -339,6 +344,7 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Readers) -> Result<Ready, Arc
         dir: lock.path().display().to_string(),
         counts,
         failures,
+        failures_not_listed,
         files: files.len(),
     };
     Ok(Ready {

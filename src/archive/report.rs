@@ -54,9 +54,22 @@ pub(crate) struct PostReport {
     pub slug: String,
     pub dir: String,
     pub counts: StatusCounts,
+    /// The first [`FAILURES_LISTED`] failures, in the post's order.
     pub failures: Vec<FailureReport>,
+    /// How many more failed than are listed (the manifest lists them all).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failures_not_listed: usize,
     /// Distinct stored files of the post.
     pub files: usize,
+}
+
+/// Failures a post's report lists: a post of a million dead links is
+/// told in a screenful, and its report is not a second copy of its
+/// manifest in memory.
+pub(crate) const FAILURES_LISTED: usize = 1000;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]

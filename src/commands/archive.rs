@@ -103,6 +103,13 @@ fn print_summary(report: &ArchiveReport) {
         for f in &p.failures {
             say!("  failed  {}  {}", f.url, f.error);
         }
+        if p.failures_not_listed > 0 {
+            say!(
+                "  … and {} more failed: {}'s manifest lists every one",
+                p.failures_not_listed,
+                p.dir
+            );
+        }
     }
     let c = &report.counts;
     say!(

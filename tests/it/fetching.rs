@@ -354,6 +354,46 @@ async fn deny_private_refuses_a_loopback_post_link_before_any_request() {
     assert_eq!(server.total_hits(), 0);
 }
 
+/// A post of a million dead links held every failure twice (its
+/// manifest's entry and the run's report) and printed a million lines:
+/// the report lists the first thousand and counts the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_holds_every_failure_of_a_post_of_dead_links() {
+    let site = Site::new();
+    let post: String = (0..1005)
+        .map(|i| format!("- [l{i}](http://127.0.0.1:9/p/{i})\n"))
+        .collect();
+    site.write("dead.md", &post);
+    let out = rotproof(
+        args(&["archive", "dead.md", "--deny-private", "--json"]),
+        site.path(),
+    )
+    .await;
+    out.code(3);
+    let summary = out.json();
+    assert_eq!(summary["counts"]["failed"], 1005);
+    let listed = summary["posts"][0]["failures"].as_array().unwrap();
+    assert_eq!(listed.len(), 1000);
+    assert_eq!(listed[0]["url"], "http://127.0.0.1:9/p/0");
+    assert_eq!(summary["posts"][0]["failures_not_listed"], 5);
+    let manifest = site.manifest("dead");
+    assert_eq!(manifest["resources"].as_array().unwrap().len(), 1005);
+
+    let out = rotproof(args(&["archive", "dead.md", "--deny-private"]), site.path()).await;
+    out.code(3);
+    let lines = out
+        .stdout()
+        .lines()
+        .filter(|l| l.contains("  failed  "))
+        .count();
+    assert_eq!(lines, 1000);
+    assert!(
+        out.stdout().contains("… and 5 more failed"),
+        "{}",
+        out.stdout()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_stay_with_their_host_and_redirects_carry_no_referer_or_credentials() {
     use std::sync::{Arc, Mutex};
