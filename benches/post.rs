@@ -61,7 +61,7 @@ fn main() {
         let map: HashMap<String, String> = resources
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.key.clone(), format!("assets/{i:064x}.jpg")))
+            .map(|(i, r)| (r.key().to_string(), format!("assets/{i:064x}.jpg")))
             .collect();
         let out = rewrite::rewrite(&post, &resources, &map);
         times.push(start.elapsed());

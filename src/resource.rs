@@ -16,10 +16,14 @@ pub enum Origin {
     Remote(Url),
     /// A file inside the post's folder, on disk.
     Local {
+        /// Its path relative to the post, as written (decoded).
+        relative: String,
         file: PathBuf,
     },
     /// Recorded but not fetched, with the reason.
     Skipped {
+        /// The text as written.
+        text: String,
         reason: String,
     },
 }
@@ -27,13 +31,25 @@ pub enum Origin {
 /// One distinct thing a post refers to.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    /// The dedup key, and the manifest's `url`: the normalised URL, the
-    /// relative path of a local file, or the text as written when skipped.
-    pub key: String,
+    /// Where it comes from, which names it ([`Resource::key`]).
     pub origin: Origin,
     /// Image when any occurrence embeds it.
     pub kind: Kind,
     pub occurrences: Vec<Reference>,
+}
+
+impl Resource {
+    /// The dedup key, and the manifest's `url`: the normalised URL, the
+    /// relative path of a local file, or the text as written when skipped.
+    /// (Read from the origin, not kept beside it: a post of a million URLs
+    /// holds each once.)
+    pub fn key(&self) -> &str {
+        match &self.origin {
+            Origin::Remote(url) => url.as_str(),
+            Origin::Local { relative, .. } => relative,
+            Origin::Skipped { text, .. } => text,
+        }
+    }
 }
 
 /// How relative references are resolved.
@@ -67,12 +83,13 @@ pub fn resources(post: &mut Post, resolve: &Resolve<'_>) -> Vec<Resource> {
         let Some(target) = target else {
             continue;
         };
-        let (key, origin) = match target {
-            Target::Remote(url) => (url.to_string(), Origin::Remote(url)),
+        let origin = match target {
+            Target::Remote(url) => Origin::Remote(url),
             Target::Local(relative) => {
                 let origin = match resolve.post_dir {
-                    Some(dir) => local_file(dir, &relative),
+                    Some(dir) => local_file(dir, relative),
                     None => Origin::Skipped {
+                        text: relative,
                         reason: "relative path: give --base-url to resolve it".to_string(),
                     },
                 };
@@ -82,22 +99,27 @@ pub fn resources(post: &mut Post, resolve: &Resolve<'_>) -> Vec<Resource> {
                 if in_front_matter && matches!(origin, Origin::Skipped { .. }) {
                     continue;
                 }
-                (relative, origin)
+                origin
             }
-            Target::Skipped(reason) => {
-                (reference.url.trim().to_string(), Origin::Skipped { reason })
-            }
+            Target::Skipped(reason) => Origin::Skipped {
+                text: reference.url.trim().to_string(),
+                reason,
+            },
         };
-        match index.get(&key) {
+        let key = match &origin {
+            Origin::Remote(url) => url.as_str(),
+            Origin::Local { relative, .. } => relative,
+            Origin::Skipped { text, .. } => text,
+        };
+        match index.get(key) {
             Some(&i) => {
                 let resource = &mut out[i];
                 resource.kind = resource.kind.merge(reference.kind);
                 resource.occurrences.push(reference);
             }
             None => {
-                index.insert(key.clone(), out.len());
+                index.insert(key.to_string(), out.len());
                 out.push(Resource {
-                    key,
                     origin,
                     kind: reference.kind,
                     occurrences: vec![reference],
@@ -112,12 +134,13 @@ pub fn resources(post: &mut Post, resolve: &Resolve<'_>) -> Vec<Resource> {
 
 /// Checks that a relative path names a regular file inside `dir`, without
 /// `..` or a symlink leading out of it.
-fn local_file(dir: &Path, relative: &str) -> Origin {
+fn local_file(dir: &Path, relative: String) -> Origin {
     let skipped = |reason: &str| Origin::Skipped {
+        text: relative.clone(),
         reason: reason.to_string(),
     };
     let mut clean = PathBuf::new();
-    for component in Path::new(relative).components() {
+    for component in Path::new(&relative).components() {
         match component {
             Component::Normal(part) => clean.push(part),
             Component::CurDir => {}
@@ -141,7 +164,10 @@ fn local_file(dir: &Path, relative: &str) -> Origin {
     if !real_file.is_file() {
         return skipped("not a regular file");
     }
-    Origin::Local { file: real_file }
+    Origin::Local {
+        relative,
+        file: real_file,
+    }
 }
 
 #[cfg(test)]
@@ -159,10 +185,10 @@ mod tests {
         );
         let got = resources(&mut p, &Resolve::default());
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0].key, "https://x.example/b");
+        assert_eq!(got[0].key(), "https://x.example/b");
         assert_eq!(got[0].occurrences.len(), 2);
         assert_eq!(got[0].kind, Kind::Image, "embedded once makes it an image");
-        assert_eq!(got[1].key, "https://x.example/c");
+        assert_eq!(got[1].key(), "https://x.example/c");
     }
 
     #[test]
@@ -181,9 +207,11 @@ mod tests {
             "{:?}",
             got[0]
         );
-        assert!(matches!(&got[1].origin, Origin::Skipped { reason } if reason.contains("escapes")));
         assert!(
-            matches!(&got[2].origin, Origin::Skipped { reason } if reason.contains("no such file"))
+            matches!(&got[1].origin, Origin::Skipped { reason, .. } if reason.contains("escapes"))
+        );
+        assert!(
+            matches!(&got[2].origin, Origin::Skipped { reason, .. } if reason.contains("no such file"))
         );
     }
 
@@ -204,6 +232,8 @@ mod tests {
             ..Resolve::default()
         };
         let got = resources(&mut p, &resolve);
-        assert!(matches!(&got[0].origin, Origin::Skipped { reason } if reason.contains("symlink")));
+        assert!(
+            matches!(&got[0].origin, Origin::Skipped { reason, .. } if reason.contains("symlink"))
+        );
     }
 }

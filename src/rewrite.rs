@@ -25,7 +25,7 @@ pub fn rewrite(
     replacements: &HashMap<String, String>,
 ) -> String {
     rewrite_with(post, resources, |_, resource| {
-        replacements.get(&resource.key).map(String::as_str)
+        replacements.get(resource.key()).map(String::as_str)
     })
 }
 

@@ -288,7 +288,7 @@ fn post(p: Planned, lock: &PostDir, outcomes: &mut Readers) -> Result<Ready, Arc
             if matches!(decision, Decision::Omit) {
                 continue;
             }
-            let prev = previous.get(&resource.key).map(|e| &**e);
+            let prev = previous.get(resource.key()).map(|e| &**e);
             let made = outcomes
                 .read(job, |outcome| {
                     entry_for(
@@ -445,7 +445,12 @@ pub(crate) fn rewritten(entry: &Entry, repair: RepairLinks) -> Option<String> {
 
 /// An entry with only what the post says.
 fn fresh(resource: &Resource, occurrences: Vec<Occurrence>, status: Status) -> Entry {
-    Entry::new(resource.key.clone(), resource.kind, occurrences, status)
+    Entry::new(
+        resource.key().to_string(),
+        resource.kind,
+        occurrences,
+        status,
+    )
 }
 
 fn occurrences(resource: &Resource, text: &str) -> Vec<Occurrence> {
@@ -519,7 +524,7 @@ fn entry_from(
                 // The origin is gone: what `check` asks is still the URL
                 // the post names; the capture is where the bytes came from.
                 entry.recovered_from = Some(Box::new(recovered.clone()));
-                entry.fetched_url = Some(resource.key.clone());
+                entry.fetched_url = Some(resource.key().to_string());
                 entry.referer = None;
             }
             place(stored, &mut entry, dir)?;

@@ -431,22 +431,22 @@ fn decision(
     links: LinksMode,
     refresh: bool,
 ) -> Decision {
-    if let Origin::Skipped { reason } = &resource.origin {
+    if let Origin::Skipped { reason, .. } = &resource.origin {
         // A local file that is no longer beside the post (moved, deleted)
         // keeps what was archived of it: nothing archived is lost.
-        return match previous.intact(&resource.key, dir) {
+        return match previous.intact(resource.key(), dir) {
             Some(entry) => Decision::Reuse(Arc::clone(entry)),
             None => Decision::Skip(reason.clone()),
         };
     }
     if resource.kind == Kind::Link && links == LinksMode::Ignore {
         // Left out of this run, but a copy an earlier run made is kept.
-        return match previous.intact(&resource.key, dir) {
+        return match previous.intact(resource.key(), dir) {
             Some(entry) => Decision::Reuse(Arc::clone(entry)),
             None => Decision::Omit,
         };
     }
-    match previous.intact(&resource.key, dir) {
+    match previous.intact(resource.key(), dir) {
         Some(entry) if refresh => Decision::Revalidate(Arc::clone(entry)),
         Some(entry) if super::merge::thumbnail_missing(dir, entry) => {
             Decision::Rethumb(Arc::clone(entry))
@@ -505,7 +505,7 @@ pub(super) fn restore_from_good_copies(planned: &mut [(Planned, PostDir)]) {
             let Decision::Fetch = decision else {
                 continue;
             };
-            let Some(prev) = p.previous.get(&resource.key) else {
+            let Some(prev) = p.previous.get(resource.key()) else {
                 continue;
             };
             let archived = prev.status == crate::manifest::Status::Archived && prev.path.is_some();
@@ -537,7 +537,7 @@ pub(super) fn number_jobs(planned: &mut [(Planned, PostDir)]) -> usize {
                     return None;
                 }
                 let next = JobId::at(seen.len());
-                Some(*seen.entry(resource.key.as_str()).or_insert(next))
+                Some(*seen.entry(resource.key()).or_insert(next))
             })
             .collect();
     }
@@ -596,7 +596,7 @@ pub(super) fn jobs(planned: &[(Planned, PostDir)]) -> Vec<Job<'_>> {
             }
             debug_assert_eq!(id.index(), jobs.len(), "jobs come in their numbers' order");
             jobs.push(Job {
-                key: &resource.key,
+                key: resource.key(),
                 source,
                 kind: resource.kind,
                 check_only: resource.kind == Kind::Link && links == LinksMode::Check,
@@ -615,7 +615,7 @@ impl<'a> Source<'a> {
     fn of(origin: &'a Origin) -> Option<Source<'a>> {
         match origin {
             Origin::Remote(url) => Some(Source::Remote(url)),
-            Origin::Local { file } => Some(Source::Local(file.as_path().into())),
+            Origin::Local { file, .. } => Some(Source::Local(file.as_path().into())),
             Origin::Skipped { .. } => None,
         }
     }
@@ -735,7 +735,7 @@ impl Planned {
         let (action, reason) = match &resource.origin {
             Origin::Remote(_) => (Provenance::Remote, None),
             Origin::Local { .. } => (Provenance::Local, None),
-            Origin::Skipped { reason } => (Provenance::Skipped, Some(reason.as_str())),
+            Origin::Skipped { reason, .. } => (Provenance::Skipped, Some(reason.as_str())),
         };
         let plan = match decision {
             Decision::Skip(_) => Action::Skip,
@@ -748,7 +748,7 @@ impl Planned {
         Some(PlannedResource {
             line: occurrence.line,
             kind: resource.kind,
-            url: &resource.key,
+            url: resource.key(),
             place: occurrence.place.section(),
             key: match &occurrence.place {
                 Place::FrontMatter { key_path } => Some(key_path.as_str()),

@@ -38,7 +38,7 @@ fn local_paths(resources: &[Resource]) -> HashMap<String, String> {
         .filter(|(_, r)| matches!(r.origin, Origin::Remote(_)))
         .map(|(i, r)| {
             let ext = if r.kind == Kind::Image { "jpg" } else { "html" };
-            (r.key.clone(), format!("assets/{i:064x}.{ext}"))
+            (r.key().to_string(), format!("assets/{i:064x}.{ext}"))
         })
         .collect()
 }
@@ -63,11 +63,7 @@ fn assert_round_trip(original: &[u8]) {
 
     let by_url: HashMap<&str, &str> = res
         .iter()
-        .flat_map(|r| {
-            r.occurrences
-                .iter()
-                .map(move |o| (o.url.as_str(), r.key.as_str()))
-        })
+        .flat_map(|r| r.occurrences.iter().map(move |o| (o.url.as_str(), r.key())))
         .collect();
     let mut back = Vec::new();
     for (b, a) in before.iter().zip(after) {
@@ -127,16 +123,16 @@ fn realistic_repost_groups_into_resources() {
     let thumb = &res[0];
     assert_eq!(thumb.kind, Kind::Image);
     assert_eq!(thumb.occurrences[0].line, 8);
-    assert!(thumb.key.ends_with("/641"));
+    assert!(thumb.key().ends_with("/641"));
     let repeated: Vec<_> = res.iter().filter(|r| r.occurrences.len() == 4).collect();
     assert_eq!(repeated.len(), 1);
-    assert!(repeated[0].key.contains("ORePeAtEdImAgE"));
+    assert!(repeated[0].key().contains("ORePeAtEdImAgE"));
     let source = res.last().unwrap();
     assert_eq!(source.kind, Kind::Link);
-    assert_eq!(source.key, "https://new.qq.com/rain/a/20261018A01ABC00");
+    assert_eq!(source.key(), "https://new.qq.com/rain/a/20261018A01ABC00");
     assert!(res[..14].iter().all(|r| r.kind == Kind::Image));
     assert!(
-        !res.iter().any(|r| r.key.contains("OInCo")),
+        !res.iter().any(|r| r.key().contains("OInCo")),
         "code and comments are never scanned"
     );
 }
@@ -264,7 +260,7 @@ fn each_form_rewrites_in_place() {
         let post = parse(source.as_bytes());
         let res = resources(&post);
         assert_eq!(res.len(), 1, "{source:?}");
-        let map = HashMap::from([(res[0].key.clone(), value.to_string())]);
+        let map = HashMap::from([(res[0].key().to_string(), value.to_string())]);
         let got = rewrite::rewrite(&post, &res, &map);
         assert_eq!(&got, want, "{source:?}");
         // The rewritten post reads back as the value (for rewritable forms).
@@ -492,7 +488,7 @@ proptest! {
         let in_front_matter = |r: &Resource| r.occurrences.iter().any(|o| o.span.start < post.body().start);
         let map: HashMap<String, String> = res
             .iter()
-            .map(|r| (r.key.clone(), if in_front_matter(r) { fm_value.clone() } else { body_value.clone() }))
+            .map(|r| (r.key().to_string(), if in_front_matter(r) { fm_value.clone() } else { body_value.clone() }))
             .collect();
         let out = rewrite::rewrite(&post, &res, &map);
         let again = Post::parse(out.clone().into_bytes());
@@ -613,7 +609,7 @@ fn urls_in_link_text_and_image_descriptions_are_not_collected() {
 fn rewriting_keeps_the_blanks_around_an_attribute_url() {
     let post = parse(b"<img src=\"  https://example.com/lead.png  \">\n");
     let res = resources(&post);
-    let map = HashMap::from([(res[0].key.clone(), "assets/x.png".to_string())]);
+    let map = HashMap::from([(res[0].key().to_string(), "assets/x.png".to_string())]);
     assert_eq!(
         rewrite::rewrite(&post, &res, &map),
         "<img src=\"  assets/x.png  \">\n"
