@@ -6,6 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use url::Url;
 
+use std::ops::Range;
+
 use crate::post::Post;
 use crate::reference::{Kind, Place, Reference, Syntax};
 use crate::urls::{self, Target};
@@ -35,7 +37,42 @@ pub struct Resource {
     pub origin: Origin,
     /// Image when any occurrence embeds it.
     pub kind: Kind,
-    pub occurrences: Vec<Reference>,
+    pub occurrences: Vec<Mention>,
+}
+
+/// Where a resource is written in the post: a [`Reference`] without its
+/// URL text, which the resource's key stands for once grouped (a post of
+/// a million URLs does not hold each a third time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub place: Place,
+    pub syntax: Syntax,
+    /// Byte range of the URL text as written in the file.
+    pub span: Range<usize>,
+    /// 1-based line of `span.start`.
+    pub line: usize,
+}
+
+impl Mention {
+    /// The exact source text that is (or would be) replaced.
+    pub fn raw<'a>(&self, text: &'a str) -> &'a str {
+        text.get(self.span.clone()).unwrap_or("")
+    }
+
+    pub fn is_rewritable(&self) -> bool {
+        self.syntax.is_rewritable()
+    }
+}
+
+impl From<Reference> for Mention {
+    fn from(r: Reference) -> Mention {
+        Mention {
+            place: r.place,
+            syntax: r.syntax,
+            span: r.span,
+            line: r.line,
+        }
+    }
 }
 
 impl Resource {
@@ -115,14 +152,14 @@ pub fn resources(post: &mut Post, resolve: &Resolve<'_>) -> Vec<Resource> {
             Some(&i) => {
                 let resource = &mut out[i];
                 resource.kind = resource.kind.merge(reference.kind);
-                resource.occurrences.push(reference);
+                resource.occurrences.push(reference.into());
             }
             None => {
                 index.insert(key.to_string(), out.len());
                 out.push(Resource {
                     origin,
                     kind: reference.kind,
-                    occurrences: vec![reference],
+                    occurrences: vec![reference.into()],
                 });
             }
         }

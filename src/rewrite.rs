@@ -48,7 +48,7 @@ fn rewrite_with<'a>(
     resources: &[Resource],
     value: impl Fn(usize, &Resource) -> Option<&'a str>,
 ) -> String {
-    let mut places: Vec<(&crate::reference::Reference, &str)> = resources
+    let mut places: Vec<(&crate::resource::Mention, &str)> = resources
         .iter()
         .enumerate()
         .filter_map(|(i, resource)| Some((resource, value(i, resource)?)))

@@ -61,14 +61,14 @@ fn assert_round_trip(original: &[u8]) {
         "reference count changed:\n{rewritten}"
     );
 
-    let by_url: HashMap<&str, &str> = res
+    let by_span: HashMap<usize, &str> = res
         .iter()
-        .flat_map(|r| r.occurrences.iter().map(move |o| (o.url.as_str(), r.key())))
+        .flat_map(|r| r.occurrences.iter().map(move |o| (o.span.start, r.key())))
         .collect();
     let mut back = Vec::new();
     for (b, a) in before.iter().zip(after) {
         assert_eq!(b.kind, a.kind);
-        let key = by_url.get(b.url.as_str()).copied();
+        let key = by_span.get(&b.span.start).copied();
         match key.and_then(|k| map.get(k)) {
             Some(path) if b.is_rewritable() => {
                 assert_eq!(&a.url, path, "rewritten reference reads back as its path");
