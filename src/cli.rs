@@ -105,11 +105,27 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = RepairLinks::Archive)]
     pub repair_links: RepairLinks,
 
+    /// When the exit code is 3: anything dead, only what is dead with
+    /// nothing that serves the reader (lost), or never.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = FailOn::Dead)]
+    pub fail_on: FailOn,
+
     #[command(flatten)]
     pub net: NetArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// What makes `check` exit 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Anything dead, kept or lost.
+    Dead,
+    /// Something dead that nothing serves: no archived copy, no memento.
+    Lost,
+    /// Never: dead links are reported, the job does not fail.
+    Never,
 }
 
 #[derive(Debug, Args)]

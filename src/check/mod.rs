@@ -81,13 +81,51 @@ pub(crate) struct Row {
     /// For dead resources: when the current run of dead checks began.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_since: Option<Timestamp>,
+    /// For dead resources: whether the reader is still served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served: Option<Served>,
+}
+
+/// Whether a dead resource's reader is still served: what tells a dead
+/// link that costs nothing from one that is gone for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Served {
+    /// An archived copy, or a web archive's memento, serves it.
+    Kept,
+    /// Nothing does.
+    Lost,
+}
+
+impl Served {
+    /// A dead entry is kept when rotproof stored its bytes (the post
+    /// shows the copy; a link's copy serves a repair) or a web archive
+    /// has it.
+    fn of(entry: &Entry) -> Served {
+        let stored = entry.status == Status::Archived && entry.path.is_some();
+        if stored || entry.memento.is_some() || entry.recovered_from.is_some() {
+            Served::Kept
+        } else {
+            Served::Lost
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Served::Kept => "kept",
+            Served::Lost => "lost",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub(crate) struct VerdictCounts {
     pub alive: usize,
     pub changed: usize,
+    /// Dead, kept or lost.
     pub dead: usize,
+    /// Dead, with nothing that serves the reader.
+    pub lost: usize,
     pub recovered: usize,
 }
 
@@ -121,12 +159,6 @@ pub(crate) struct CheckReport {
     /// Post folders that could not be checked (a manifest that does not
     /// read): the others were.
     pub errors: Vec<PostError>,
-}
-
-impl CheckReport {
-    pub(crate) fn any_dead(&self) -> bool {
-        self.counts.dead > 0
-    }
 }
 
 /// Finds the archived post folders an argument names: a post folder, its
@@ -285,12 +317,14 @@ pub(crate) fn run(
         });
     }
 
-    // Dead and changed first, then the rest; stable within each.
-    rows.sort_by_key(|r| match r.result {
-        Verdict::Dead => 0,
-        Verdict::Changed => 1,
-        Verdict::Recovered => 2,
-        Verdict::Alive => 3,
+    // Lost first, then dead and kept, changed, and the rest; stable
+    // within each.
+    rows.sort_by_key(|r| match (r.result, r.served) {
+        (Verdict::Dead, Some(Served::Lost)) => 0,
+        (Verdict::Dead, _) => 1,
+        (Verdict::Changed, _) => 2,
+        (Verdict::Recovered, _) => 3,
+        (Verdict::Alive, _) => 4,
     });
     let mut counts = VerdictCounts::default();
     for r in &rows {
@@ -299,6 +333,9 @@ pub(crate) fn run(
             Verdict::Changed => counts.changed += 1,
             Verdict::Dead => counts.dead += 1,
             Verdict::Recovered => counts.recovered += 1,
+        }
+        if r.served == Some(Served::Lost) {
+            counts.lost += 1;
         }
     }
     Ok(CheckReport {
@@ -498,5 +535,6 @@ fn judge(
         http_status,
         error,
         dead_since,
+        served: (result == Verdict::Dead).then(|| Served::of(entry)),
     }
 }

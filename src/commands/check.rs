@@ -8,7 +8,7 @@ use crate::archive::{self, Input, PostError, PostOptions};
 use crate::check::{self, CheckReport, CheckSettings, Checked};
 use std::sync::Arc;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, FailOn};
 use crate::config::Config;
 use crate::errors::printable;
 use crate::manifest::{Kind, Manifest, RepairLinks, Verdict};
@@ -85,13 +85,48 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     if report.posts.is_empty() && !report.locked.is_empty() {
         anyhow::bail!("nothing checked: every post is locked by another run");
     }
+    // Whatever the format: cron mails what reaches stderr, and a journal
+    // shows it.
+    eprintln!("rotproof check: {}", one_line(&report));
+    let c = &report.counts;
+    let failing = match args.fail_on {
+        FailOn::Dead => c.dead > 0,
+        FailOn::Lost => c.lost > 0,
+        FailOn::Never => false,
+    };
     Ok(if !report.errors.is_empty() || !unrepaired.is_empty() {
         Exit::Error
-    } else if report.any_dead() {
+    } else if failing {
         Exit::Partial
     } else {
         Exit::Ok
     })
+}
+
+/// The run in one line: "891 checked: 30 dead (20 lost), 2 changed, 1
+/// recovered, 858 alive; 12 URLs requested".
+fn one_line(report: &CheckReport) -> String {
+    let c = &report.counts;
+    let mut line = format!(
+        "{} checked: {} dead ({} lost), {} changed, {} recovered, {} alive; {} URLs requested",
+        report.results.len(),
+        c.dead,
+        c.lost,
+        c.changed,
+        c.recovered,
+        c.alive,
+        report.requested
+    );
+    if report.fresh > 0 {
+        line.push_str(&format!("; {} checked recently, skipped", report.fresh));
+    }
+    if !report.locked.is_empty() {
+        line.push_str(&format!(
+            "; {} posts locked by another run, not checked",
+            report.locked.len()
+        ));
+    }
+    line
 }
 
 /// Re-archives every post where something that had failed is reachable
@@ -204,15 +239,19 @@ fn print_report(report: &CheckReport) {
             .error
             .as_deref()
             .unwrap_or("content differs from the archived copy");
+        // "dead, lost" / "dead, kept": whether the reader still has it.
+        let result = match r.served {
+            Some(served) => format!("{}, {}", r.result.as_str(), served.as_str()),
+            None => r.result.as_str().to_string(),
+        };
         match &r.dead_since {
             Some(since) => say!(
-                "{:<9} {}  {}  {} (dead since {since})",
-                r.result.as_str(),
+                "{result:<10} {}  {}  {} (dead since {since})",
                 r.post,
                 r.url,
                 reason
             ),
-            None => say!("{:<9} {}  {}  {}", r.result.as_str(), r.post, r.url, reason),
+            None => say!("{result:<10} {}  {}  {}", r.post, r.url, reason),
         }
     }
     for r in report
@@ -220,17 +259,6 @@ fn print_report(report: &CheckReport) {
         .iter()
         .filter(|r| r.result == Verdict::Recovered)
     {
-        say!("{:<9} {}  {}", "recovered", r.post, r.url);
+        say!("{:<10} {}  {}", "recovered", r.post, r.url);
     }
-    let c = &report.counts;
-    say!(
-        "{} checked ({} URLs requested): {} alive, {} changed, {} dead, {} recovered; {} checked recently, skipped",
-        report.results.len(),
-        report.requested,
-        c.alive,
-        c.changed,
-        c.dead,
-        c.recovered,
-        report.fresh
-    );
 }

@@ -416,3 +416,160 @@ async fn every_post_locked_is_exit_0_for_check_and_exit_1_at_the_first_for_verif
     }
     drop((x, y));
 }
+
+/// Of 30 "dead" on a first check, 10 had a local copy and 20 were never
+/// archived; neither the report nor the JSON said which, and with
+/// `--json` a dead link reached cron as exit 3 with nothing on stderr (a
+/// mail of 0 bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_and_kept_is_not_told_from_dead_and_lost_and_cron_mails_nothing() {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |path, _| {
+        let later = p.load(Ordering::SeqCst) > 0;
+        match (path, later) {
+            ("/kept.png", false) => Reply::ok(png(20, 20, 1)),
+            ("/alive.png", _) => Reply::ok(png(20, 20, 2)),
+            _ => Reply::status(404),
+        }
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "p.md",
+        &format!(
+            "![kept]({})\n\n![lost]({})\n\n![alive]({})\n",
+            server.url("/kept.png"),
+            server.url("/lost.png"),
+            server.url("/alive.png")
+        ),
+    );
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code_with(3, "/lost.png never answered");
+    phase.store(1, Ordering::SeqCst);
+
+    let out = rotproof(args(&["check", "--json"]), site.path()).await;
+    out.code(3);
+    let json = out.json();
+    let rows = json["results"].as_array().unwrap();
+    assert_eq!(rows[0]["url"], server.url("/lost.png"), "lost first");
+    assert_eq!(rows[0]["served"], "lost");
+    assert_eq!(rows[1]["url"], server.url("/kept.png"));
+    assert_eq!(rows[1]["served"], "kept");
+    assert!(rows[2].get("served").is_none(), "only dead rows say it");
+    assert_eq!(json["counts"]["dead"], 2);
+    assert_eq!(json["counts"]["lost"], 1);
+    assert!(
+        out.stderr()
+            .contains("3 checked: 2 dead (1 lost), 0 changed, 0 recovered, 1 alive"),
+        "one line on stderr whatever the format: {}",
+        out.stderr()
+    );
+
+    let text = rotproof(args(&["check"]), site.path()).await;
+    text.code(3);
+    let stdout = text.stdout();
+    let lost = stdout.find("dead, lost").expect("lost said");
+    let kept = stdout.find("dead, kept").expect("kept said");
+    assert!(lost < kept, "{stdout}");
+
+    rotproof(args(&["check", "--fail-on", "lost"]), site.path())
+        .await
+        .code(3);
+    rotproof(args(&["check", "--fail-on", "never"]), site.path())
+        .await
+        .code(0);
+    // Once the lost image is gone from the post, only the kept one is
+    // dead: exit 0 for `--fail-on lost`, 3 for the default.
+    site.write(
+        "p.md",
+        &format!(
+            "![kept]({})\n\n![alive]({})\n",
+            server.url("/kept.png"),
+            server.url("/alive.png")
+        ),
+    );
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    rotproof(args(&["check", "--fail-on", "lost"]), site.path())
+        .await
+        .code(0);
+    rotproof(args(&["check"]), site.path()).await.code(3);
+}
+
+/// The README's crontab line, run as cron runs it: from `/`, with only
+/// `HOME` and cron's `PATH=/usr/bin:/bin`, the binary where the README
+/// installs it. It never mailed: `--json` printed nothing on stderr, the
+/// log folder had to exist, and `rotproof` was not on cron's `PATH`. Cron
+/// mails what the line prints: nothing while all is well, the summary
+/// when something is dead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cron_recipe_never_mails() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let block = readme.split("```cron").nth(1).expect("a cron block");
+    let line = block
+        .lines()
+        .find(|l| l.starts_with("17 * * * *"))
+        .expect("the crontab line");
+    let command = line
+        .splitn(6, ' ')
+        .nth(5)
+        .expect("a command after the schedule");
+    assert!(!command.contains('\''), "quoted below: {command}");
+
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |path, _| match (path, p.load(Ordering::SeqCst)) {
+        ("/fine.png", _) => Reply::ok(png(20, 20, 1)),
+        ("/dies.png", 0) => Reply::ok(png(20, 20, 2)),
+        _ => Reply::status(404),
+    })
+    .await;
+    let home = tempfile::tempdir().expect("home");
+    let bin = home.path().join(".cargo/bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::copy(env!("CARGO_BIN_EXE_rotproof"), bin.join("rotproof")).expect("install");
+    let cron = |blog: &std::path::Path| {
+        let command = command.replace("/srv/blog", &blog.display().to_string());
+        shell(
+            &format!(
+                "cd / && env -i HOME='{}' PATH=/usr/bin:/bin sh -c '{command}'",
+                home.path().display()
+            ),
+            std::path::Path::new("/"),
+        )
+    };
+
+    let well = Site::new();
+    well.write("p.md", &format!("![]({})\n", server.url("/fine.png")));
+    rotproof(args(&["archive", "p.md"]), well.path())
+        .await
+        .code(0);
+    let quiet = cron(well.path());
+    quiet.code(0);
+    assert_eq!(quiet.stdout(), "", "nothing to mail while all is well");
+    assert!(
+        home.path()
+            .join(".local/state/rotproof/check.json")
+            .is_file()
+    );
+
+    let ill = Site::new();
+    ill.write("p.md", &format!("![]({})\n", server.url("/dies.png")));
+    rotproof(args(&["archive", "p.md"]), ill.path())
+        .await
+        .code(0);
+    phase.store(1, Ordering::SeqCst);
+    let mail = cron(ill.path());
+    mail.code(0);
+    assert!(
+        mail.stdout()
+            .contains("rotproof check: 1 checked: 1 dead (0 lost)"),
+        "the mail: {:?} (stderr {:?})",
+        mail.stdout(),
+        mail.stderr()
+    );
+}
