@@ -205,6 +205,12 @@ pub struct NetArgs {
     #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_PER_HOST, value_parser = values::in_flight)]
     pub per_host: usize,
 
+    /// Requests a second to one host at most; 0 for no limit. Default:
+    /// 10 for `check` (it asks a site's whole CDN at once), none for
+    /// `archive`. A `[hosts]` rule's `request_interval` wins.
+    #[arg(long, value_name = "N", value_parser = values::per_host_rate)]
+    pub per_host_rate: Option<u32>,
+
     /// Retries of transient failures (connect errors, timeouts, cut bodies,
     /// 408/425/429/500/502/503/504).
     #[arg(long, value_name = "N", default_value_t = fetch::DEFAULT_RETRIES, value_parser = values::retries)]
@@ -269,11 +275,13 @@ pub struct NetArgs {
 }
 
 impl NetArgs {
-    /// The network settings, with the config file's host rules.
-    pub fn options(&self, hosts: &HostRules) -> NetOptions {
+    /// The network settings, with the config file's host rules; a
+    /// command's own per-host rate where `--per-host-rate` gives none.
+    pub fn options(&self, hosts: &HostRules, default_rate: u32) -> NetOptions {
         NetOptions {
             concurrency: self.concurrency,
             per_host: self.per_host,
+            per_host_spacing: values::spacing(self.per_host_rate.unwrap_or(default_rate)),
             retries: self.retries,
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,

@@ -38,7 +38,9 @@ pub(super) fn run(args: &ArchiveArgs, config: Config) -> anyhow::Result<Exit> {
     let inputs = Input::all(&posts, &args.out, args.slug.as_deref(), &options)?;
     let settings = ArchiveSettings {
         refresh: args.refresh,
-        net: args.net.options(&config.hosts),
+        net: args
+            .net
+            .options(&config.hosts, crate::net::ARCHIVE_PER_HOST_RATE),
         rules: Arc::new(config.rules),
         archives: Arc::new(args.net.web_archives(&config.archives)),
     };

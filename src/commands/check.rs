@@ -22,7 +22,9 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     let settings = CheckSettings {
         stale_after: args.stale_after,
         keep_versions: args.repair && args.refresh,
-        net: args.net.options(&config.hosts),
+        net: args
+            .net
+            .options(&config.hosts, crate::net::CHECK_PER_HOST_RATE),
         rules: Arc::new(config.rules),
         archives: Arc::new(args.net.web_archives(&config.archives)),
         repair_links: args.repair.then_some(args.repair_links),

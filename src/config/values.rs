@@ -42,6 +42,20 @@ pub(crate) fn in_flight(s: &str) -> Result<usize, String> {
     ranged(s, IN_FLIGHT).map(|n| n as usize)
 }
 
+/// Requests a second to one host at most (`--per-host-rate`).
+pub(crate) const PER_HOST_RATE: (u32, u32) = (0, 10_000);
+
+/// `--per-host-rate`: requests a second to one host; 0 for no limit.
+pub(crate) fn per_host_rate(s: &str) -> Result<u32, String> {
+    ranged(s, PER_HOST_RATE)
+}
+
+/// The spacing between two requests to one host that a rate of `rate`
+/// requests a second gives; none for 0.
+pub(crate) fn spacing(rate: u32) -> Option<Duration> {
+    (rate > 0).then(|| Duration::from_secs(1) / rate)
+}
+
 /// `--retries`.
 pub(crate) fn retries(s: &str) -> Result<u32, String> {
     ranged(s, RETRIES)

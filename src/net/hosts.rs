@@ -164,19 +164,37 @@ impl HostRules {
     }
 }
 
+/// The spacing a host that answered 429 or 503 gets at least, and at
+/// most however often it answers so: each such answer doubles it, and
+/// each answer that is not one takes a quarter off again, down to what it
+/// was.
+const SLOWED_SPACING: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(5));
+
 /// One host's limits.
 #[derive(Debug)]
 struct Limit {
     slots: Arc<Semaphore>,
+    pace: Mutex<Pace>,
+}
+
+/// When a host's requests may start.
+#[derive(Debug)]
+struct Pace {
+    /// The spacing the run or the host's rule gives.
+    base: Option<Duration>,
+    /// The least time between two request starts now: more than `base`
+    /// while the host is slowed down.
     interval: Option<Duration>,
-    /// When the next request may start, with an interval.
-    next_start: Mutex<Option<Instant>>,
+    /// When the next request may start.
+    next_start: Option<Instant>,
 }
 
 /// Every host's limits, made on first use.
 #[derive(Debug)]
 pub(crate) struct Hosts {
     per_host: usize,
+    /// The spacing of a host whose rule gives no `request_interval`.
+    spacing: Option<Duration>,
     rules: HostRules,
     limits: Mutex<HashMap<HostKey, Arc<Limit>>>,
 }
@@ -188,12 +206,63 @@ pub(crate) struct Slot {
 }
 
 impl Hosts {
-    pub(crate) fn new(per_host: usize, rules: HostRules) -> Hosts {
+    pub(crate) fn new(per_host: usize, spacing: Option<Duration>, rules: HostRules) -> Hosts {
         Hosts {
             per_host: per_host.max(1),
+            spacing,
             rules,
             limits: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn limit(&self, url: &Url) -> Arc<Limit> {
+        let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        limits
+            .entry(HostKey::of(url))
+            .or_insert_with(|| {
+                let rule = self.rules.for_url(url);
+                let base = rule.and_then(|r| r.request_interval).or(self.spacing);
+                Arc::new(Limit {
+                    slots: Arc::new(Semaphore::new(self.limit_for(url))),
+                    pace: Mutex::new(Pace {
+                        base,
+                        interval: base,
+                        next_start: None,
+                    }),
+                })
+            })
+            .clone()
+    }
+
+    /// `url`'s host answered 429 or 503: its requests start twice as far
+    /// apart as before (a quarter of a second at least, 5 s at most, a
+    /// rule's longer interval kept), and none before its `Retry-After`.
+    pub(crate) fn slow_down(&self, url: &Url, retry_after: Option<Duration>) {
+        let limit = self.limit(url);
+        let mut pace = limit.pace.lock().unwrap_or_else(|e| e.into_inner());
+        let (least, most) = SLOWED_SPACING;
+        let now = pace.interval.unwrap_or_default();
+        pace.interval = Some((now * 2).clamp(least, most).max(now));
+        if let Some(wait) = retry_after {
+            let not_before = Instant::now() + wait;
+            pace.next_start = Some(pace.next_start.map_or(not_before, |at| at.max(not_before)));
+        }
+    }
+
+    /// `url`'s host answered, not with 429 or 503: a slowed host's
+    /// spacing loses a quarter, back to its own.
+    pub(crate) fn answered(&self, url: &Url) {
+        let limit = self.limit(url);
+        let mut pace = limit.pace.lock().unwrap_or_else(|e| e.into_inner());
+        if pace.interval == pace.base {
+            return;
+        }
+        let eased = pace.interval.map(|i| i * 3 / 4);
+        pace.interval = match (eased, pace.base) {
+            (Some(i), Some(base)) if i > base => Some(i),
+            (Some(i), None) if i >= SLOWED_SPACING.0 => Some(i),
+            _ => pace.base,
+        };
     }
 
     pub(crate) fn rules(&self) -> &HostRules {
@@ -214,32 +283,22 @@ impl Hosts {
     /// interval to have passed since the previous request started. The
     /// slot is held until dropped.
     pub(crate) async fn acquire(&self, url: &Url) -> Slot {
-        let limit = {
-            let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
-            limits
-                .entry(HostKey::of(url))
-                .or_insert_with(|| {
-                    let rule = self.rules.for_url(url);
-                    Arc::new(Limit {
-                        slots: Arc::new(Semaphore::new(self.limit_for(url))),
-                        interval: rule.and_then(|r| r.request_interval),
-                        next_start: Mutex::new(None),
-                    })
-                })
-                .clone()
-        };
+        let limit = self.limit(url);
         // `None` only if the semaphore were closed, which nothing does.
         let permit = limit.slots.clone().acquire_owned().await.ok();
-        if let Some(interval) = limit.interval {
-            // Each request reserves its start time, so requests waiting
-            // together still start an interval apart.
-            let start = {
-                let mut next = limit.next_start.lock().unwrap_or_else(|e| e.into_inner());
-                let now = Instant::now();
-                let start = next.map_or(now, |at| at.max(now));
-                *next = Some(start + interval);
-                start
-            };
+        // Each request reserves its start time, so requests waiting
+        // together still start an interval apart (and none before a
+        // `Retry-After`).
+        let start = {
+            let mut pace = limit.pace.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let start = pace.next_start.map_or(now, |at| at.max(now));
+            if let Some(interval) = pace.interval {
+                pace.next_start = Some(start + interval);
+            }
+            start
+        };
+        if start > Instant::now() {
             tokio::time::sleep_until(start).await;
         }
         Slot { _permit: permit }
@@ -332,7 +391,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_most_per_host_in_flight_to_one_host_others_unaffected() {
-        let hosts = Hosts::new(2, HostRules::default());
+        let hosts = Hosts::new(2, None, HostRules::default());
         let a = url("https://a.example/");
         let first = hosts.acquire(&a).await;
         let _second = hosts.acquire(&a).await;
@@ -350,7 +409,7 @@ mod tests {
     #[tokio::test]
     async fn a_host_rule_concurrency_overrides_per_host() {
         let rules = HostRules::new(vec![("slow.example".parse().unwrap(), rule(Some(1), None))]);
-        let hosts = Hosts::new(8, rules);
+        let hosts = Hosts::new(8, None, rules);
         let slow = url("https://slow.example/");
         let _first = hosts.acquire(&slow).await;
         let second = hosts.acquire(&slow);
@@ -368,7 +427,7 @@ mod tests {
             "*.cdn.example".parse().unwrap(),
             rule(None, Some(500)),
         )]);
-        let hosts = Arc::new(Hosts::new(8, rules));
+        let hosts = Arc::new(Hosts::new(8, None, rules));
         let begin = Instant::now();
         let starts = futures::future::join_all((0..4).map(|i| {
             let hosts = hosts.clone();
@@ -389,5 +448,84 @@ mod tests {
             drop(hosts.acquire(&url("https://other.example/")).await);
         }
         assert_eq!(Instant::now(), free);
+    }
+
+    /// Starts of `n` requests to `path`'s host made together, in ms from
+    /// the first.
+    async fn starts(hosts: &Arc<Hosts>, base: &str, n: usize) -> Vec<u128> {
+        let begin = Instant::now();
+        let starts = futures::future::join_all((0..n).map(|i| {
+            let hosts = hosts.clone();
+            let u = url(&format!("{base}{i}"));
+            async move {
+                let _slot = hosts.acquire(&u).await;
+                Instant::now() - begin
+            }
+        }))
+        .await;
+        let mut starts: Vec<u128> = starts.iter().map(|d| d.as_millis()).collect();
+        starts.sort();
+        starts
+    }
+
+    /// `check` asked 3,000 requests a second of one host: the run's
+    /// spacing holds for every host, and a host's rule wins over it.
+    #[tokio::test(start_paused = true)]
+    async fn check_sends_thousands_of_requests_a_second_to_one_host() {
+        let rules = HostRules::new(vec![(
+            "fast.example".parse().unwrap(),
+            rule(None, Some(10)),
+        )]);
+        let hosts = Arc::new(Hosts::new(8, Some(Duration::from_millis(100)), rules));
+        assert_eq!(
+            starts(&hosts, "https://cdn.example/", 4).await,
+            vec![0, 100, 200, 300]
+        );
+        assert_eq!(
+            starts(&hosts, "https://fast.example/", 3).await,
+            vec![0, 10, 20]
+        );
+    }
+
+    /// A host that answered 429 was asked as fast as before: its
+    /// requests now start twice as far apart (250 ms at least), none before
+    /// its Retry-After, and answers that are not 429/503 ease it back.
+    #[tokio::test(start_paused = true)]
+    async fn a_host_that_answers_429_is_asked_as_fast_as_before() {
+        let hosts = Arc::new(Hosts::new(
+            8,
+            Some(Duration::from_millis(100)),
+            HostRules::default(),
+        ));
+        let cdn = url("https://cdn.example/x");
+        drop(hosts.acquire(&cdn).await);
+        hosts.slow_down(&cdn, Some(Duration::from_secs(2)));
+        assert_eq!(
+            starts(&hosts, "https://cdn.example/", 3).await,
+            vec![2000, 2250, 2500],
+            "Retry-After waited out, then 250 ms apart"
+        );
+        hosts.slow_down(&cdn, None);
+        let doubled = starts(&hosts, "https://cdn.example/", 3).await;
+        assert_eq!(doubled[2] - doubled[1], 500, "doubled again");
+        for _ in 0..5 {
+            hosts.answered(&cdn);
+        }
+        let eased = starts(&hosts, "https://cdn.example/", 3).await;
+        assert_eq!(
+            eased[2] - eased[1],
+            119,
+            "500 ms eased by a quarter five times: 118.7 ms"
+        );
+        for _ in 0..5 {
+            hosts.answered(&cdn);
+        }
+        let back = starts(&hosts, "https://cdn.example/", 3).await;
+        assert_eq!(back[2] - back[1], 100, "back to the run's spacing");
+        // Another host is not slowed.
+        assert_eq!(
+            starts(&hosts, "https://other.example/", 2).await,
+            vec![0, 100]
+        );
     }
 }

@@ -37,6 +37,12 @@ pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
 pub(crate) const DEFAULT_PER_HOST: usize = 8;
 pub(crate) const DEFAULT_RETRIES: u32 = 3;
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests a second to one host by default for `check`, which asks a
+/// site's whole CDN at once: a checker that hammers the CDN gets the
+/// site's address blocked. (`archive` fetches each image once and is
+/// unlimited, 0.)
+pub(crate) const CHECK_PER_HOST_RATE: u32 = 10;
+pub(crate) const ARCHIVE_PER_HOST_RATE: u32 = 0;
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
 
@@ -46,6 +52,9 @@ pub struct NetOptions {
     /// Requests in flight in the whole run (the concurrent stage's bound).
     pub concurrency: usize,
     pub per_host: usize,
+    /// The least time between two requests to one host (`--per-host-rate`)
+    /// where its `[hosts]` rule gives no `request_interval`.
+    pub per_host_spacing: Option<Duration>,
     pub retries: u32,
     pub connect_timeout: Duration,
     /// Whole request, body included.
@@ -69,6 +78,7 @@ impl Default for NetOptions {
         NetOptions {
             concurrency: DEFAULT_CONCURRENCY,
             per_host: DEFAULT_PER_HOST,
+            per_host_spacing: None,
             retries: DEFAULT_RETRIES,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
@@ -241,7 +251,11 @@ impl Fetcher {
             descriptors::DescriptorBudget::here(options.concurrency, options.per_host, hosts);
         Ok(Fetcher {
             http: client::build(&options, budget.idle_per_host)?,
-            hosts: Hosts::new(options.per_host, options.hosts.clone()),
+            hosts: Hosts::new(
+                options.per_host,
+                options.per_host_spacing,
+                options.hosts.clone(),
+            ),
             retry: RetryPolicy::new(options.retries),
             archive_retry: RetryPolicy::new(0),
             in_flight: tokio::sync::Semaphore::new(budget.concurrency.max(1)),
@@ -407,8 +421,15 @@ impl Fetcher {
         if !status.is_success() {
             let mut failure = AttemptFailure::new(FailureKind::from_status(status.as_u16()));
             failure.retry_after = retry::retry_after(response.headers());
+            // A host that says it is overwhelmed is asked more slowly by
+            // every request of the run, not only by this one's retries. (A
+            // web archive paces its own lookups.)
+            if matches!(status.as_u16(), 429 | 503) && !req.ask.to_archive {
+                self.hosts.slow_down(req.url, failure.retry_after);
+            }
             return Err(failure.into());
         }
+        self.hosts.answered(req.url);
         if req.head {
             return Ok(got(None));
         }

@@ -573,3 +573,50 @@ async fn the_cron_recipe_never_mails() {
         mail.stderr()
     );
 }
+
+/// `check` sent about 3,000 requests a second to one host (a site's CDN
+/// gets the site's address blocked for that): by default it keeps each
+/// host to 10 a second; `--per-host-rate 0` lifts the limit. (A lower
+/// bound on the time the server sees: the client's spacing makes it, so
+/// a loaded machine only makes it longer.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_sends_thousands_of_requests_a_second_to_one_host() {
+    use std::sync::Mutex;
+    use std::time::Instant;
+    let seen: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let s = seen.clone();
+    let server = RawServer::start(move |_, _| {
+        s.lock().expect("lock").push(Instant::now());
+        Reply::ok(b"<html>page</html>".to_vec())
+    })
+    .await;
+    let site = Site::new();
+    let body: String = (0..21)
+        .map(|i| format!("[l{i}]({})\n\n", server.url(&format!("/l{i}"))))
+        .collect();
+    site.write("p.md", &body);
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(0);
+    let span = |from: usize| {
+        let seen = seen.lock().expect("lock");
+        let times = &seen[from..];
+        (times.len(), *times.last().unwrap() - times[0])
+    };
+
+    let from = seen.lock().unwrap().len();
+    rotproof(args(&["check"]), site.path()).await.code(0);
+    let (requests, took) = span(from);
+    assert!(requests >= 21, "{requests}");
+    assert!(
+        took >= Duration::from_millis(1800),
+        "{requests} requests to one host in {took:?}: more than 10 a second"
+    );
+
+    let from = seen.lock().unwrap().len();
+    rotproof(args(&["check", "--per-host-rate", "0"]), site.path())
+        .await
+        .code(0);
+    let (requests, _) = span(from);
+    assert!(requests >= 21, "unlimited, every link asked: {requests}");
+}
