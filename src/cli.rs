@@ -105,6 +105,12 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = RepairLinks::Archive)]
     pub repair_links: RepairLinks,
 
+    /// The report's form on stdout: text, json (= --json), markdown (for
+    /// $GITHUB_STEP_SUMMARY), or github (annotations on the posts' lines).
+    /// A one-line summary goes to stderr whatever the form.
+    #[arg(long, value_enum, value_name = "FORM", default_value_t = ReportFormat::Text, conflicts_with = "json")]
+    pub format: ReportFormat,
+
     /// When the exit code is 3: anything dead, only what is dead with
     /// nothing that serves the reader (lost), or never.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = FailOn::Dead)]
@@ -115,6 +121,15 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The form of `check`'s report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
+    Github,
 }
 
 /// What makes `check` exit 3.

@@ -16,6 +16,7 @@ use reqwest::header::HeaderValue;
 use url::Url;
 
 mod evidence;
+pub(crate) mod formats;
 mod mementos;
 
 use crate::acquire::Acquirer;
@@ -73,7 +74,12 @@ pub(crate) enum CheckError {
 /// One checked resource of one post.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Row {
+    /// The post's source path (as `archive` was given it, from where
+    /// `check` runs): what an annotation or a report names.
     pub post: String,
+    /// The lines of the post where the URL is written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<usize>,
     pub url: String,
     pub result: Verdict,
     pub http_status: Option<u16>,
@@ -255,7 +261,7 @@ pub(crate) fn run(
     let mut rows = Vec::new();
     let mut checked = Vec::new();
     for (lock, mut manifest) in posts {
-        let post = manifest.post.slug.clone();
+        let post = source_path(lock.path(), &manifest.post.source);
         let mut stored_here = false;
         let mut repairable = false;
         // Links a former repair pointed elsewhere go back to their URL
@@ -461,6 +467,35 @@ fn changed(entry: &Entry, probe: &Probe) -> bool {
         && matches!((&probe.sha256, entry.fetched_sha256()), (Some(now), Some(then)) if now != then)
 }
 
+/// The post a folder was archived from, as a path from here: its
+/// manifest's `post.source` is relative to the folder's parent (version 1
+/// recorded it as given), cleaned of `.` and of `..` where it can be.
+fn source_path(dir: &Path, source: &str) -> String {
+    let joined = store::parent_or_dot(dir).join(source);
+    let source = Path::new(source);
+    let path = if source.is_absolute() {
+        source
+    } else {
+        &joined
+    };
+    let mut clean = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if matches!(
+                    clean.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
+            {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    clean.display().to_string()
+}
+
 /// The URL to request for an entry: remote http(s) resources that were
 /// archived, failed, or recorded by `--links check`. The one the archived
 /// bytes came from (a remap's variant) when it is recorded, so that
@@ -530,6 +565,7 @@ fn judge(
     });
     Row {
         post: post.to_string(),
+        lines: entry.occurrences.iter().map(|o| o.line).collect(),
         url: entry.url.clone(),
         result,
         http_status,

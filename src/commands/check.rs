@@ -8,7 +8,7 @@ use crate::archive::{self, Input, PostError, PostOptions};
 use crate::check::{self, CheckReport, CheckSettings, Checked};
 use std::sync::Arc;
 
-use crate::cli::{CheckArgs, FailOn};
+use crate::cli::{CheckArgs, FailOn, ReportFormat};
 use crate::config::Config;
 use crate::errors::printable;
 use crate::manifest::{Kind, Manifest, RepairLinks, Verdict};
@@ -42,7 +42,20 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
         Repairs::default()
     };
 
-    if args.output.json {
+    let summary = one_line(&report);
+    let format = if args.output.json {
+        ReportFormat::Json
+    } else {
+        args.format
+    };
+    if format == ReportFormat::Markdown {
+        print!(
+            "{}",
+            printable(&check::formats::markdown(&report, &summary))
+        );
+    } else if format == ReportFormat::Github {
+        print!("{}", printable(&check::formats::github(&report, &summary)));
+    } else if format == ReportFormat::Json {
         let mut json = serde_json::to_value(&report).context("writing JSON")?;
         json["repaired"] = serde_json::json!(
             repaired
@@ -89,7 +102,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     }
     // Whatever the format: cron mails what reaches stderr, and a journal
     // shows it.
-    eprintln!("rotproof check: {}", one_line(&report));
+    eprintln!("rotproof check: {}", printable(&summary));
     let c = &report.counts;
     let failing = match args.fail_on {
         FailOn::Dead => c.dead > 0,

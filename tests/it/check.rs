@@ -620,3 +620,68 @@ async fn check_sends_thousands_of_requests_a_second_to_one_host() {
     let (requests, _) = span(from);
     assert!(requests >= 21, "unlimited, every link asked: {requests}");
 }
+
+/// Not fit for CI: posts were named by slug, with no line, and the only
+/// forms were text and JSON. A dead image annotates its post's line;
+/// Markdown fits a job summary; JSON names the post by its source path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_is_not_fit_for_ci_posts_named_by_slug_without_lines() {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |_, _| match p.load(Ordering::SeqCst) {
+        0 => Reply::ok(png(20, 20, 1)),
+        _ => Reply::status(404),
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "posts/p.md",
+        &format!(
+            "---\ntitle: t\n---\n\nText.\n\n![]({})\n",
+            server.url("/img.png")
+        ),
+    );
+    rotproof(args(&["archive", "posts"]), site.path())
+        .await
+        .code(0);
+    phase.store(1, Ordering::SeqCst);
+
+    let json = rotproof(args(&["check", "--json"]), site.path()).await;
+    json.code(3);
+    let row = &json.json()["results"][0];
+    assert_eq!(row["post"], "posts/p.md");
+    assert_eq!(row["lines"], serde_json::json!([7]));
+
+    let github = rotproof(args(&["check", "--format", "github"]), site.path()).await;
+    github.code(3);
+    let annotation = format!(
+        "::warning file=posts/p.md,line=7,title=rotproof%3A dead%2C kept::{} (HTTP 404",
+        server.url("/img.png")
+    );
+    assert!(
+        github.stdout().starts_with(&annotation),
+        "{}",
+        github.stdout()
+    );
+    assert!(
+        github
+            .stdout()
+            .contains("::notice title=rotproof check::1 checked: 1 dead")
+    );
+
+    let markdown = rotproof(args(&["check", "--format", "markdown"]), site.path()).await;
+    markdown.code(3);
+    assert!(
+        markdown
+            .stdout()
+            .contains("| dead, kept | `posts/p.md:7` |"),
+        "{}",
+        markdown.stdout()
+    );
+    rotproof(
+        args(&["check", "--json", "--format", "github"]),
+        site.path(),
+    )
+    .await
+    .code(2);
+}

@@ -1,0 +1,246 @@
+//! A check's report in the forms CI reads: Markdown for a job summary
+//! (`$GITHUB_STEP_SUMMARY`, which takes at most 1 MiB) and GitHub's
+//! workflow commands, which annotate the post's line in a pull request.
+
+use super::{CheckReport, Row, Served};
+use crate::manifest::Verdict;
+
+/// What a job summary takes at most: GitHub refuses a step summary over
+/// 1 MiB. The report stops short of it and says how much it left out.
+const SUMMARY_BYTES: usize = 1024 * 1024 - 4096;
+
+/// Annotations GitHub shows of each level per step: the rest are summed
+/// up in one notice.
+const ANNOTATIONS: usize = 10;
+
+/// What a row says, in a word or two: "dead, lost".
+fn label(row: &Row) -> String {
+    match row.served {
+        Some(served) => format!("{}, {}", row.result.as_str(), served.as_str()),
+        None => row.result.as_str().to_string(),
+    }
+}
+
+/// Why, for a row that is not alive.
+fn reason(row: &Row) -> &str {
+    row.error
+        .as_deref()
+        .unwrap_or("content differs from the archived copy")
+}
+
+/// Rows worth telling: dead (lost first), changed, recovered, in the
+/// report's order.
+fn findings(report: &CheckReport) -> impl Iterator<Item = &Row> {
+    report.results.iter().filter(|r| r.result != Verdict::Alive)
+}
+
+/// The report as Markdown: the counts, then a table of what is dead,
+/// changed or recovered, cut before 1 MiB.
+pub(crate) fn markdown(report: &CheckReport, summary: &str) -> String {
+    let mut out = format!("## rotproof check\n\n{}\n", md_text(summary));
+    let rows: Vec<&Row> = findings(report).collect();
+    if rows.is_empty() {
+        out.push_str("\nNothing dead, changed or recovered.\n");
+        return out;
+    }
+    out.push_str("\n| result | post | URL | why |\n| --- | --- | --- | --- |\n");
+    for (shown, row) in rows.iter().enumerate() {
+        let at = match row.lines.first() {
+            Some(line) => format!("{}:{line}", row.post),
+            None => row.post.clone(),
+        };
+        let line = format!(
+            "| {} | `{}` | {} | {} |\n",
+            label(row),
+            md_code(&at),
+            md_text(&row.url),
+            md_text(reason(row))
+        );
+        if out.len() + line.len() > SUMMARY_BYTES {
+            out.push_str(&format!(
+                "\n… and {} more (the JSON report has them all).\n",
+                rows.len() - shown
+            ));
+            return out;
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Text in a Markdown table cell: no pipe, no line break, no markup.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside a code span in a table cell.
+fn md_code(s: &str) -> String {
+    s.replace('`', "'")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// The report as GitHub workflow commands: an `error` on each line of a
+/// post where something is lost, a `warning` where something is dead but
+/// kept or changed, at most [`ANNOTATIONS`] of each (what GitHub shows),
+/// then one `notice` with the counts and what was left out.
+pub(crate) fn github(report: &CheckReport, summary: &str) -> String {
+    let mut out = String::new();
+    let (mut errors, mut warnings, mut left_out) = (0, 0, 0);
+    for row in findings(report) {
+        let level = match (row.result, row.served) {
+            (Verdict::Dead, Some(Served::Lost)) => "error",
+            (Verdict::Dead | Verdict::Changed, _) => "warning",
+            _ => continue,
+        };
+        let count = if level == "error" {
+            &mut errors
+        } else {
+            &mut warnings
+        };
+        if *count >= ANNOTATIONS {
+            left_out += 1;
+            continue;
+        }
+        *count += 1;
+        let line = row.lines.first().copied().unwrap_or(1);
+        out.push_str(&format!(
+            "::{level} file={},line={line},title={}::{}\n",
+            gh_property(&row.post),
+            gh_property(&format!("rotproof: {}", label(row))),
+            gh_data(&format!("{} ({})", row.url, reason(row)))
+        ));
+    }
+    let more = if left_out > 0 {
+        format!(" ({left_out} more not annotated: see the report)")
+    } else {
+        String::new()
+    };
+    out.push_str(&format!(
+        "::notice title=rotproof check::{}{more}\n",
+        gh_data(summary)
+    ));
+    out
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: its message escapes, and `:`
+/// and `,` too.
+fn gh_property(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::VerdictCounts;
+
+    fn row(url: &str, result: Verdict, served: Option<Served>) -> Row {
+        Row {
+            post: "posts/a, b.md".to_string(),
+            lines: vec![7, 9],
+            url: url.to_string(),
+            result,
+            http_status: Some(404),
+            error: Some("HTTP 404\nnot found".to_string()),
+            dead_since: None,
+            served,
+        }
+    }
+
+    fn report(rows: Vec<Row>) -> CheckReport {
+        CheckReport {
+            results: rows,
+            counts: VerdictCounts::default(),
+            fresh: 0,
+            requested: 0,
+            posts: Vec::new(),
+            locked: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn github_annotations_name_the_file_and_line_and_escape_what_they_must() {
+        let r = report(vec![
+            row("https://x.example/100%", Verdict::Dead, Some(Served::Lost)),
+            row("https://x.example/b", Verdict::Dead, Some(Served::Kept)),
+            row("https://x.example/c", Verdict::Alive, None),
+        ]);
+        let out = github(&r, "3 checked");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "::error file=posts/a%2C b.md,line=7,title=rotproof%3A dead%2C lost::https://x.example/100%25 (HTTP 404%0Anot found)"
+        );
+        assert!(lines[1].starts_with("::warning file=posts/a%2C b.md,line=7,"));
+        assert_eq!(lines[2], "::notice title=rotproof check::3 checked");
+        assert_eq!(lines.len(), 3, "an alive row is not annotated");
+    }
+
+    #[test]
+    fn github_shows_ten_of_each_and_counts_the_rest() {
+        let rows = (0..25)
+            .map(|i| {
+                row(
+                    &format!("https://x.example/{i}"),
+                    Verdict::Dead,
+                    Some(Served::Lost),
+                )
+            })
+            .collect();
+        let out = github(&report(rows), "25 checked");
+        assert_eq!(out.matches("::error ").count(), 10);
+        assert!(
+            out.contains("(15 more not annotated: see the report)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn markdown_stays_under_a_mebibyte_and_escapes_cells() {
+        let one = markdown(
+            &report(vec![row(
+                "https://x.example/a|b",
+                Verdict::Dead,
+                Some(Served::Lost),
+            )]),
+            "1 checked",
+        );
+        assert!(
+            one.contains(
+                "| dead, lost | `posts/a, b.md:7` | https://x.example/a\\|b | HTTP 404 not found |"
+            ),
+            "{one}"
+        );
+        let rows = (0..20_000)
+            .map(|i| {
+                row(
+                    &format!("https://x.example/{i:0>60}"),
+                    Verdict::Dead,
+                    Some(Served::Lost),
+                )
+            })
+            .collect();
+        let big = markdown(&report(rows), "20000 checked");
+        assert!(big.len() < 1024 * 1024, "{}", big.len());
+        assert!(big.contains("more (the JSON report has them all)"));
+    }
+}
