@@ -106,7 +106,8 @@ pub struct CheckArgs {
     pub repair_links: RepairLinks,
 
     /// The report's form on stdout: text, json (= --json), markdown (for
-    /// $GITHUB_STEP_SUMMARY), or github (annotations on the posts' lines).
+    /// $GITHUB_STEP_SUMMARY), github (annotations on the posts' lines),
+    /// sarif (2.1.0, for code scanning) or junit (XML, a suite per post).
     /// A one-line summary goes to stderr whatever the form.
     #[arg(long, value_enum, value_name = "FORM", default_value_t = ReportFormat::Text, conflicts_with = "json")]
     pub format: ReportFormat,
@@ -130,6 +131,8 @@ pub enum ReportFormat {
     Json,
     Markdown,
     Github,
+    Sarif,
+    Junit,
 }
 
 /// What makes `check` exit 3.

@@ -1,6 +1,8 @@
 //! A check's report in the forms CI reads: Markdown for a job summary
-//! (`$GITHUB_STEP_SUMMARY`, which takes at most 1 MiB) and GitHub's
-//! workflow commands, which annotate the post's line in a pull request.
+//! (`$GITHUB_STEP_SUMMARY`, which takes at most 1 MiB), GitHub's workflow
+//! commands, which annotate the post's line in a pull request, SARIF 2.1.0
+//! (code scanning: each dead URL at its post's lines) and JUnit XML (a
+//! test suite per post, a test case per URL).
 
 use super::{CheckReport, Row, Served};
 use crate::manifest::Verdict;
@@ -147,6 +149,161 @@ fn gh_property(s: &str) -> String {
     gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// SARIF's rule for a row, and its level: a lost resource is an error,
+/// a dead one that is kept or a changed one a warning.
+fn rule(row: &Row) -> Option<(&'static str, &'static str)> {
+    match (row.result, row.served) {
+        (Verdict::Dead, Some(Served::Lost)) => Some(("dead-lost", "error")),
+        (Verdict::Dead, _) => Some(("dead-kept", "warning")),
+        (Verdict::Changed, _) => Some(("changed", "warning")),
+        _ => None,
+    }
+}
+
+/// The report as a SARIF 2.1.0 log: one result per dead or changed
+/// resource, located at every line of its post where it is written
+/// (the post's path as a relative URI reference).
+pub(crate) fn sarif(report: &CheckReport) -> serde_json::Value {
+    let rules = [
+        (
+            "dead-lost",
+            "A dead link or image that nothing serves: no archived copy, no memento.",
+        ),
+        (
+            "dead-kept",
+            "A dead link or image whose archived copy or memento still serves the reader.",
+        ),
+        (
+            "changed",
+            "A reachable resource whose bytes differ from the archived copy.",
+        ),
+    ]
+    .map(|(id, text)| serde_json::json!({"id": id, "shortDescription": {"text": text}}));
+    let results: Vec<serde_json::Value> = findings(report)
+        .filter_map(|row| {
+            let (id, level) = rule(row)?;
+            let uri = uri_reference(&row.post);
+            let mut lines = row.lines.clone();
+            if lines.is_empty() {
+                lines.push(1);
+            }
+            let locations: Vec<serde_json::Value> = lines
+                .iter()
+                .map(|line| {
+                    serde_json::json!({"physicalLocation": {
+                        "artifactLocation": {"uri": uri},
+                        "region": {"startLine": line.max(&1)}
+                    }})
+                })
+                .collect();
+            Some(serde_json::json!({
+                "ruleId": id,
+                "level": level,
+                "message": {"text": format!("{}: {} ({})", label(row), row.url, reason(row))},
+                "locations": locations,
+            }))
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "rotproof",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    })
+}
+
+/// A relative path as a URI reference: each segment percent-encoded,
+/// `/` between them whatever the platform.
+fn uri_reference(path: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    path.split(['/', '\\'])
+        .map(|part| percent_encoding::utf8_percent_encode(part, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The report as JUnit XML: a test suite per post, a test case per URL
+/// checked, failed when it is dead (or changed, as a failure of its own
+/// type); what was checked recently and skipped is not a case.
+pub(crate) fn junit(report: &CheckReport) -> String {
+    let mut suites: Vec<(&str, Vec<&Row>)> = Vec::new();
+    for row in &report.results {
+        match suites.iter_mut().find(|(post, _)| *post == row.post) {
+            Some((_, rows)) => rows.push(row),
+            None => suites.push((&row.post, vec![row])),
+        }
+    }
+    let failed = |r: &Row| matches!(r.result, Verdict::Dead | Verdict::Changed);
+    let total_failed = report.results.iter().filter(|r| failed(r)).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"rotproof check\" tests=\"{}\" failures=\"{total_failed}\">\n",
+        report.results.len()
+    );
+    for (post, rows) in suites {
+        let failures = rows.iter().filter(|r| failed(r)).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
+            xml(post),
+            rows.len()
+        ));
+        for row in rows {
+            let at = match row.lines.first() {
+                Some(line) => format!("{post}:{line}"),
+                None => post.to_string(),
+            };
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&at),
+                xml(&row.url)
+            ));
+            if failed(row) {
+                out.push_str(&format!(
+                    ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                    xml(&label(row)),
+                    xml(reason(row)),
+                    xml(&format!("{} at {at}: {}", label(row), reason(row)))
+                ));
+            } else {
+                out.push_str("/>\n");
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// Text in XML (an attribute or character data): markup escaped, and
+/// control characters (which XML 1.0 cannot hold, or a terminal would
+/// obey) left out.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push_str(&format!("&#{};", c as u32)),
+            // C0, DEL and C1 controls: not for XML 1.0, nor for a terminal.
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +399,54 @@ mod tests {
         let big = markdown(&report(rows), "20000 checked");
         assert!(big.len() < 1024 * 1024, "{}", big.len());
         assert!(big.contains("more (the JSON report has them all)"));
+    }
+
+    #[test]
+    fn sarif_locates_each_dead_url_at_every_line_of_its_post() {
+        let r = report(vec![
+            row("https://x.example/a", Verdict::Dead, Some(Served::Lost)),
+            row("https://x.example/b", Verdict::Alive, None),
+        ]);
+        let log = sarif(&r);
+        assert_eq!(log["version"], "2.1.0");
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0]["ruleId"], "dead-lost");
+        assert_eq!(results[0]["level"], "error");
+        let at = &results[0]["locations"][1]["physicalLocation"];
+        assert_eq!(at["artifactLocation"]["uri"], "posts/a%2C%20b.md");
+        assert_eq!(at["region"]["startLine"], 9);
+    }
+
+    #[test]
+    fn junit_has_a_suite_per_post_and_escapes_what_xml_cannot_hold() {
+        let mut other = row("https://x.example/c?a=1&b=<2>", Verdict::Alive, None);
+        other.post = "posts/\u{1b}other.md".to_string();
+        let r = report(vec![
+            row("https://x.example/a", Verdict::Dead, Some(Served::Kept)),
+            row("https://x.example/b", Verdict::Alive, None),
+            other,
+        ]);
+        let xml = junit(&r);
+        assert!(
+            xml.contains("<testsuites name=\"rotproof check\" tests=\"3\" failures=\"1\">"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<testsuite name=\"posts/a, b.md\" tests=\"2\" failures=\"1\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<testsuite name=\"posts/other.md\" tests=\"1\" failures=\"0\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("name=\"https://x.example/c?a=1&amp;b=&lt;2&gt;\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure type=\"dead, kept\" message=\"HTTP 404&#10;not found\">"),
+            "{xml}"
+        );
     }
 }

@@ -55,6 +55,10 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
         );
     } else if format == ReportFormat::Github {
         print!("{}", printable(&check::formats::github(&report, &summary)));
+    } else if format == ReportFormat::Sarif {
+        super::print_json(&check::formats::sarif(&report))?;
+    } else if format == ReportFormat::Junit {
+        print!("{}", check::formats::junit(&report));
     } else if format == ReportFormat::Json {
         let mut json = serde_json::to_value(&report).context("writing JSON")?;
         json["repaired"] = serde_json::json!(

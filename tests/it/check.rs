@@ -678,6 +678,25 @@ async fn check_is_not_fit_for_ci_posts_named_by_slug_without_lines() {
         "{}",
         markdown.stdout()
     );
+    let sarif = rotproof(args(&["check", "--format", "sarif"]), site.path()).await;
+    sarif.code(3);
+    let log = sarif.json();
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "dead-kept");
+    let at = &result["locations"][0]["physicalLocation"];
+    assert_eq!(at["artifactLocation"]["uri"], "posts/p.md");
+    assert_eq!(at["region"]["startLine"], 7);
+
+    let junit = rotproof(args(&["check", "--format", "junit"]), site.path()).await;
+    junit.code(3);
+    assert!(
+        junit
+            .stdout()
+            .contains("<testsuite name=\"posts/p.md\" tests=\"1\" failures=\"1\""),
+        "{}",
+        junit.stdout()
+    );
+
     rotproof(
         args(&["check", "--json", "--format", "github"]),
         site.path(),
