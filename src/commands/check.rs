@@ -160,6 +160,13 @@ fn repair(posts: &[Checked], checked: &CheckSettings, runner: &Runner) -> anyhow
     if repairable.is_empty() {
         return Ok(Repairs::default());
     }
+    let mode = checked.repair_links.unwrap_or_default();
+    // Each post's index.md as it was, so that a post the repair left as it
+    // was is not told.
+    let index_before: Vec<Option<Vec<u8>>> = repairable
+        .iter()
+        .map(|p| std::fs::read(p.dir.join(store::INDEX)).ok())
+        .collect();
     let mut inputs = Vec::new();
     for p in &repairable {
         let slug = p
@@ -197,14 +204,18 @@ fn repair(posts: &[Checked], checked: &CheckSettings, runner: &Runner) -> anyhow
         .iter()
         .map(|p| (resolved(std::path::Path::new(&p.dir)), p.counts.archived))
         .collect();
-    let mode = checked.repair_links.unwrap_or_default();
+    // A post the repair changed nothing in is not told (it was, for every
+    // post with a dead link, on every run).
     let repaired = repairable
         .iter()
-        .filter_map(|before| {
+        .zip(index_before)
+        .filter_map(|(before, index_before)| {
             let now = *after.get(&resolved(&before.dir))?;
-            Some(Repaired {
+            let archived = now.saturating_sub(before.archived);
+            let index_now = std::fs::read(before.dir.join(store::INDEX)).ok();
+            (archived > 0 || index_now != index_before).then(|| Repaired {
                 dir: before.dir.display().to_string(),
-                archived: now.saturating_sub(before.archived),
+                archived,
                 repointed: repointed(&before.dir, mode),
             })
         })

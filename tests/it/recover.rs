@@ -296,6 +296,16 @@ async fn check_repair_recovers_what_died_and_points_dead_links_where_asked() {
         site.read("archive/p/index.md"),
         expect(&image_path, &memento)
     );
+    // The same repair again changes nothing, and says nothing of the post
+    // (it printed "repaired archive/p: 0 resources archived now, 1 dead
+    // links pointed …" on every run).
+    let again = repair("archive").await;
+    again.code(3);
+    assert!(!again.stdout().contains("repaired"), "{}", again.stdout());
+    assert_eq!(
+        site.read("archive/p/index.md"),
+        expect(&image_path, &memento)
+    );
 
     repair("local").await.code(3);
     let copy = link["path"].as_str().unwrap().to_string();
