@@ -112,8 +112,14 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "FORM", default_value_t = ReportFormat::Text, conflicts_with = "json")]
     pub format: ReportFormat,
 
+    /// Report only what changed state since the previous check: newly
+    /// dead, newly changed, recovered.
+    #[arg(long)]
+    pub new: bool,
+
     /// When the exit code is 3: anything dead, only what is dead with
-    /// nothing that serves the reader (lost), or never.
+    /// nothing that serves the reader (lost), only what is newly dead
+    /// since the previous check (new), or never.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = FailOn::Dead)]
     pub fail_on: FailOn,
 
@@ -142,6 +148,8 @@ pub enum FailOn {
     Dead,
     /// Something dead that nothing serves: no archived copy, no memento.
     Lost,
+    /// Something dead that was not dead at the previous check.
+    New,
     /// Never: dead links are reported, the job does not fail.
     Never,
 }

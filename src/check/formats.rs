@@ -312,6 +312,7 @@ mod tests {
     fn row(url: &str, result: Verdict, served: Option<Served>) -> Row {
         Row {
             post: "posts/a, b.md".to_string(),
+            line: Some(7),
             lines: vec![7, 9],
             url: url.to_string(),
             result,
@@ -319,6 +320,7 @@ mod tests {
             error: Some("HTTP 404\nnot found".to_string()),
             dead_since: None,
             served,
+            new: true,
         }
     }
 

@@ -77,7 +77,10 @@ pub(crate) struct Row {
     /// The post's source path (as `archive` was given it, from where
     /// `check` runs): what an annotation or a report names.
     pub post: String,
-    /// The lines of the post where the URL is written.
+    /// The first line of the post where the URL is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Every line of the post where the URL is written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<usize>,
     pub url: String,
@@ -90,6 +93,9 @@ pub(crate) struct Row {
     /// For dead resources: whether the reader is still served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served: Option<Served>,
+    /// Whether the resource's state changed since the previous check: newly
+    /// dead, newly changed, recovered (`--new` lists only these).
+    pub new: bool,
 }
 
 /// Whether a dead resource's reader is still served: what tells a dead
@@ -133,6 +139,10 @@ pub(crate) struct VerdictCounts {
     /// Dead, with nothing that serves the reader.
     pub lost: usize,
     pub recovered: usize,
+    /// Dead or changed since the previous check, or recovered.
+    pub new: usize,
+    /// Of those, dead.
+    pub newly_dead: usize,
 }
 
 /// A checked post folder.
@@ -342,6 +352,12 @@ pub(crate) fn run(
         }
         if r.served == Some(Served::Lost) {
             counts.lost += 1;
+        }
+        if r.new {
+            counts.new += 1;
+            if r.result == Verdict::Dead {
+                counts.newly_dead += 1;
+            }
         }
     }
     Ok(CheckReport {
@@ -563,8 +579,16 @@ fn judge(
             .last()
             .map_or(at, |c| c.at)
     });
+    let before = entry.checks.last().map(|c| c.result);
+    let new = match result {
+        Verdict::Recovered => true,
+        Verdict::Dead | Verdict::Changed => before != Some(result),
+        Verdict::Alive => false,
+    };
     Row {
+        new,
         post: post.to_string(),
+        line: entry.occurrences.iter().map(|o| o.line).min(),
         lines: entry.occurrences.iter().map(|o| o.line).collect(),
         url: entry.url.clone(),
         result,

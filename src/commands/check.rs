@@ -43,6 +43,11 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     };
 
     let summary = one_line(&report);
+    let mut report = report;
+    if args.new {
+        // Counts stay the run's; the rows are what changed state.
+        report.results.retain(|r| r.new);
+    }
     let format = if args.output.json {
         ReportFormat::Json
     } else {
@@ -111,6 +116,7 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
     let failing = match args.fail_on {
         FailOn::Dead => c.dead > 0,
         FailOn::Lost => c.lost > 0,
+        FailOn::New => c.newly_dead > 0,
         FailOn::Never => false,
     };
     Ok(if !report.errors.is_empty() || !unrepaired.is_empty() {
@@ -127,13 +133,14 @@ pub(super) fn run(args: &CheckArgs, config: Config) -> anyhow::Result<Exit> {
 fn one_line(report: &CheckReport) -> String {
     let c = &report.counts;
     let mut line = format!(
-        "{} checked: {} dead ({} lost), {} changed, {} recovered, {} alive; {} URLs requested",
+        "{} checked: {} dead ({} lost), {} changed, {} recovered, {} alive; {} new since the last check; {} URLs requested",
         report.results.len(),
         c.dead,
         c.lost,
         c.changed,
         c.recovered,
         c.alive,
+        c.new,
         report.requested
     );
     if report.fresh > 0 {

@@ -650,6 +650,7 @@ async fn check_is_not_fit_for_ci_posts_named_by_slug_without_lines() {
     json.code(3);
     let row = &json.json()["results"][0];
     assert_eq!(row["post"], "posts/p.md");
+    assert_eq!(row["line"], 7);
     assert_eq!(row["lines"], serde_json::json!([7]));
 
     let github = rotproof(args(&["check", "--format", "github"]), site.path()).await;
@@ -703,4 +704,55 @@ async fn check_is_not_fit_for_ci_posts_named_by_slug_without_lines() {
     )
     .await
     .code(2);
+}
+
+/// Every run repeated everything: nothing told what is newly dead since
+/// the last check. `--new` lists only what changed state, and `--fail-on
+/// new` fails only when something died since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_run_repeats_everything() {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |path, _| match (path, p.load(Ordering::SeqCst)) {
+        ("/old.png", _) => Reply::status(404),
+        (_, 0) => Reply::ok(png(20, 20, 1)),
+        _ => Reply::status(404),
+    })
+    .await;
+    let site = Site::new();
+    site.write(
+        "p.md",
+        &format!(
+            "![]({})\n\n![]({})\n",
+            server.url("/old.png"),
+            server.url("/img.png")
+        ),
+    );
+    rotproof(args(&["archive", "p.md"]), site.path())
+        .await
+        .code(3);
+    // The first check: /old.png (failed when archived) is dead, and new.
+    rotproof(args(&["check"]), site.path()).await.code(3);
+
+    phase.store(1, Ordering::SeqCst);
+    let out = rotproof(args(&["check", "--new", "--json"]), site.path()).await;
+    out.code(3);
+    let json = out.json();
+    let rows = json["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "only what died since: {rows:?}");
+    assert_eq!(rows[0]["url"], server.url("/img.png"));
+    assert_eq!(rows[0]["new"], true);
+    assert_eq!(json["counts"]["dead"], 2, "the counts stay the run's");
+    assert_eq!(json["counts"]["newly_dead"], 1);
+    assert!(
+        out.stderr().contains("1 new since the last check"),
+        "{}",
+        out.stderr()
+    );
+
+    // Nothing changed since: nothing new, and --fail-on new passes.
+    let again = rotproof(args(&["check", "--new", "--fail-on", "new"]), site.path()).await;
+    again.code(0);
+    assert!(!again.stdout().contains("dead"), "{}", again.stdout());
+    rotproof(args(&["check"]), site.path()).await.code(3);
 }
