@@ -200,9 +200,43 @@ pub(crate) struct Hosts {
 }
 
 /// A request's place at its host: held for the request and its whole body.
+/// What the host answers is told through it ([`Slot::slow_down`],
+/// [`Slot::answered`]): no second lookup of the host per request.
 #[derive(Debug)]
 pub(crate) struct Slot {
     _permit: Option<OwnedSemaphorePermit>,
+    limit: Arc<Limit>,
+}
+
+impl Slot {
+    /// The host answered 429 or 503: its requests start twice as far
+    /// apart as before (a quarter of a second at least, 5 s at most, a
+    /// rule's longer interval kept), and none before its `Retry-After`.
+    pub(crate) fn slow_down(&self, retry_after: Option<Duration>) {
+        let mut pace = self.limit.pace.lock().unwrap_or_else(|e| e.into_inner());
+        let (least, most) = SLOWED_SPACING;
+        let now = pace.interval.unwrap_or_default();
+        pace.interval = Some((now * 2).clamp(least, most).max(now));
+        if let Some(wait) = retry_after {
+            let not_before = Instant::now() + wait;
+            pace.next_start = Some(pace.next_start.map_or(not_before, |at| at.max(not_before)));
+        }
+    }
+
+    /// The host answered, not with 429 or 503: a slowed host's spacing
+    /// loses a quarter, back to its own.
+    pub(crate) fn answered(&self) {
+        let mut pace = self.limit.pace.lock().unwrap_or_else(|e| e.into_inner());
+        if pace.interval == pace.base {
+            return;
+        }
+        let eased = pace.interval.map(|i| i * 3 / 4);
+        pace.interval = match (eased, pace.base) {
+            (Some(i), Some(base)) if i > base => Some(i),
+            (Some(i), None) if i >= SLOWED_SPACING.0 => Some(i),
+            _ => pace.base,
+        };
+    }
 }
 
 impl Hosts {
@@ -232,37 +266,6 @@ impl Hosts {
                 })
             })
             .clone()
-    }
-
-    /// `url`'s host answered 429 or 503: its requests start twice as far
-    /// apart as before (a quarter of a second at least, 5 s at most, a
-    /// rule's longer interval kept), and none before its `Retry-After`.
-    pub(crate) fn slow_down(&self, url: &Url, retry_after: Option<Duration>) {
-        let limit = self.limit(url);
-        let mut pace = limit.pace.lock().unwrap_or_else(|e| e.into_inner());
-        let (least, most) = SLOWED_SPACING;
-        let now = pace.interval.unwrap_or_default();
-        pace.interval = Some((now * 2).clamp(least, most).max(now));
-        if let Some(wait) = retry_after {
-            let not_before = Instant::now() + wait;
-            pace.next_start = Some(pace.next_start.map_or(not_before, |at| at.max(not_before)));
-        }
-    }
-
-    /// `url`'s host answered, not with 429 or 503: a slowed host's
-    /// spacing loses a quarter, back to its own.
-    pub(crate) fn answered(&self, url: &Url) {
-        let limit = self.limit(url);
-        let mut pace = limit.pace.lock().unwrap_or_else(|e| e.into_inner());
-        if pace.interval == pace.base {
-            return;
-        }
-        let eased = pace.interval.map(|i| i * 3 / 4);
-        pace.interval = match (eased, pace.base) {
-            (Some(i), Some(base)) if i > base => Some(i),
-            (Some(i), None) if i >= SLOWED_SPACING.0 => Some(i),
-            _ => pace.base,
-        };
     }
 
     pub(crate) fn rules(&self) -> &HostRules {
@@ -301,7 +304,10 @@ impl Hosts {
         if start > Instant::now() {
             tokio::time::sleep_until(start).await;
         }
-        Slot { _permit: permit }
+        Slot {
+            _permit: permit,
+            limit,
+        }
     }
 }
 
@@ -498,28 +504,33 @@ mod tests {
             HostRules::default(),
         ));
         let cdn = url("https://cdn.example/x");
-        drop(hosts.acquire(&cdn).await);
-        hosts.slow_down(&cdn, Some(Duration::from_secs(2)));
+        let first = hosts.acquire(&cdn).await;
+        first.slow_down(Some(Duration::from_secs(2)));
+        drop(first);
         assert_eq!(
             starts(&hosts, "https://cdn.example/", 3).await,
             vec![2000, 2250, 2500],
             "Retry-After waited out, then 250 ms apart"
         );
-        hosts.slow_down(&cdn, None);
+        hosts.acquire(&cdn).await.slow_down(None);
         let doubled = starts(&hosts, "https://cdn.example/", 3).await;
         assert_eq!(doubled[2] - doubled[1], 500, "doubled again");
+        let slot = hosts.acquire(&cdn).await;
         for _ in 0..5 {
-            hosts.answered(&cdn);
+            slot.answered();
         }
+        drop(slot);
         let eased = starts(&hosts, "https://cdn.example/", 3).await;
         assert_eq!(
             eased[2] - eased[1],
             119,
             "500 ms eased by a quarter five times: 118.7 ms"
         );
+        let slot = hosts.acquire(&cdn).await;
         for _ in 0..5 {
-            hosts.answered(&cdn);
+            slot.answered();
         }
+        drop(slot);
         let back = starts(&hosts, "https://cdn.example/", 3).await;
         assert_eq!(back[2] - back[1], 100, "back to the run's spacing");
         // Another host is not slowed.

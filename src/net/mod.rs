@@ -388,7 +388,7 @@ impl Fetcher {
     async fn attempt(&self, req: Request<'_>) -> Result<Attempted, AttemptError<IoError>> {
         // The host's slot, then a place among the run's requests in
         // flight; both held for the request and its whole body.
-        let _slot = self.hosts.acquire(req.url).await;
+        let slot = self.hosts.acquire(req.url).await;
         // Never closed: `None` would only mean going without the limit.
         let _in_flight = self.in_flight.acquire().await.ok();
         let response = self.follow(req).await?;
@@ -425,11 +425,11 @@ impl Fetcher {
             // every request of the run, not only by this one's retries. (A
             // web archive paces its own lookups.)
             if matches!(status.as_u16(), 429 | 503) && !req.ask.to_archive {
-                self.hosts.slow_down(req.url, failure.retry_after);
+                slot.slow_down(failure.retry_after);
             }
             return Err(failure.into());
         }
-        self.hosts.answered(req.url);
+        slot.answered();
         if req.head {
             return Ok(got(None));
         }
