@@ -236,12 +236,16 @@ fn uri_reference(path: &str) -> String {
 /// checked, failed when it is dead (or changed, as a failure of its own
 /// type); what was checked recently and skipped is not a case.
 pub(crate) fn junit(report: &CheckReport) -> String {
+    // Suites in the order their posts first appear (found by name: a
+    // site of thousands of posts is not searched row by row).
     let mut suites: Vec<(&str, Vec<&Row>)> = Vec::new();
+    let mut by_post: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for row in &report.results {
-        match suites.iter_mut().find(|(post, _)| *post == row.post) {
-            Some((_, rows)) => rows.push(row),
-            None => suites.push((&row.post, vec![row])),
-        }
+        let at = *by_post.entry(&row.post).or_insert_with(|| {
+            suites.push((&row.post, Vec::new()));
+            suites.len() - 1
+        });
+        suites[at].1.push(row);
     }
     let failed = |r: &Row| matches!(r.result, Verdict::Dead | Verdict::Changed);
     let total_failed = report.results.iter().filter(|r| failed(r)).count();
