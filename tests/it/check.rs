@@ -9,6 +9,17 @@ use crate::harness::*;
 use crate::images::*;
 use crate::server::*;
 
+/// A server whose answers change as the test moves `phase` on (0 first):
+/// the shape of a check test (archive, then the links die or change).
+async fn phased_server(
+    answer: impl Fn(&str, usize) -> Reply + Send + Sync + 'static,
+) -> (RawServer, Arc<AtomicUsize>) {
+    let phase = Arc::new(AtomicUsize::new(0));
+    let p = phase.clone();
+    let server = RawServer::start(move |path, _| answer(path, p.load(Ordering::SeqCst))).await;
+    (server, phase)
+}
+
 fn results(json: &serde_json::Value) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = json["results"]
         .as_array()
@@ -423,15 +434,10 @@ async fn every_post_locked_is_exit_0_for_check_and_exit_1_at_the_first_for_verif
 /// mail of 0 bytes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_and_kept_is_not_told_from_dead_and_lost_and_cron_mails_nothing() {
-    let phase = Arc::new(AtomicUsize::new(0));
-    let p = phase.clone();
-    let server = RawServer::start(move |path, _| {
-        let later = p.load(Ordering::SeqCst) > 0;
-        match (path, later) {
-            ("/kept.png", false) => Reply::ok(png(20, 20, 1)),
-            ("/alive.png", _) => Reply::ok(png(20, 20, 2)),
-            _ => Reply::status(404),
-        }
+    let (server, phase) = phased_server(|path, phase| match (path, phase) {
+        ("/kept.png", 0) => Reply::ok(png(20, 20, 1)),
+        ("/alive.png", _) => Reply::ok(png(20, 20, 2)),
+        _ => Reply::status(404),
     })
     .await;
     let site = Site::new();
@@ -520,9 +526,7 @@ async fn the_cron_recipe_never_mails() {
         .expect("a command after the schedule");
     assert!(!command.contains('\''), "quoted below: {command}");
 
-    let phase = Arc::new(AtomicUsize::new(0));
-    let p = phase.clone();
-    let server = RawServer::start(move |path, _| match (path, p.load(Ordering::SeqCst)) {
+    let (server, phase) = phased_server(|path, phase| match (path, phase) {
         ("/fine.png", _) => Reply::ok(png(20, 20, 1)),
         ("/dies.png", 0) => Reply::ok(png(20, 20, 2)),
         _ => Reply::status(404),
@@ -626,9 +630,7 @@ async fn check_sends_thousands_of_requests_a_second_to_one_host() {
 /// Markdown fits a job summary; JSON names the post by its source path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_is_not_fit_for_ci_posts_named_by_slug_without_lines() {
-    let phase = Arc::new(AtomicUsize::new(0));
-    let p = phase.clone();
-    let server = RawServer::start(move |_, _| match p.load(Ordering::SeqCst) {
+    let (server, phase) = phased_server(|_, phase| match phase {
         0 => Reply::ok(png(20, 20, 1)),
         _ => Reply::status(404),
     })
@@ -711,9 +713,7 @@ async fn check_is_not_fit_for_ci_posts_named_by_slug_without_lines() {
 /// new` fails only when something died since.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_run_repeats_everything() {
-    let phase = Arc::new(AtomicUsize::new(0));
-    let p = phase.clone();
-    let server = RawServer::start(move |path, _| match (path, p.load(Ordering::SeqCst)) {
+    let (server, phase) = phased_server(|path, phase| match (path, phase) {
         ("/old.png", _) => Reply::status(404),
         (_, 0) => Reply::ok(png(20, 20, 1)),
         _ => Reply::status(404),
